@@ -1,0 +1,47 @@
+//===- KconvAttrs.td - kconv attributes and enums ----------*- tablegen -*-===//
+#ifndef KCONV_ATTRS_TD
+#define KCONV_ATTRS_TD
+
+include "kconv/Dialect/Kconv/IR/KconvDialect.td"
+include "mlir/IR/AttrTypeBase.td"
+include "mlir/IR/EnumAttr.td"
+
+// What a reduction computes over its reduced axis. New kinds (Max, Min, ArgMin, KMin, LogSumExp, ...)
+// are new cases here; the lowering dispatches on the kind.
+def Kconv_ReductionKind : I32EnumAttr<"ReductionKind", "reduction over the reduced axis", [
+    I32EnumAttrCase<"Sum", 0, "sum">
+  ]> {
+  let genSpecializedAttr = 0;
+  let cppNamespace = "::mlir::kconv";
+}
+def Kconv_ReductionKindAttr : EnumAttr<Kconv_Dialect, Kconv_ReductionKind, "reduction_kind"> {
+  let assemblyFormat = "$value";
+}
+
+// KeOps variable categories: Vi (indexed by i), Vj (indexed by j), Pm (a parameter).
+def Kconv_VarCategory : I32EnumAttr<"VarCategory", "variable category", [
+    I32EnumAttrCase<"Vi", 0, "i">,
+    I32EnumAttrCase<"Vj", 1, "j">,
+    I32EnumAttrCase<"Pm", 2, "p">
+  ]> {
+  let genSpecializedAttr = 0;
+  let cppNamespace = "::mlir::kconv";
+}
+
+def Kconv_VariableAttr : AttrDef<Kconv_Dialect, "Variable"> {
+  let mnemonic = "var";
+  let summary = "one variable of a reduction: name, category and dimension";
+  let description = [{
+    `#kconv.var<"X", i, 3>`: variable X, indexed by i, of dimension 3. The position of the variable
+    in the reduction's `vars` list is its argument index; its element type is that of the matching
+    block argument of the reduction's body.
+  }];
+  let parameters = (ins
+    StringRefParameter<"variable name">:$name,
+    EnumParameter<Kconv_VarCategory>:$category,
+    "int64_t":$dim
+  );
+  let assemblyFormat = "`<` $name `,` $category `,` $dim `>`";
+}
+
+#endif // KCONV_ATTRS_TD

@@ -1,0 +1,167 @@
+//===- KconvOps.td - kconv operations ----------------------*- tablegen -*-===//
+#ifndef KCONV_OPS_TD
+#define KCONV_OPS_TD
+
+include "kconv/Dialect/Kconv/IR/KconvDialect.td"
+include "kconv/Dialect/Kconv/IR/KconvAttrs.td"
+include "mlir/IR/OpAsmInterface.td"
+include "mlir/IR/SymbolInterfaces.td"
+include "mlir/Interfaces/InferTypeOpInterface.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+
+// A formula value: the D components of a KeOps variable or sub-formula, for one (i, j) pair.
+def Kconv_FormulaValue : VectorOfRankAndType<[1], [F16, F32, F64]>;
+
+//===----------------------------------------------------------------------===//
+// The reduction
+//===----------------------------------------------------------------------===//
+
+def Kconv_ReductionOp : Kconv_Op<"reduction", [
+    IsolatedFromAbove, Symbol, SingleBlock,
+    DeclareOpInterfaceMethods<OpAsmOpInterface, ["getAsmBlockArgumentNames"]>]> {
+  let summary = "a named pairwise reduction out = reduce F(vars) over one axis";
+  let description = [{
+    One block argument per entry of `vars`, in order, typed `vector<dim x T>`. The body computes the
+    per-pair value and ends with `kconv.yield`; its dimension is the output dimension. `axis = 1`
+    reduces over j (one output row per i), `axis = 0` over i (one output row per j).
+
+    ```mlir
+    kconv.reduction @gaussian_conv sum axis = 1
+        vars [#kconv.var<"X", i, 3>, #kconv.var<"Y", j, 3>, #kconv.var<"B", j, 1>] {
+    ^bb0(%X: vector<3xf32>, %Y: vector<3xf32>, %B: vector<1xf32>):
+      %0 = kconv.sqdist %X, %Y : vector<3xf32>, vector<3xf32>
+      %1 = kconv.neg %0 : vector<1xf32>
+      %2 = kconv.exp %1 : vector<1xf32>
+      %3 = kconv.mul %2, %B : vector<1xf32>, vector<1xf32>
+      kconv.yield %3 : vector<1xf32>
+    }
+    ```
+  }];
+  let arguments = (ins
+    SymbolNameAttr:$sym_name,
+    Kconv_ReductionKindAttr:$kind,
+    I64Attr:$axis,
+    TypedArrayAttrBase<Kconv_VariableAttr, "reduction variables">:$variables
+  );
+  let regions = (region SizedRegion<1>:$body);
+  let assemblyFormat = [{
+    $sym_name `` $kind `axis` `=` $axis `vars` $variables attr-dict-with-keyword $body
+  }];
+  let hasVerifier = 1;
+  let hasRegionVerifier = 1;
+  let extraClassDeclaration = [{
+    /// The terminator of the body.
+    YieldOp getYield();
+    /// The variables, typed.
+    SmallVector<VariableAttr> getVariableAttrs();
+    /// Dimension of the per-pair value, i.e. of one output row.
+    int64_t getOutputDim();
+    /// Element type of the formula (f32 unless stated otherwise).
+    Type getElementType();
+    /// Category whose rows index the output (Vi for axis = 1, Vj for axis = 0).
+    VarCategory getOutputCategory() {
+      return getAxis() == 1 ? VarCategory::Vi : VarCategory::Vj;
+    }
+  }];
+}
+
+def Kconv_YieldOp : Kconv_Op<"yield", [
+    Pure, Terminator, HasParent<"ReductionOp">]> {
+  let summary = "the per-pair value of the enclosing reduction";
+  let arguments = (ins Kconv_FormulaValue:$value);
+  let assemblyFormat = "$value attr-dict `:` type($value)";
+}
+
+//===----------------------------------------------------------------------===//
+// Formula ops
+//===----------------------------------------------------------------------===//
+
+def Kconv_ConstantOp : Kconv_Op<"constant", [Pure, ConstantLike]> {
+  let summary = "a scalar constant (KeOps IntCst or a real literal)";
+  let arguments = (ins F64Attr:$value);
+  let results = (outs Kconv_FormulaValue:$result);
+  let assemblyFormat = "$value attr-dict `:` type($result)";
+  let hasFolder = 1;
+  let hasVerifier = 1;
+}
+
+// Elementwise binary op with KeOps broadcasting: dims equal, or one of them 1.
+class Kconv_BroadcastBinaryOp<string mnemonic, string keops, list<Trait> traits = []>
+    : Kconv_Op<mnemonic, !listconcat(traits, [Pure, InferTypeOpAdaptor])> {
+  let summary = "elementwise " # keops # " with KeOps broadcasting";
+  let arguments = (ins Kconv_FormulaValue:$lhs, Kconv_FormulaValue:$rhs);
+  let results = (outs Kconv_FormulaValue:$result);
+  let assemblyFormat = "$lhs `,` $rhs attr-dict `:` type($lhs) `,` type($rhs)";
+}
+
+def Kconv_AddOp : Kconv_BroadcastBinaryOp<"add", "x + y", [Commutative]>;
+def Kconv_SubOp : Kconv_BroadcastBinaryOp<"sub", "x - y">;
+def Kconv_MulOp : Kconv_BroadcastBinaryOp<"mul", "x * y", [Commutative]>;
+def Kconv_DivOp : Kconv_BroadcastBinaryOp<"div", "x / y">;
+
+class Kconv_UnaryOp<string mnemonic, string keops, list<Trait> traits = []>
+    : Kconv_Op<mnemonic, !listconcat(traits, [Pure, SameOperandsAndResultType])> {
+  let summary = "elementwise " # keops;
+  let arguments = (ins Kconv_FormulaValue:$operand);
+  let results = (outs Kconv_FormulaValue:$result);
+  let assemblyFormat = "$operand attr-dict `:` type($result)";
+}
+
+def Kconv_NegOp : Kconv_UnaryOp<"neg", "-x">;
+def Kconv_ExpOp : Kconv_UnaryOp<"exp", "Exp(x)">;
+def Kconv_LogOp : Kconv_UnaryOp<"log", "Log(x)">;
+def Kconv_SqrtOp : Kconv_UnaryOp<"sqrt", "Sqrt(x)">;
+def Kconv_RsqrtOp : Kconv_UnaryOp<"rsqrt", "Rsqrt(x) = 1/sqrt(x)">;
+def Kconv_SquareOp : Kconv_UnaryOp<"square", "Square(x) = x**2">;
+def Kconv_InvOp : Kconv_UnaryOp<"inv", "Inv(x) = 1/x">;
+def Kconv_AbsOp : Kconv_UnaryOp<"abs", "Abs(x)">;
+
+def Kconv_PowOp : Kconv_Op<"pow", [Pure, SameOperandsAndResultType]> {
+  let summary = "elementwise Pow(x, n) for an integer n";
+  let arguments = (ins Kconv_FormulaValue:$operand, I64Attr:$exponent);
+  let results = (outs Kconv_FormulaValue:$result);
+  let assemblyFormat = "$operand `,` $exponent attr-dict `:` type($result)";
+}
+
+// Ops whose result has dimension 1.
+class Kconv_ToScalarUnaryOp<string mnemonic, string keops>
+    : Kconv_Op<mnemonic, [Pure, InferTypeOpAdaptor]> {
+  let summary = keops # " (dimension-1 result)";
+  let arguments = (ins Kconv_FormulaValue:$operand);
+  let results = (outs Kconv_FormulaValue:$result);
+  let assemblyFormat = "$operand attr-dict `:` type($operand)";
+}
+
+def Kconv_SumOp : Kconv_ToScalarUnaryOp<"sum", "Sum(x): sum of the components">;
+def Kconv_SqNorm2Op : Kconv_ToScalarUnaryOp<"sqnorm2", "SqNorm2(x) = |x|^2">;
+def Kconv_Norm2Op : Kconv_ToScalarUnaryOp<"norm2", "Norm2(x) = |x|">;
+
+def Kconv_SqDistOp : Kconv_Op<"sqdist", [Pure, InferTypeOpAdaptor]> {
+  let summary = "SqDist(x, y) = |x - y|^2, with KeOps broadcasting (dimension-1 result)";
+  let arguments = (ins Kconv_FormulaValue:$lhs, Kconv_FormulaValue:$rhs);
+  let results = (outs Kconv_FormulaValue:$result);
+  let assemblyFormat = "$lhs `,` $rhs attr-dict `:` type($lhs) `,` type($rhs)";
+}
+
+def Kconv_ScalprodOp : Kconv_Op<"scalprod", [Pure, Commutative, InferTypeOpAdaptor]> {
+  let summary = "(x | y): scalar product of two values of equal dimension (dimension-1 result)";
+  let arguments = (ins Kconv_FormulaValue:$lhs, Kconv_FormulaValue:$rhs);
+  let results = (outs Kconv_FormulaValue:$result);
+  let assemblyFormat = "$lhs `,` $rhs attr-dict `:` type($lhs) `,` type($rhs)";
+}
+
+def Kconv_ElemOp : Kconv_Op<"elem", [Pure, InferTypeOpAdaptor]> {
+  let summary = "Elem(x, k): component k of x (dimension-1 result)";
+  let arguments = (ins Kconv_FormulaValue:$operand, I64Attr:$index);
+  let results = (outs Kconv_FormulaValue:$result);
+  let assemblyFormat = "$operand `,` $index attr-dict `:` type($operand)";
+}
+
+def Kconv_ConcatOp : Kconv_Op<"concat", [Pure, InferTypeOpAdaptor]> {
+  let summary = "Concat(x, y): the components of x followed by those of y";
+  let arguments = (ins Kconv_FormulaValue:$lhs, Kconv_FormulaValue:$rhs);
+  let results = (outs Kconv_FormulaValue:$result);
+  let assemblyFormat = "$lhs `,` $rhs attr-dict `:` type($lhs) `,` type($rhs)";
+}
+
+#endif // KCONV_OPS_TD

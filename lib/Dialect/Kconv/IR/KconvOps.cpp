@@ -1,0 +1,173 @@
+//===- KconvOps.cpp - kconv operations ----------------------------------===//
+#include "kconv/Dialect/Kconv/IR/KconvOps.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/OpImplementation.h"
+#include "llvm/ADT/StringSet.h"
+
+using namespace mlir;
+using namespace mlir::kconv;
+
+FailureOr<int64_t> mlir::kconv::broadcastDims(int64_t lhs, int64_t rhs) {
+  if (lhs == rhs || rhs == 1)
+    return lhs;
+  if (lhs == 1)
+    return rhs;
+  return failure();
+}
+
+/// Shared by the ops whose result type follows from their operands: emits the diagnostic at the
+/// op's location when type inference fails (this is what the verifier reports).
+static LogicalResult inferFailure(std::optional<Location> location, const Twine &message) {
+  if (location)
+    return emitError(*location) << message;
+  return failure();
+}
+
+static Type elementTypeOf(Value value) { return cast<VectorType>(value.getType()).getElementType(); }
+
+static LogicalResult inferBroadcast(std::optional<Location> location, StringRef opName, Value lhs,
+                                    Value rhs, int64_t resultDim /* 0: the broadcast dim */,
+                                    SmallVectorImpl<Type> &results) {
+  if (elementTypeOf(lhs) != elementTypeOf(rhs))
+    return inferFailure(location, "'kconv." + opName + "' operands have different element types");
+  int64_t lhsDim = getFormulaDim(lhs.getType()), rhsDim = getFormulaDim(rhs.getType());
+  FailureOr<int64_t> dim = broadcastDims(lhsDim, rhsDim);
+  if (failed(dim))
+    return inferFailure(location, "'kconv." + opName + "' operands have incompatible dimensions " +
+                                      Twine(lhsDim) + " and " + Twine(rhsDim) +
+                                      " (dimensions must be equal, or one of them 1)");
+  results.push_back(getFormulaType(resultDim ? resultDim : *dim, elementTypeOf(lhs)));
+  return success();
+}
+
+#define KCONV_BROADCAST_INFER(OP, NAME, RESULT_DIM)                                             \
+  LogicalResult OP::inferReturnTypes(MLIRContext *, std::optional<Location> location,          \
+                                     Adaptor adaptor, SmallVectorImpl<Type> &results) {         \
+    return inferBroadcast(location, NAME, adaptor.getLhs(), adaptor.getRhs(), RESULT_DIM,        \
+                          results);                                                             \
+  }
+KCONV_BROADCAST_INFER(AddOp, "add", 0)
+KCONV_BROADCAST_INFER(SubOp, "sub", 0)
+KCONV_BROADCAST_INFER(MulOp, "mul", 0)
+KCONV_BROADCAST_INFER(DivOp, "div", 0)
+KCONV_BROADCAST_INFER(SqDistOp, "sqdist", 1)
+#undef KCONV_BROADCAST_INFER
+
+#define KCONV_SCALAR_INFER(OP)                                                                  \
+  LogicalResult OP::inferReturnTypes(MLIRContext *, std::optional<Location>, Adaptor adaptor,   \
+                                     SmallVectorImpl<Type> &results) {                          \
+    results.push_back(getFormulaType(1, elementTypeOf(adaptor.getOperand())));                  \
+    return success();                                                                           \
+  }
+KCONV_SCALAR_INFER(SumOp)
+KCONV_SCALAR_INFER(SqNorm2Op)
+KCONV_SCALAR_INFER(Norm2Op)
+#undef KCONV_SCALAR_INFER
+
+LogicalResult ScalprodOp::inferReturnTypes(MLIRContext *, std::optional<Location> location,
+                                           Adaptor adaptor, SmallVectorImpl<Type> &results) {
+  if (adaptor.getLhs().getType() != adaptor.getRhs().getType())
+    return inferFailure(location, "'kconv.scalprod' operands must have the same type, got " +
+                                      Twine(getFormulaDim(adaptor.getLhs().getType())) + " and " +
+                                      Twine(getFormulaDim(adaptor.getRhs().getType())) +
+                                      " components");
+  results.push_back(getFormulaType(1, elementTypeOf(adaptor.getLhs())));
+  return success();
+}
+
+LogicalResult ElemOp::inferReturnTypes(MLIRContext *, std::optional<Location> location,
+                                       Adaptor adaptor, SmallVectorImpl<Type> &results) {
+  int64_t dim = getFormulaDim(adaptor.getOperand().getType());
+  int64_t index = adaptor.getIndex();
+  if (index < 0 || index >= dim)
+    return inferFailure(location, "'kconv.elem' index " + Twine(index) +
+                                      " is out of range for an operand of dimension " + Twine(dim));
+  results.push_back(getFormulaType(1, elementTypeOf(adaptor.getOperand())));
+  return success();
+}
+
+LogicalResult ConcatOp::inferReturnTypes(MLIRContext *, std::optional<Location> location,
+                                         Adaptor adaptor, SmallVectorImpl<Type> &results) {
+  if (elementTypeOf(adaptor.getLhs()) != elementTypeOf(adaptor.getRhs()))
+    return inferFailure(location, "'kconv.concat' operands have different element types");
+  results.push_back(getFormulaType(getFormulaDim(adaptor.getLhs().getType()) +
+                                       getFormulaDim(adaptor.getRhs().getType()),
+                                   elementTypeOf(adaptor.getLhs())));
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// ConstantOp
+//===----------------------------------------------------------------------===//
+
+OpFoldResult ConstantOp::fold(FoldAdaptor) { return getValueAttr(); }
+
+LogicalResult ConstantOp::verify() {
+  if (getFormulaDim(getType()) != 1)
+    return emitOpError("result must have dimension 1, got ") << getFormulaDim(getType());
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// ReductionOp
+//===----------------------------------------------------------------------===//
+
+YieldOp ReductionOp::getYield() { return cast<YieldOp>(getBody().front().getTerminator()); }
+
+SmallVector<VariableAttr> ReductionOp::getVariableAttrs() {
+  return llvm::to_vector(getVariables().getAsRange<VariableAttr>());
+}
+
+int64_t ReductionOp::getOutputDim() { return getFormulaDim(getYield().getValue().getType()); }
+
+Type ReductionOp::getElementType() {
+  return cast<VectorType>(getYield().getValue().getType()).getElementType();
+}
+
+void ReductionOp::getAsmBlockArgumentNames(Region &region, OpAsmSetValueNameFn setNameFn) {
+  auto variables = getVariables();
+  for (auto [arg, attr] : llvm::zip(region.getArguments(), variables))
+    if (auto var = dyn_cast<VariableAttr>(attr))
+      setNameFn(arg, var.getName());
+}
+
+LogicalResult ReductionOp::verify() {
+  if (getAxis() != 0 && getAxis() != 1)
+    return emitOpError("axis must be 0 (reduce over i) or 1 (reduce over j), got ") << getAxis();
+  llvm::StringSet<> names;
+  for (Attribute attr : getVariables()) {
+    auto var = cast<VariableAttr>(attr);
+    if (var.getDim() < 1)
+      return emitOpError("variable '") << var.getName() << "' must have a positive dimension, got "
+                                       << var.getDim();
+    if (!names.insert(var.getName()).second)
+      return emitOpError("variable '") << var.getName() << "' is declared twice";
+  }
+  return success();
+}
+
+LogicalResult ReductionOp::verifyRegions() {
+  Block &body = getBody().front();
+  auto variables = getVariableAttrs();
+  if (body.getNumArguments() != variables.size())
+    return emitOpError("body has ") << body.getNumArguments() << " arguments but "
+                                    << variables.size() << " variables are declared";
+  if (!isa_and_nonnull<YieldOp>(body.empty() ? nullptr : &body.back()))
+    return emitOpError("body must end with 'kconv.yield'");
+  Type elementType = getElementType();
+  for (auto [arg, var] : llvm::zip(body.getArguments(), variables)) {
+    auto type = cast<VectorType>(arg.getType());
+    if (type.getRank() != 1 || type.getDimSize(0) != var.getDim())
+      return emitOpError("variable '") << var.getName() << "' has dimension " << var.getDim()
+                                       << " but its block argument has type " << type;
+    if (type.getElementType() != elementType)
+      return emitOpError("variable '") << var.getName() << "' has element type "
+                                       << type.getElementType() << " but the formula yields "
+                                       << elementType;
+  }
+  return success();
+}
+
+#define GET_OP_CLASSES
+#include "kconv/Dialect/Kconv/IR/KconvOps.cpp.inc"

@@ -1,0 +1,20 @@
+//===- kconv-opt.cpp - the kconv optimizer driver -------------------------===//
+//
+// mlir-opt with the kconv dialect, its passes and the upstream dialects it lowers to.
+//
+//===----------------------------------------------------------------------===//
+#include "kconv/Dialect/Kconv/IR/KconvDialect.h"
+
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/InitAllDialects.h"
+#include "mlir/InitAllPasses.h"
+#include "mlir/Tools/mlir-opt/MlirOptMain.h"
+
+int main(int argc, char **argv) {
+  mlir::registerAllPasses();
+  mlir::DialectRegistry registry;
+  mlir::registerAllDialects(registry);
+  registry.insert<mlir::kconv::KconvDialect>();
+  return mlir::asMainReturnCode(
+      mlir::MlirOptMain(argc, argv, "kconv optimizer driver\n", registry));
+}
