@@ -1,0 +1,278 @@
+//===- Artifact.cpp - the kconv artifact file format ----------------------===//
+#include "kconv/Runtime/Artifact.h"
+#include "kconv/Runtime/Error.h"
+
+#include <cstring>
+#include <sstream>
+
+namespace kconv {
+namespace {
+
+constexpr char kMagic[8] = {'K', 'C', 'O', 'N', 'V', 'A', 'R', 'T'};
+constexpr size_t kHeaderSize = 24;       // magic, version, section count, content hash
+constexpr size_t kSectionEntrySize = 24; // kind, reserved, offset, size
+
+enum SectionKind : uint32_t { Metadata = 1, CpuSharedObject = 2, Ptx = 3, Cubin = 4 };
+
+uint64_t fnv1a(uint64_t hash, std::string_view bytes) {
+  for (unsigned char c : bytes) {
+    hash ^= c;
+    hash *= 0x100000001b3ULL;
+  }
+  return hash;
+}
+constexpr uint64_t kFnvOffset = 0xcbf29ce484222325ULL;
+
+template <typename T> void put(std::string &out, T value) {
+  out.append(reinterpret_cast<const char *>(&value), sizeof(T));
+}
+template <typename T> T get(std::string_view bytes, size_t offset) {
+  T value;
+  std::memcpy(&value, bytes.data() + offset, sizeof(T));
+  return value;
+}
+
+[[noreturn]] void fail(std::string_view source, const std::string &what) {
+  throw Error(ErrorCode::InvalidArtifact,
+              std::string(source) + ": not a valid kconv artifact: " + what);
+}
+
+VarCategory parseCategory(const std::string &text, std::string_view source) {
+  if (text == "i")
+    return VarCategory::Vi;
+  if (text == "j")
+    return VarCategory::Vj;
+  if (text == "p")
+    return VarCategory::Pm;
+  fail(source, "unknown variable category '" + text + "'");
+}
+
+/// Reads the metadata text back; every malformed line is an error naming its line number.
+void parseMetadata(const std::string &text, ArtifactContents &contents, std::string_view source) {
+  std::istringstream lines(text);
+  std::string line;
+  int lineNo = 0;
+  ReductionInfo *current = nullptr;
+  auto bad = [&](const std::string &why) {
+    fail(source, "metadata line " + std::to_string(lineNo) + ": " + why + ": '" + line + "'");
+  };
+  while (std::getline(lines, line)) {
+    ++lineNo;
+    std::istringstream words(line);
+    std::string key;
+    if (!(words >> key))
+      continue;
+    if (lineNo == 1) {
+      uint32_t version = 0;
+      if (key != "kconv-metadata" || !(words >> version) || version != kArtifactFormatVersion)
+        bad("expected 'kconv-metadata " + std::to_string(kArtifactFormatVersion) + "'");
+      continue;
+    }
+    if (key == "compiler") {
+      std::getline(words >> std::ws, contents.compilerVersion);
+    } else if (key == "source") {
+      std::getline(words >> std::ws, contents.sourceName);
+    } else if (key == "reduction") {
+      if (current)
+        bad("reduction inside reduction");
+      contents.reductions.emplace_back();
+      current = &contents.reductions.back();
+      if (!(words >> current->name))
+        bad("missing reduction name");
+    } else if (!current) {
+      bad("'" + key + "' outside a reduction");
+    } else if (key == "kind") {
+      if (!(words >> current->kind))
+        bad("missing kind");
+    } else if (key == "axis") {
+      if (!(words >> current->axis) || (current->axis != 0 && current->axis != 1))
+        bad("axis must be 0 or 1");
+    } else if (key == "dtype") {
+      if (!(words >> current->dtype))
+        bad("missing dtype");
+    } else if (key == "output_dim") {
+      if (!(words >> current->outputDim) || current->outputDim < 1)
+        bad("bad output dimension");
+    } else if (key == "var") {
+      VariableInfo var;
+      std::string category;
+      if (!(words >> var.name >> category >> var.dim) || var.dim < 1)
+        bad("expected 'var NAME i|j|p DIM'");
+      var.category = parseCategory(category, source);
+      current->variables.push_back(var);
+    } else if (key == "op") {
+      FormulaOp op;
+      if (!(words >> op.name >> op.dim) || op.dim < 1)
+        bad("expected 'op NAME DIM OPERANDS...'");
+      int64_t defined = int64_t(current->variables.size() + current->formula.size());
+      std::string word;
+      while (words >> word) {
+        if (word.rfind("int=", 0) == 0) {
+          op.integer = std::stoll(word.substr(4));
+        } else if (word.rfind("real=", 0) == 0) {
+          op.real = std::stod(word.substr(5));
+        } else {
+          int64_t id = -1;
+          try {
+            id = std::stoll(word);
+          } catch (const std::exception &) {
+            bad("bad operand '" + word + "'");
+          }
+          if (id < 0 || id >= defined)
+            bad("operand " + word + " is not defined before this op");
+          op.operands.push_back(id);
+        }
+      }
+      current->formula.push_back(std::move(op));
+    } else if (key == "yield") {
+      int64_t defined = int64_t(current->variables.size() + current->formula.size());
+      if (!(words >> current->yield) || current->yield < 0 || current->yield >= defined)
+        bad("yield of an undefined value");
+    } else if (key == "attr") {
+      std::string name, value;
+      if (!(words >> name))
+        bad("missing attribute name");
+      std::getline(words >> std::ws, value);
+      current->attributes[name] = value;
+    } else if (key == "end") {
+      if (current->yield < 0)
+        bad("reduction '" + current->name + "' has no yield");
+      current = nullptr;
+    } else {
+      bad("unknown key '" + key + "'");
+    }
+  }
+  if (lineNo == 0)
+    fail(source, "empty metadata");
+  if (current)
+    fail(source, "metadata ends inside reduction '" + current->name + "' (truncated?)");
+}
+
+} // namespace
+
+const char *toString(VarCategory category) {
+  switch (category) {
+  case VarCategory::Vi:
+    return "i";
+  case VarCategory::Vj:
+    return "j";
+  case VarCategory::Pm:
+    return "p";
+  }
+  return "?";
+}
+
+std::string printMetadata(const ArtifactContents &contents) {
+  std::ostringstream os;
+  os.precision(17);
+  os << "kconv-metadata " << kArtifactFormatVersion << "\n";
+  os << "compiler " << contents.compilerVersion << "\n";
+  if (!contents.sourceName.empty())
+    os << "source " << contents.sourceName << "\n";
+  for (const ReductionInfo &r : contents.reductions) {
+    os << "reduction " << r.name << "\n";
+    os << "kind " << r.kind << "\naxis " << r.axis << "\ndtype " << r.dtype << "\n";
+    os << "output_dim " << r.outputDim << "\n";
+    for (const VariableInfo &v : r.variables)
+      os << "var " << v.name << " " << toString(v.category) << " " << v.dim << "\n";
+    for (const FormulaOp &op : r.formula) {
+      os << "op " << op.name << " " << op.dim;
+      for (int64_t id : op.operands)
+        os << " " << id;
+      if (op.integer)
+        os << " int=" << *op.integer;
+      if (op.real)
+        os << " real=" << *op.real;
+      os << "\n";
+    }
+    os << "yield " << r.yield << "\n";
+    for (const auto &[key, value] : r.attributes)
+      os << "attr " << key << " " << value << "\n";
+    os << "end\n";
+  }
+  return os.str();
+}
+
+std::string serializeArtifact(const ArtifactContents &contents) {
+  std::vector<std::pair<uint32_t, std::string_view>> sections;
+  std::string metadata = printMetadata(contents);
+  sections.push_back({Metadata, metadata});
+  if (!contents.cpuSharedObject.empty())
+    sections.push_back({CpuSharedObject, contents.cpuSharedObject});
+  if (!contents.ptx.empty())
+    sections.push_back({Ptx, contents.ptx});
+  if (!contents.cubin.empty())
+    sections.push_back({Cubin, contents.cubin});
+
+  uint64_t hash = kFnvOffset;
+  for (auto &section : sections)
+    hash = fnv1a(hash, section.second);
+
+  std::string out(kMagic, sizeof(kMagic));
+  put<uint32_t>(out, kArtifactFormatVersion);
+  put<uint32_t>(out, uint32_t(sections.size()));
+  put<uint64_t>(out, hash);
+  uint64_t offset = kHeaderSize + kSectionEntrySize * sections.size();
+  for (auto &[kind, payload] : sections) {
+    put<uint32_t>(out, kind);
+    put<uint32_t>(out, 0);
+    put<uint64_t>(out, offset);
+    put<uint64_t>(out, payload.size());
+    offset += payload.size();
+  }
+  for (auto &section : sections)
+    out.append(section.second);
+  return out;
+}
+
+ArtifactContents parseArtifact(std::string_view bytes, std::string_view source) {
+  if (bytes.size() < kHeaderSize || std::memcmp(bytes.data(), kMagic, sizeof(kMagic)) != 0)
+    fail(source, "bad magic (expected a file written by kconv-compile)");
+  uint32_t version = get<uint32_t>(bytes, 8);
+  if (version != kArtifactFormatVersion)
+    fail(source, "format version " + std::to_string(version) + " is not supported (this runtime reads version " +
+                     std::to_string(kArtifactFormatVersion) + ")");
+  uint32_t count = get<uint32_t>(bytes, 12);
+  uint64_t expectedHash = get<uint64_t>(bytes, 16);
+  if (count == 0 || count > 64 || bytes.size() < kHeaderSize + uint64_t(count) * kSectionEntrySize)
+    fail(source, "truncated section table");
+
+  ArtifactContents contents;
+  uint64_t hash = kFnvOffset;
+  bool sawMetadata = false;
+  for (uint32_t i = 0; i < count; ++i) {
+    size_t entry = kHeaderSize + i * kSectionEntrySize;
+    uint32_t kind = get<uint32_t>(bytes, entry);
+    uint64_t offset = get<uint64_t>(bytes, entry + 8);
+    uint64_t size = get<uint64_t>(bytes, entry + 16);
+    if (offset > bytes.size() || size > bytes.size() - offset)
+      fail(source, "truncated: section " + std::to_string(i) + " ends past the end of the file");
+    std::string_view payload = bytes.substr(offset, size);
+    hash = fnv1a(hash, payload);
+    switch (kind) {
+    case Metadata:
+      parseMetadata(std::string(payload), contents, source);
+      sawMetadata = true;
+      break;
+    case CpuSharedObject:
+      contents.cpuSharedObject = std::string(payload);
+      break;
+    case Ptx:
+      contents.ptx = std::string(payload);
+      break;
+    case Cubin:
+      contents.cubin = std::string(payload);
+      break;
+    default:
+      fail(source, "unknown section kind " + std::to_string(kind));
+    }
+  }
+  if (hash != expectedHash)
+    fail(source, "content hash mismatch (the file is corrupted)");
+  if (!sawMetadata)
+    fail(source, "no metadata section");
+  contents.contentHash = hash;
+  return contents;
+}
+
+} // namespace kconv
