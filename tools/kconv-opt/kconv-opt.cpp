@@ -3,7 +3,9 @@
 // mlir-opt with the kconv dialect, its passes and the upstream dialects it lowers to.
 //
 //===----------------------------------------------------------------------===//
+#include "kconv/Conversion/Passes.h"
 #include "kconv/Dialect/Kconv/IR/KconvDialect.h"
+#include "kconv/Target/CPU.h"
 
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/InitAllDialects.h"
@@ -12,6 +14,8 @@
 
 int main(int argc, char **argv) {
   mlir::registerAllPasses();
+  mlir::kconv::registerKconvConversionPasses();
+  kconv::registerKconvCPUPipeline();
   mlir::DialectRegistry registry;
   mlir::registerAllDialects(registry);
   registry.insert<mlir::kconv::KconvDialect>();
