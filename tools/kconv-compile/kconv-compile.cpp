@@ -155,6 +155,7 @@ int main(int argc, char **argv) {
   options.jblock = jblockOpt;
   options.rows = rowsOpt;
   options.fastMath = !noFastMath;
+  options.avx512 = target->avx512;
   int64_t jblock = std::max<int64_t>(options.lanes, (options.jblock + options.lanes - 1) /
                                                         options.lanes * options.lanes);
 

@@ -47,6 +47,9 @@ def ConvertKconvToCPU : Pass<"convert-kconv-to-cpu", "ModuleOp"> {
            "Output rows per register block">,
     Option<"fastMath", "fast-math", "bool", /*default=*/"true",
            "Inline polynomial exp/log and fast-math flags; false: math.exp/math.log (libm)">,
+    Option<"avx512", "avx512", "bool", /*default=*/"true",
+           "The target has AVX-512F: with 16 lanes, the fast exp scales by 2^n with vscalefps "
+           "(llvm.x86.avx512.mask.scalef.ps.512)">,
   ];
 }
 

@@ -55,6 +55,8 @@ struct KconvCPUPipelineOptions : public mlir::PassPipelineOptions<KconvCPUPipeli
                        llvm::cl::init(4)};
   Option<bool> fastMath{*this, "fast-math", llvm::cl::desc("polynomial exp/log, fast-math flags"),
                         llvm::cl::init(true)};
+  Option<bool> avx512{*this, "avx512", llvm::cl::desc("the target has AVX-512F (vscalefps)"),
+                      llvm::cl::init(true)};
 };
 
 /// The dialect-level part: kconv-simplify where that pass is registered (it is looked up by name,

@@ -55,7 +55,51 @@ struct Config {
   int64_t jblock;
   int64_t rows;
   bool fastMath;
+  bool avx512; // vscalefps for the 2^n of exp (16 lanes only)
 };
+
+/// Sign facts about formula values, for the clamps of the fast exp.
+bool isNonNegative(Value v);
+bool isNonPositive(Value v) {
+  Operation *op = v.getDefiningOp();
+  if (!op)
+    return false;
+  if (auto c = dyn_cast<ConstantOp>(op))
+    return c.getValue().convertToDouble() <= 0;
+  if (auto n = dyn_cast<NegOp>(op))
+    return isNonNegative(n.getOperand());
+  if (isa<MulOp, DivOp>(op))
+    return (isNonNegative(op->getOperand(0)) && isNonPositive(op->getOperand(1))) ||
+           (isNonPositive(op->getOperand(0)) && isNonNegative(op->getOperand(1)));
+  if (isa<AddOp>(op))
+    return isNonPositive(op->getOperand(0)) && isNonPositive(op->getOperand(1));
+  if (isa<SubOp>(op))
+    return isNonPositive(op->getOperand(0)) && isNonNegative(op->getOperand(1));
+  return false;
+}
+bool isNonNegative(Value v) {
+  Operation *op = v.getDefiningOp();
+  if (!op)
+    return false;
+  if (isa<SqDistOp, SqNorm2Op, Norm2Op, SquareOp, AbsOp, SqrtOp, ExpOp>(op))
+    return true;
+  if (auto c = dyn_cast<ConstantOp>(op))
+    return c.getValue().convertToDouble() >= 0;
+  if (auto n = dyn_cast<NegOp>(op))
+    return isNonPositive(n.getOperand());
+  if (auto p = dyn_cast<PowOp>(op))
+    return p.getExponent() % 2 == 0 || isNonNegative(p.getOperand());
+  if (isa<MulOp, DivOp>(op))
+    return (isNonNegative(op->getOperand(0)) && isNonNegative(op->getOperand(1))) ||
+           (isNonPositive(op->getOperand(0)) && isNonPositive(op->getOperand(1)));
+  if (isa<AddOp>(op))
+    return isNonNegative(op->getOperand(0)) && isNonNegative(op->getOperand(1));
+  if (isa<SubOp>(op))
+    return isNonNegative(op->getOperand(0)) && isNonPositive(op->getOperand(1));
+  if (isa<RsqrtOp, InvOp>(op))
+    return isNonNegative(op->getOperand(0));
+  return false;
+}
 
 //===----------------------------------------------------------------------===//
 // Vector arithmetic on formula components
@@ -107,22 +151,29 @@ public:
     return n < 0 ? div(splat(1.0), result) : result;
   }
 
-  Value exp(Value x) {
+  Value exp(Value x, bool nonPositive) {
     if (!config.fastMath)
       return math::ExpOp::create(b, x);
-    return fastExp(x);
+    return fastExp(x, nonPositive);
   }
 
-  /// exp(x) in f32 lanes with arith ops only: x = n ln2 + r, |r| <= ln2/2 (Cody-Waite, two-part
-  /// ln2), exp(r) by a degree-6 polynomial (relative minimax error 2e-9 on the reduced range),
-  /// 2^n built in the exponent bits. Max error 1.06 ulp over the normal range (checked against
-  /// double exp for every f32 in [-87.3, 87.3]). exp(-inf) = 0 and x < -87.68 underflows to 0
-  /// (n = -127 gives a zero scale); x > 88.38 overflows to +inf (n = 128 gives the +inf bits).
-  Value fastExp(Value x) {
+  /// exp(x) in f32 lanes without libm: x = n ln2 + r, |r| <= ln2/2 (Cody-Waite, two-part ln2),
+  /// exp(r) by a degree-6 polynomial (relative minimax error 3e-9 on the reduced range), then
+  /// exp(x) = 2^n exp(r). Max error 1.06 ulp over the normal range (checked against double exp for
+  /// every f32 in [-87.3, 87.3]).
+  ///  - AVX-512: 2^n by vscalefps, which underflows to 0 and overflows to +inf exactly; x is
+  ///    clamped to [-104, 89] only so that the reduction stays exact (and exp(-inf) = 0).
+  ///  - otherwise: 2^n built in the exponent bits; x clamped to [-88, 88.72]: x < -87.68 gives 0
+  ///    (n = -127: zero scale), x > 88.38 gives +inf (n = 128: the +inf bits).
+  /// `nonPositive`: x is known <= 0 (e.g. -|x - y|^2): the upper clamp is dropped.
+  Value fastExp(Value x, bool nonPositive) {
     using FMF = arith::FastMathFlags;
-    // Clamp so that n stays in [-127, 128]; nnan lets the clamps be single vminps / vmaxps.
-    x = arith::MinNumFOp::create(b, x, splat(88.72283935546875), FMF::nnan | FMF::nsz);
-    x = arith::MaxNumFOp::create(b, x, splat(-88.0), FMF::nnan | FMF::nsz);
+    bool scalef = config.avx512 && config.lanes == 16;
+    // nnan lets the clamps be single vminps / vmaxps.
+    if (!nonPositive)
+      x = arith::MinNumFOp::create(b, x, splat(scalef ? 89.0 : 88.72283935546875),
+                                   FMF::nnan | FMF::nsz);
+    x = arith::MaxNumFOp::create(b, x, splat(scalef ? -104.0 : -88.0), FMF::nnan | FMF::nsz);
     // t = x log2(e) + 1.5 2^23: the rounded n sits in the low mantissa bits of t.
     Value magic = splat(12582912.0);
     Value t = math::FmaOp::create(b, x, splat(1.44269502162933349609375), magic);
@@ -130,12 +181,21 @@ public:
     Value r = math::FmaOp::create(b, n, splat(-0.693359375), x);
     r = math::FmaOp::create(b, n, splat(2.12194440e-4), r);
     static const double coefficients[] = {
-        0.001384364441037178, 0.008374163880944252, 0.04166800156235695,
-        0.16666431725025177,  0.4999999403953552,   1.0,
+        0.0013814540579915047, 0.00836874544620514, 0.04166838899254799,
+        0.1666652113199234,    0.4999999403953552,  1.0,
         1.0};
     Value p = splat(coefficients[0]);
     for (double c : ArrayRef(coefficients).drop_front())
       p = math::FmaOp::create(b, p, r, splat(c));
+    if (scalef) {
+      // vscalefps: p * 2^floor(n), all lanes, current rounding mode.
+      Value allLanes = arith::ConstantOp::create(b, b.getI16IntegerAttr(-1));
+      Value currentRounding = arith::ConstantOp::create(b, b.getI32IntegerAttr(4));
+      return LLVM::CallIntrinsicOp::create(b, vecType,
+                                           b.getStringAttr("llvm.x86.avx512.mask.scalef.ps.512"),
+                                           ValueRange{p, n, p, allLanes, currentRounding})
+          .getResult(0);
+    }
     // 2^n: (bits(t) << 23) = n << 23 (mod 2^32) since the magic's low 9 bits are zero.
     Value bits = arith::BitcastOp::create(b, intVecType, t);
     Value scaleBits = arith::AddIOp::create(
@@ -175,7 +235,10 @@ public:
         .Case([&](MulOp) { return elementwise([&](Value x, Value y) { return mul(x, y); }); })
         .Case([&](DivOp) { return elementwise([&](Value x, Value y) { return div(x, y); }); })
         .Case([&](NegOp) { return unary([&](Value x) { return neg(x); }); })
-        .Case([&](ExpOp) { return unary([&](Value x) { return exp(x); }); })
+        .Case([&](ExpOp e) {
+          bool nonPositive = isNonPositive(e.getOperand());
+          return unary([&](Value x) { return exp(x, nonPositive); });
+        })
         .Case([&](LogOp) { return unary([&](Value x) { return log(x); }); })
         .Case([&](SqrtOp) { return unary([&](Value x) { return sqrt(x); }); })
         .Case([&](RsqrtOp) { return unary([&](Value x) { return div(splat(1.0), sqrt(x)); }); })
@@ -563,7 +626,7 @@ struct ConvertKconvToCPUPass
       return signalPassFailure();
     }
     Config config{lanes, std::max<int64_t>(lanes, (jblock + lanes - 1) / lanes * lanes), rows,
-                  fastMath};
+                  fastMath, avx512};
 
     SmallVector<ReductionOp> reductions(module.getOps<ReductionOp>());
     for (ReductionOp reduction : reductions) {
