@@ -24,6 +24,8 @@ tools = [
     ToolSubst("kconv-opt", unresolved="ignore"),
     ToolSubst("kconv-compile", unresolved="ignore"),
     ToolSubst("kconv-run", unresolved="ignore"),
+    ToolSubst("kconv-cpu-bench", unresolved="ignore"),
+    ToolSubst("not", unresolved="ignore"),
 ]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
 

@@ -618,11 +618,12 @@ struct ConvertKconvToCPUPass
   void runOnOperation() override {
     ModuleOp module = getOperation();
     if (lanes < 1 || (lanes & (lanes - 1)) != 0) {
-      module.emitError("convert-kconv-to-cpu: lanes must be a power of two, got ") << lanes;
+      module.emitError("convert-kconv-to-cpu: lanes must be a power of two, got ")
+          << int64_t(lanes);
       return signalPassFailure();
     }
     if (rows < 1) {
-      module.emitError("convert-kconv-to-cpu: rows must be positive, got ") << rows;
+      module.emitError("convert-kconv-to-cpu: rows must be positive, got ") << int64_t(rows);
       return signalPassFailure();
     }
     Config config{lanes, std::max<int64_t>(lanes, (jblock + lanes - 1) / lanes * lanes), rows,
