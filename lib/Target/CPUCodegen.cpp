@@ -65,9 +65,12 @@ Expected<kconv::CPUTarget> kconv::resolveCPUTarget(StringRef cpu) {
   } else {
     target.cpu = cpu.str();
   }
-  std::unique_ptr<MCSubtargetInfo> subtarget(
-      llvmTarget->createMCSubtargetInfo(triple, target.cpu, target.features));
-  if (!subtarget || !subtarget->isCPUStringValid(target.cpu))
+  // Validate the name on a generic subtarget first (an unknown CPU would print a warning).
+  std::unique_ptr<MCSubtargetInfo> generic(llvmTarget->createMCSubtargetInfo(triple, "", ""));
+  std::unique_ptr<MCSubtargetInfo> subtarget;
+  if (generic && generic->isCPUStringValid(target.cpu))
+    subtarget.reset(llvmTarget->createMCSubtargetInfo(triple, target.cpu, target.features));
+  if (!subtarget)
     return makeError("unknown CPU '" + target.cpu + "' for " + target.triple +
                      " (use --cpu=native or an LLVM CPU name such as skylake-avx512, "
                      "x86-64-v3, znver4)");
