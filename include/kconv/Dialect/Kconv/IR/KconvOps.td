@@ -10,7 +10,8 @@ include "mlir/Interfaces/InferTypeOpInterface.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
 
 // A formula value: the D components of a KeOps variable or sub-formula, for one (i, j) pair.
-def Kconv_FormulaValue : VectorOfRankAndType<[1], [F16, F32, F64]>;
+// Fixed-length only: a scalable `vector<[D]xT>` has no KeOps meaning.
+def Kconv_FormulaValue : FixedVectorOfRankAndType<[1], [F16, F32, F64]>;
 
 //===----------------------------------------------------------------------===//
 // The reduction
