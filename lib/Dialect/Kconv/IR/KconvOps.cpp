@@ -136,8 +136,9 @@ void ReductionOp::getAsmBlockArgumentNames(Region &region, OpAsmSetValueNameFn s
 }
 
 LogicalResult ReductionOp::verify() {
-  if (getAxis() != 0 && getAxis() != 1)
-    return emitOpError("axis must be 0 (reduce over i) or 1 (reduce over j), got ") << getAxis();
+  int64_t axis = getAxisAttr().getInt(); // getAxis() is unsigned: -1 would print as 2^64 - 1
+  if (axis != 0 && axis != 1)
+    return emitOpError("axis must be 0 (reduce over i) or 1 (reduce over j), got ") << axis;
   llvm::StringSet<> names;
   for (Attribute attr : getVariables()) {
     auto var = cast<VariableAttr>(attr);
