@@ -64,12 +64,19 @@ struct SqrtOfSquareToAbs : OpRewritePattern<SqrtOp> {
 // Norms and distances
 //===----------------------------------------------------------------------===//
 
-/// Sqrt(SqNorm2(x)) -> Norm2(x).
+/// Whether SqNorm2(value) becomes SqDist (the pattern below): value is X - Y, same types.
+static bool isSqDistOperand(Value value) {
+  auto sub = value.getDefiningOp<SubOp>();
+  return sub && sub.getLhs().getType() == sub.getRhs().getType();
+}
+
+/// Sqrt(SqNorm2(x)) -> Norm2(x), except for an x = X - Y that SqNorm2 -> SqDist rewrites: distances
+/// stay Sqrt(SqDist(X, Y)) whatever order the driver visits the ops in.
 struct SqrtOfSqNorm2ToNorm2 : OpRewritePattern<SqrtOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(SqrtOp op, PatternRewriter &rewriter) const override {
     auto sqnorm = op.getOperand().getDefiningOp<SqNorm2Op>();
-    if (!sqnorm)
+    if (!sqnorm || isSqDistOperand(sqnorm.getOperand()))
       return failure();
     rewriter.replaceOpWithNewOp<Norm2Op>(op, sqnorm.getOperand());
     return success();
@@ -94,9 +101,9 @@ struct SumOfSquareToSqNorm2 : OpRewritePattern<SumOp> {
 struct SqNorm2OfSubToSqDist : OpRewritePattern<SqNorm2Op> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(SqNorm2Op op, PatternRewriter &rewriter) const override {
-    auto sub = op.getOperand().getDefiningOp<SubOp>();
-    if (!sub || sub.getLhs().getType() != sub.getRhs().getType())
+    if (!isSqDistOperand(op.getOperand()))
       return failure();
+    auto sub = op.getOperand().getDefiningOp<SubOp>();
     rewriter.replaceOpWithNewOp<SqDistOp>(op, sub.getLhs(), sub.getRhs());
     return success();
   }
@@ -158,6 +165,17 @@ struct SubOfNegToAdd : OpRewritePattern<SubOp> {
   }
 };
 
+/// 0 - x -> -x. The constant has dimension 1, so 0 - x has x's type.
+struct ZeroSubToNeg : OpRewritePattern<SubOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(SubOp op, PatternRewriter &rewriter) const override {
+    if (!isConstantValue(op.getLhs(), 0.0) || op.getRhs().getType() != op.getType())
+      return failure();
+    rewriter.replaceOpWithNewOp<NegOp>(op, op.getType(), op.getRhs());
+    return success();
+  }
+};
+
 /// x * -1 -> -x. The constant has dimension 1, so x * -1 has x's type.
 struct MulMinusOneToNeg : OpRewritePattern<MulOp> {
   using OpRewritePattern::OpRewritePattern;
@@ -212,7 +230,7 @@ void AddOp::getCanonicalizationPatterns(RewritePatternSet &results, MLIRContext 
   results.add<AddOfNegToSub>(context);
 }
 void SubOp::getCanonicalizationPatterns(RewritePatternSet &results, MLIRContext *context) {
-  results.add<SubOfNegToAdd>(context);
+  results.add<SubOfNegToAdd, ZeroSubToNeg>(context);
 }
 void MulOp::getCanonicalizationPatterns(RewritePatternSet &results, MLIRContext *context) {
   results.add<MulSelfToSquare, MulMinusOneToNeg, MulOfExps>(context);
