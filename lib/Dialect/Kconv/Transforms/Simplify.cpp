@@ -33,26 +33,29 @@ constexpr int kMaxRounds = 8;
 /// (Upstream CSE compares operands in order; commutative ops only get their constants moved to
 /// the right.) Returns whether something changed.
 bool eliminateCommutedDuplicates(Operation *root, RewriterBase &rewriter, DominanceInfo &domInfo) {
-  SmallVector<std::pair<Operation *, Operation *>> duplicates;
+  bool changed = false;
+  // Post-order walk: erasing the visited op is allowed. A replacement is always an earlier op that
+  // was visited and kept, so chains (a, b), (b, a), (b, a) all end on the first.
   root->walk([&](Operation *op) {
     if (!op->hasTrait<OpTrait::IsCommutative>() || op->getNumOperands() != 2 ||
-        op->getNumRegions() != 0 || !isMemoryEffectFree(op))
+        op->getNumResults() != 1 || op->getNumRegions() != 0 || !isMemoryEffectFree(op))
       return;
     Value lhs = op->getOperand(0), rhs = op->getOperand(1);
     if (lhs == rhs)
       return;
-    for (Operation *user : rhs.getUsers()) {
-      if (user == op || user->getName() != op->getName() || user->getOperand(0) != rhs ||
-          user->getOperand(1) != lhs || user->getAttrDictionary() != op->getAttrDictionary() ||
-          user->getResultTypes() != op->getResultTypes() || !domInfo.properlyDominates(user, op))
+    for (Operation *existing : rhs.getUsers()) {
+      if (existing == op || existing->getName() != op->getName() ||
+          existing->getOperand(0) != rhs || existing->getOperand(1) != lhs ||
+          existing->getAttrDictionary() != op->getAttrDictionary() ||
+          existing->getResultTypes() != op->getResultTypes() ||
+          !domInfo.properlyDominates(existing, op))
         continue;
-      duplicates.emplace_back(op, user);
+      rewriter.replaceOp(op, existing->getResults());
+      changed = true;
       return;
     }
   });
-  for (auto [op, existing] : duplicates)
-    rewriter.replaceOp(op, existing->getResults());
-  return !duplicates.empty();
+  return changed;
 }
 
 struct KconvSimplifyPass : kconv::impl::KconvSimplifyBase<KconvSimplifyPass> {

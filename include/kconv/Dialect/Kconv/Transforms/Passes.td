@@ -17,13 +17,22 @@ def KconvSimplify : Pass<"kconv-simplify", "::mlir::kconv::ReductionOp"> {
     dimension-D one) an identity that drops or creates an op is applied only where the dimensions
     allow it, e.g. `x * 0` folds to `0` for a dimension-1 `x` only.
 
+    Example: `Exp(-Sum((X - Y)**2) * 1) * B` written by hand,
     ```mlir
-    // before                                         // after
-    %d = kconv.sub %x, %y : vector<3xf32>, ...        %0 = kconv.sqdist %x, %y : ...
-    %s = kconv.square %d : vector<3xf32>               %1 = kconv.neg %0 : vector<1xf32>
-    %n = kconv.sum %s : vector<3xf32>                  %2 = kconv.exp %1 : vector<1xf32>
-    %m = kconv.mul %n, %c1 : ...                      kconv.yield %2 : vector<1xf32>
-    %e = kconv.exp (neg %m) ...
+    %0 = kconv.sub %X, %Y : vector<3xf32>, vector<3xf32>
+    %1 = kconv.pow %0, 2 : vector<3xf32>
+    %2 = kconv.sum %1 : vector<3xf32>
+    %3 = kconv.neg %2 : vector<1xf32>
+    %4 = kconv.mul %3, %one : vector<1xf32>, vector<1xf32>
+    %5 = kconv.exp %4 : vector<1xf32>
+    %6 = kconv.mul %5, %B : vector<1xf32>, vector<1xf32>
+    ```
+    becomes the Gaussian kernel's canonical form:
+    ```mlir
+    %0 = kconv.sqdist %X, %Y : vector<3xf32>, vector<3xf32>
+    %1 = kconv.neg %0 : vector<1xf32>
+    %2 = kconv.exp %1 : vector<1xf32>
+    %3 = kconv.mul %2, %B : vector<1xf32>, vector<1xf32>
     ```
 
     See docs/passes.md for the list of patterns.
