@@ -33,6 +33,7 @@
 
 #include <cfloat>
 #include <cmath>
+#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
@@ -285,32 +286,59 @@ struct Statement {
 // Diagnostics
 //===----------------------------------------------------------------------===//
 
+/// Collects the errors and emits them in file order (the checker sees declarations before
+/// formulas), through the context's diagnostic engine.
 class Diagnoser {
 public:
   Diagnoser(MLIRContext *context, StringRef filename)
       : context(context), filename(StringAttr::get(context, filename)) {}
+  ~Diagnoser() { flush(); }
 
   Location loc(const Token &tok) const { return FileLineColLoc::get(filename, tok.line, tok.col); }
 
-  InFlightDiagnostic error(const Token &tok) {
+  /// A new error at `tok`; stream the message into it, attach notes to it.
+  Diagnostic &error(const Token &tok) {
     ++errors;
-    return mlir::emitError(loc(tok));
+    pending.push_back({tok.line, tok.col, Diagnostic(loc(tok), DiagnosticSeverity::Error)});
+    return pending.back().diagnostic;
   }
 
   /// True (after saying so, once) when enough errors have been reported.
   bool giveUp(const Token &where) {
     if (errors < kMaxErrors)
       return false;
-    if (!gaveUp)
+    if (!gaveUp) {
+      flush();
       mlir::emitError(loc(where)) << "too many errors (" << errors << "), stopping here";
+    }
     gaveUp = true;
     return true;
+  }
+
+  /// Emits the collected errors, sorted by position.
+  void flush() {
+    std::vector<Pending *> order;
+    for (Pending &p : pending)
+      order.push_back(&p);
+    llvm::stable_sort(order, [](const Pending *a, const Pending *b) {
+      return std::make_pair(a->line, a->col) < std::make_pair(b->line, b->col);
+    });
+    for (Pending *p : order)
+      context->getDiagEngine().emit(std::move(p->diagnostic));
+    pending.clear();
   }
 
   MLIRContext *context;
   StringAttr filename;
   unsigned errors = 0;
   bool gaveUp = false;
+
+private:
+  struct Pending {
+    unsigned line, col;
+    Diagnostic diagnostic;
+  };
+  std::deque<Pending> pending;
 };
 
 //===----------------------------------------------------------------------===//
@@ -350,13 +378,13 @@ private:
   }
 
   /// Reports that `expected` was expected at the current token (or what is wrong with the token).
-  InFlightDiagnostic errorExpected(const Twine &expected) {
+  Diagnostic &errorExpected(const Twine &expected) {
     const Token &tok = cur();
     if (tok.is(Tok::BadChar)) {
       if (static_cast<unsigned char>(tok.text[0]) >= 0x20 && static_cast<unsigned char>(tok.text[0]) < 0x7f)
         return diag.error(tok) << "unexpected " << describe(tok);
       return diag.error(tok) << "unexpected " << describe(tok)
-                             << " (only ASCII text is allowed outside comments)";
+                             << " (only printable ASCII is allowed outside comments)";
     }
     if (tok.is(Tok::BadNumber))
       return diag.error(tok) << "invalid number " << quote(tok.text) << ": " << tok.problem;
@@ -368,7 +396,7 @@ private:
   /// errorExpected, with a note at the '(' that is still open (unless the token itself is bad).
   void expectedClosing(const Twine &expected, const Token &lparen) {
     bool lexical = cur().is(Tok::BadChar) || cur().is(Tok::BadNumber) || cur().is(Tok::Pipe);
-    InFlightDiagnostic diagnostic = errorExpected(expected);
+    Diagnostic &diagnostic = errorExpected(expected);
     if (!lexical)
       diagnostic.attachNote(diag.loc(lparen)) << "to match this '('";
   }
@@ -648,6 +676,15 @@ const Builtin kBuiltins[] = {
     {"IntCst", Op::Constant, Signature::Integer},
 };
 
+/// KeOps functions that kconv does not implement (yet): named as such rather than corrected to
+/// the closest supported name.
+const StringRef kUnsupportedKeOpsFunctions[] = {
+    "Acos", "ArgMax", "ArgMin", "Asin", "Atan", "Atan2", "Clamp", "ClampInt", "Cos", "Diff",
+    "Extract", "Grad", "GradFromPos", "IfElse", "MatVecMult", "Max", "Min", "Mod", "Normalize",
+    "OneHot", "Powf", "ReLU", "Round", "Sign", "Sin", "SinXDivX", "Step", "TensorProd",
+    "VecMatMult", "WeightedSqDist", "WeightedSqNorm", "XLogX",
+};
+
 const Builtin *lookupBuiltin(StringRef name) {
   for (const Builtin &builtin : kBuiltins)
     if (builtin.name == name)
@@ -655,14 +692,17 @@ const Builtin *lookupBuiltin(StringRef name) {
   return nullptr;
 }
 
-/// The closest candidate within edit distance 2 (ties: the first), or empty.
+/// The closest candidate (ties: the first) within edit distance min(2, (length + 2) / 3) of
+/// `name`, and shorter than `name`, or empty: 'Exq' -> 'Exp', 'Vk' -> 'Vi', 'Sum_Reductoin' ->
+/// 'Sum_Reduction', but 'Foo' or 'Z' -> nothing.
 template <typename Range>
-StringRef closest(StringRef name, const Range &candidates, bool mustBeShorterThanName = false) {
+StringRef closest(StringRef name, const Range &candidates) {
+  unsigned limit = std::min<size_t>({2, (name.size() + 2) / 3, name.size() - std::min<size_t>(name.size(), 1)});
   StringRef best;
-  unsigned bestDistance = 3;
+  unsigned bestDistance = limit + 1;
   for (StringRef candidate : candidates) {
-    unsigned distance = name.edit_distance(candidate, /*AllowReplacements=*/true, bestDistance);
-    if (distance < bestDistance && (!mustBeShorterThanName || distance < name.size())) {
+    unsigned distance = name.edit_distance(candidate, /*AllowReplacements=*/true, limit + 1);
+    if (distance < bestDistance) {
       best = candidate;
       bestDistance = distance;
     }
@@ -745,7 +785,7 @@ private:
     }
     auto [it, inserted] = symbols.try_emplace(name, Symbol{nullptr, statement.name});
     if (!inserted) {
-      auto diagnostic = diag.error(statement.name) << "redefinition of " << quote(name);
+      Diagnostic &diagnostic = diag.error(statement.name) << "redefinition of " << quote(name);
       diagnostic.attachNote(diag.loc(it->second.definition))
           << "previous definition of " << quote(name) << " is here";
       return;
@@ -780,7 +820,7 @@ private:
       return;
     }
     static const StringRef heads[] = {"Vi", "Vj", "Pm", "Sum_Reduction"};
-    auto diagnostic = diag.error(rhs.tok) << "unknown function " << quote(head);
+    Diagnostic &diagnostic = diag.error(rhs.tok) << "unknown function " << quote(head);
     if (StringRef suggestion = closest(head, heads); !suggestion.empty())
       diagnostic << "; did you mean '" << suggestion << "'?";
     else
@@ -876,9 +916,10 @@ private:
         continue;
       }
       if (keyword->text != "axis") {
-        auto diagnostic = diag.error(*keyword) << "unknown keyword argument " << quote(keyword->text)
+        Diagnostic &diagnostic = diag.error(*keyword) << "unknown keyword argument " << quote(keyword->text)
                                                << " in 'Sum_Reduction'";
-        if (keyword->text.edit_distance("axis", true, 3) <= 2)
+        static const StringRef axis[] = {"axis"};
+        if (!closest(keyword->text, axis).empty())
           diagnostic << "; did you mean 'axis'?";
         return;
       }
@@ -906,7 +947,7 @@ private:
     int64_t axis;
     if (axisArg->kind != Expr::Kind::Number || !axisArg->integer ||
         (*axisArg->integer != 0 && *axisArg->integer != 1)) {
-      auto diagnostic = diag.error(axisArg->tok);
+      Diagnostic &diagnostic = diag.error(axisArg->tok);
       if (axisArg->kind == Expr::Kind::Number)
         diagnostic << "bad axis value " << quote(axisArg->text) << ": ";
       else
@@ -987,11 +1028,11 @@ private:
         diag.error(e.tok) << quote(name) << " is a function: call it as " << name << "(...)";
         return false;
       }
-      auto diagnostic = diag.error(e.tok) << "undefined variable " << quote(name);
+      Diagnostic &diagnostic = diag.error(e.tok) << "undefined variable " << quote(name);
       std::vector<StringRef> names;
       for (auto &var : vars)
         names.push_back(var->name.text);
-      if (StringRef suggestion = closest(name, names, /*mustBeShorterThanName=*/true);
+      if (StringRef suggestion = closest(name, names);
           !suggestion.empty())
         diagnostic << "; did you mean '" << suggestion << "'?";
       return false;
@@ -1102,11 +1143,14 @@ private:
                              "'NAME = Sum_Reduction(formula, axis=1)'";
       } else if (symbols.count(name)) {
         diag.error(e.tok) << quote(name) << " is not a function";
+      } else if (llvm::is_contained(kUnsupportedKeOpsFunctions, name)) {
+        diag.error(e.tok) << "unknown function " << quote(name)
+                          << ": a KeOps function that kconv does not support";
       } else {
         std::vector<StringRef> names;
         for (const Builtin &candidate : kBuiltins)
           names.push_back(candidate.name);
-        auto diagnostic = diag.error(e.tok) << "unknown function " << quote(name);
+        Diagnostic &diagnostic = diag.error(e.tok) << "unknown function " << quote(name);
         if (StringRef suggestion = closest(name, names); !suggestion.empty())
           diagnostic << "; did you mean '" << suggestion << "'?";
       }
@@ -1201,7 +1245,7 @@ private:
         if (static_cast<uint64_t>(*ordered[k]->index) == k)
           continue;
         if (k > 0 && *ordered[k]->index == *ordered[k - 1]->index) {
-          auto diagnostic = diag.error(reduction.name)
+          Diagnostic &diagnostic = diag.error(reduction.name)
                             << "variables " << quote(ordered[k - 1]->name.text) << " and "
                             << quote(ordered[k]->name.text) << " of reduction "
                             << quote(reduction.name.text) << " both have index "
