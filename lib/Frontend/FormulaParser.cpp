@@ -23,8 +23,8 @@
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/SetVector.h"
-#include "llvm/ADT/StringMap.h"
 #include "llvm/ADT/StringExtras.h"
+#include "llvm/ADT/StringMap.h"
 #include "llvm/ADT/StringSet.h"
 #include "llvm/Support/Error.h"
 #include "llvm/Support/Format.h"
@@ -49,22 +49,24 @@ using mlir::kconv::VarCategory;
 namespace {
 
 // Limits; docs/formula-language.md lists them.
-constexpr unsigned kMaxNesting = 256;        // parentheses, calls, unary minus, '**' exponents
-constexpr unsigned kMaxFormulaDepth = 1024;  // expression tree depth, operator chains included
-constexpr int64_t kMaxDim = 65536;           // any variable or sub-formula dimension
-constexpr unsigned kMaxErrors = 20;          // then stop
-constexpr size_t kMaxNumberLength = 256;     // characters in a number literal
-constexpr size_t kMaxQuotedLength = 64;      // longest name quoted in full in a message
+constexpr unsigned kMaxNesting = 256;       // parentheses, calls, unary minus, '**' exponents
+constexpr unsigned kMaxFormulaDepth = 1024; // expression tree depth, operator chains included
+constexpr int64_t kMaxDim = 65536;          // any variable or sub-formula dimension
+constexpr unsigned kMaxErrors = 20;         // then stop
+constexpr size_t kMaxNumberLength = 256;    // characters in a number literal
+constexpr size_t kMaxQuotedLength = 64;     // longest name quoted in full in a message
 
 //===----------------------------------------------------------------------===//
 // Tokens and lexer
 //===----------------------------------------------------------------------===//
 
+// clang-format off
 enum class Tok {
   Eof, Newline, Ident, Integer, Real,
   LParen, RParen, Comma, Equal, Plus, Minus, Star, Slash, StarStar, Pipe,
   BadChar, BadNumber,
 };
+// clang-format on
 
 struct Token {
   Tok kind = Tok::Eof;
@@ -241,12 +243,14 @@ private:
 //===----------------------------------------------------------------------===//
 
 /// What a node means once checked: one kconv op (or a constant, or a variable).
+// clang-format off
 enum class Op {
   None, Constant, Variable,
   Neg, Add, Sub, Mul, Div,
   Exp, Log, Sqrt, Rsqrt, Square, Inv, Abs, Pow,
   SqDist, SqNorm2, Norm2, Scalprod, Sum, Elem, Concat,
 };
+// clang-format on
 
 struct VarDecl;
 
@@ -271,8 +275,8 @@ struct Expr {
   // Set by the checker.
   Op op = Op::None;
   int64_t dim = 0;
-  int64_t intAttr = 0;             // Pow exponent, Elem index
-  const VarDecl *var = nullptr;    // Variable
+  int64_t intAttr = 0;          // Pow exponent, Elem index
+  const VarDecl *var = nullptr; // Variable
 
   Expr(Kind kind, Token tok) : kind(kind), tok(tok) {}
 };
@@ -381,7 +385,8 @@ private:
   Diagnostic &errorExpected(const Twine &expected) {
     const Token &tok = cur();
     if (tok.is(Tok::BadChar)) {
-      if (static_cast<unsigned char>(tok.text[0]) >= 0x20 && static_cast<unsigned char>(tok.text[0]) < 0x7f)
+      if (static_cast<unsigned char>(tok.text[0]) >= 0x20 &&
+          static_cast<unsigned char>(tok.text[0]) < 0x7f)
         return diag.error(tok) << "unexpected " << describe(tok);
       return diag.error(tok) << "unexpected " << describe(tok)
                              << " (only printable ASCII is allowed outside comments)";
@@ -679,10 +684,38 @@ const Builtin kBuiltins[] = {
 /// KeOps functions that kconv does not implement (yet): named as such rather than corrected to
 /// the closest supported name.
 const StringRef kUnsupportedKeOpsFunctions[] = {
-    "Acos", "ArgMax", "ArgMin", "Asin", "Atan", "Atan2", "Clamp", "ClampInt", "Cos", "Diff",
-    "Extract", "Grad", "GradFromPos", "IfElse", "MatVecMult", "Max", "Min", "Mod", "Normalize",
-    "OneHot", "Powf", "ReLU", "Round", "Sign", "Sin", "SinXDivX", "Step", "TensorProd",
-    "VecMatMult", "WeightedSqDist", "WeightedSqNorm", "XLogX",
+    "Acos",
+    "ArgMax",
+    "ArgMin",
+    "Asin",
+    "Atan",
+    "Atan2",
+    "Clamp",
+    "ClampInt",
+    "Cos",
+    "Diff",
+    "Extract",
+    "Grad",
+    "GradFromPos",
+    "IfElse",
+    "MatVecMult",
+    "Max",
+    "Min",
+    "Mod",
+    "Normalize",
+    "OneHot",
+    "Powf",
+    "ReLU",
+    "Round",
+    "Sign",
+    "Sin",
+    "SinXDivX",
+    "Step",
+    "TensorProd",
+    "VecMatMult",
+    "WeightedSqDist",
+    "WeightedSqNorm",
+    "XLogX",
 };
 
 const Builtin *lookupBuiltin(StringRef name) {
@@ -695,9 +728,9 @@ const Builtin *lookupBuiltin(StringRef name) {
 /// The closest candidate (ties: the first) within edit distance min(2, (length + 2) / 3) of
 /// `name`, and shorter than `name`, or empty: 'Exq' -> 'Exp', 'Vk' -> 'Vi', 'Sum_Reductoin' ->
 /// 'Sum_Reduction', but 'Foo' or 'Z' -> nothing.
-template <typename Range>
-StringRef closest(StringRef name, const Range &candidates) {
-  unsigned limit = std::min<size_t>({2, (name.size() + 2) / 3, name.size() - std::min<size_t>(name.size(), 1)});
+template <typename Range> StringRef closest(StringRef name, const Range &candidates) {
+  unsigned limit =
+      std::min<size_t>({2, (name.size() + 2) / 3, name.size() - std::min<size_t>(name.size(), 1)});
   StringRef best;
   unsigned bestDistance = limit + 1;
   for (StringRef candidate : candidates) {
@@ -796,7 +829,8 @@ private:
     Expr &rhs = *statement.rhs;
     if (rhs.kind != Expr::Kind::Call) {
       diag.error(rhs.tok) << "expected a variable (Vi(dim), Vj(dim), Pm(dim)) or a reduction "
-                             "(Sum_Reduction(formula, axis=1)) after '" << name << " ='";
+                             "(Sum_Reduction(formula, axis=1)) after '"
+                          << name << " ='";
       return;
     }
     StringRef head = rhs.tok.text;
@@ -875,12 +909,15 @@ private:
     auto decl = std::make_unique<VarDecl>();
     decl->name = statement.name;
     decl->head = rhs.tok;
-    decl->category = head == "Vi" ? VarCategory::Vi : head == "Vj" ? VarCategory::Vj : VarCategory::Pm;
+    decl->category = head == "Vi"   ? VarCategory::Vi
+                     : head == "Vj" ? VarCategory::Vj
+                                    : VarCategory::Pm;
     decl->order = static_cast<unsigned>(vars.size());
     const Expr &dimArg = *rhs.operands.back();
     if (numArgs == 2) {
       const Expr &indexArg = *rhs.operands.front();
-      std::optional<int64_t> index = integerArgument(indexArg, "the index in " + head + "(index, dim)");
+      std::optional<int64_t> index =
+          integerArgument(indexArg, "the index in " + head + "(index, dim)");
       if (!index)
         return nullptr;
       if (*index < 0) {
@@ -890,9 +927,9 @@ private:
       }
       decl->index = index;
     }
-    std::optional<int64_t> dim = integerArgument(
-        dimArg, numArgs == 2 ? "the dimension in " + head + "(index, dim)"
-                             : "the dimension in " + head + "(dim)");
+    std::optional<int64_t> dim =
+        integerArgument(dimArg, numArgs == 2 ? "the dimension in " + head + "(index, dim)"
+                                             : "the dimension in " + head + "(dim)");
     if (!dim)
       return nullptr;
     if (*dim < 1 || *dim > kMaxDim) {
@@ -916,8 +953,9 @@ private:
         continue;
       }
       if (keyword->text != "axis") {
-        Diagnostic &diagnostic = diag.error(*keyword) << "unknown keyword argument " << quote(keyword->text)
-                                               << " in 'Sum_Reduction'";
+        Diagnostic &diagnostic = diag.error(*keyword)
+                                 << "unknown keyword argument " << quote(keyword->text)
+                                 << " in 'Sum_Reduction'";
         static const StringRef axis[] = {"axis"};
         if (!closest(keyword->text, axis).empty())
           diagnostic << "; did you mean 'axis'?";
@@ -940,8 +978,9 @@ private:
     if (positional.size() == 2)
       axisArg = positional[1]; // with a keyword axis too, `got` would be 3
     if (!axisArg) {
-      diag.error(rhs.tok) << "missing axis: write Sum_Reduction(formula, axis=1) to sum over j "
-                             "(one output row per i) or axis=0 to sum over i (one output row per j)";
+      diag.error(rhs.tok)
+          << "missing axis: write Sum_Reduction(formula, axis=1) to sum over j "
+             "(one output row per i) or axis=0 to sum over i (one output row per j)";
       return;
     }
     int64_t axis;
@@ -956,8 +995,9 @@ private:
         diagnostic << "axis must be 0 (sum over i, one output row per j) or 1 (sum over j, one "
                       "output row per i)";
       else
-        diagnostic << "the KeOps positional form Sum_Reduction(formula, t) takes t = 0 (sum over j, "
-                      "same as axis=1) or t = 1 (sum over i, same as axis=0)";
+        diagnostic
+            << "the KeOps positional form Sum_Reduction(formula, t) takes t = 0 (sum over j, "
+               "same as axis=1) or t = 1 (sum over i, same as axis=0)";
       return;
     }
     // KeOps' positional argument is the category of the output (0: i, 1: j), i.e. 1 - axis, as in
@@ -1032,8 +1072,7 @@ private:
       std::vector<StringRef> names;
       for (auto &var : vars)
         names.push_back(var->name.text);
-      if (StringRef suggestion = closest(name, names);
-          !suggestion.empty())
+      if (StringRef suggestion = closest(name, names); !suggestion.empty())
         diagnostic << "; did you mean '" << suggestion << "'?";
       return false;
     }
@@ -1103,8 +1142,13 @@ private:
   bool checkPower(Expr &e, UsedVars &used) {
     Expr &exponent = *e.operands[1];
     if (exponent.kind != Expr::Kind::Number) {
-      diag.error(exponent.tok) << "the exponent of '**' must be a number (an integer, 0.5 or -0.5); "
-                                  "for a computed exponent use Exp(y * Log(x))";
+      diag.error(exponent.tok)
+          << "the exponent of '**' must be a number (an integer, 0.5 or -0.5); "
+             "for a computed exponent use Exp(y * Log(x))";
+      return false;
+    }
+    if (exponent.isIntegerLiteral && !exponent.integer) {
+      diag.error(exponent.tok) << "integer " << quote(exponent.text) << " is out of range";
       return false;
     }
     std::optional<int64_t> n = exponent.integer;
@@ -1163,7 +1207,8 @@ private:
       if (!checkArity(e, 1, "x") || !checkOperands(e, used))
         return false;
       e.op = builtin->op;
-      e.dim = (e.op == Op::Sum || e.op == Op::SqNorm2 || e.op == Op::Norm2) ? 1 : e.operands[0]->dim;
+      e.dim =
+          (e.op == Op::Sum || e.op == Op::SqNorm2 || e.op == Op::Norm2) ? 1 : e.operands[0]->dim;
       return true;
     case Signature::FormulaFormula:
       if (!checkArity(e, 2, "x, y") || !checkOperands(e, used))
@@ -1198,9 +1243,9 @@ private:
         return true;
       }
       if (*n < 0 || *n >= dim) {
-        diag.error(e.operands[1]->tok) << "index " << *n << " of 'Elem' is out of range for an "
-                                       << "operand of dimension " << dim << " (valid: 0 to "
-                                       << dim - 1 << ")";
+        diag.error(e.operands[1]->tok)
+            << "index " << *n << " of 'Elem' is out of range for an "
+            << "operand of dimension " << dim << " (valid: 0 to " << dim - 1 << ")";
         return false;
       }
       e.dim = 1;
@@ -1240,30 +1285,32 @@ private:
       return;
     }
     if (indexed) {
-      llvm::stable_sort(ordered, [](const VarDecl *a, const VarDecl *b) { return *a->index < *b->index; });
+      llvm::stable_sort(ordered,
+                        [](const VarDecl *a, const VarDecl *b) { return *a->index < *b->index; });
       for (size_t k = 0; k < ordered.size(); ++k) {
         if (static_cast<uint64_t>(*ordered[k]->index) == k)
           continue;
         if (k > 0 && *ordered[k]->index == *ordered[k - 1]->index) {
           Diagnostic &diagnostic = diag.error(reduction.name)
-                            << "variables " << quote(ordered[k - 1]->name.text) << " and "
-                            << quote(ordered[k]->name.text) << " of reduction "
-                            << quote(reduction.name.text) << " both have index "
-                            << *ordered[k]->index;
+                                   << "variables " << quote(ordered[k - 1]->name.text) << " and "
+                                   << quote(ordered[k]->name.text) << " of reduction "
+                                   << quote(reduction.name.text) << " both have index "
+                                   << *ordered[k]->index;
           diagnostic.attachNote(diag.loc(ordered[k - 1]->head))
               << quote(ordered[k - 1]->name.text) << " is declared here";
           diagnostic.attachNote(diag.loc(ordered[k]->head))
               << quote(ordered[k]->name.text) << " is declared here";
         } else {
-          diag.error(reduction.name) << "reduction " << quote(reduction.name.text)
-                                     << " uses no variable with index " << k << ": the "
-                                     << ordered.size() << " variables it uses must have the indices 0 to "
-                                     << ordered.size() - 1 << ", with no gap";
+          diag.error(reduction.name)
+              << "reduction " << quote(reduction.name.text) << " uses no variable with index " << k
+              << ": the " << ordered.size() << " variables it uses must have the indices 0 to "
+              << ordered.size() - 1 << ", with no gap";
         }
         return;
       }
     } else {
-      llvm::stable_sort(ordered, [](const VarDecl *a, const VarDecl *b) { return a->order < b->order; });
+      llvm::stable_sort(ordered,
+                        [](const VarDecl *a, const VarDecl *b) { return a->order < b->order; });
     }
     reduction.vars = std::move(ordered);
   }
@@ -1290,15 +1337,15 @@ public:
       SmallVector<Type> types;
       SmallVector<Location> locs;
       for (const VarDecl *var : reduction.vars) {
-        variables.push_back(kd::VariableAttr::get(context, var->name.text, var->category, var->dim));
+        variables.push_back(
+            kd::VariableAttr::get(context, var->name.text, var->category, var->dim));
         types.push_back(type(var->dim));
         locs.push_back(diag.loc(var->name));
       }
       OpBuilder::InsertionGuard guard(builder);
-      auto op = kd::ReductionOp::create(builder, diag.loc(reduction.name), reduction.name.text,
-                                           kd::ReductionKind::Sum,
-                                           static_cast<uint64_t>(reduction.axis),
-                                           builder.getArrayAttr(variables));
+      auto op = kd::ReductionOp::create(
+          builder, diag.loc(reduction.name), reduction.name.text, kd::ReductionKind::Sum,
+          static_cast<uint64_t>(reduction.axis), builder.getArrayAttr(variables));
       Block *body = builder.createBlock(&op.getBody(), {}, types, locs);
       args.clear();
       for (auto [var, arg] : llvm::zip(reduction.vars, body->getArguments()))
@@ -1313,9 +1360,7 @@ public:
   }
 
 private:
-  VectorType type(int64_t dim) {
-    return kd::getFormulaType(dim, Float32Type::get(diag.context));
-  }
+  VectorType type(int64_t dim) { return kd::getFormulaType(dim, Float32Type::get(diag.context)); }
 
   Value emitExpr(const Expr &e) {
     Location loc = diag.loc(e.tok);

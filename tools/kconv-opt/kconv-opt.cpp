@@ -22,8 +22,8 @@
 
 /// The kconv IR of a .kconv file, printed with locations (so that later diagnostics still point
 /// into the formula file), or null after printing the frontend's errors.
-static std::unique_ptr<llvm::MemoryBuffer>
-formulaFileToIR(std::unique_ptr<llvm::MemoryBuffer> file, mlir::DialectRegistry &registry) {
+static std::unique_ptr<llvm::MemoryBuffer> formulaFileToIR(std::unique_ptr<llvm::MemoryBuffer> file,
+                                                           mlir::DialectRegistry &registry) {
   mlir::MLIRContext context(registry);
   llvm::SourceMgr sourceMgr;
   std::string name = file->getBufferIdentifier().str();
@@ -61,7 +61,8 @@ int main(int argc, char **argv) {
     if (!input)
       return 1;
   }
-  std::unique_ptr<llvm::ToolOutputFile> output = mlir::openOutputFile(outputFilename, &errorMessage);
+  std::unique_ptr<llvm::ToolOutputFile> output =
+      mlir::openOutputFile(outputFilename, &errorMessage);
   if (!output) {
     llvm::errs() << errorMessage << "\n";
     return 1;

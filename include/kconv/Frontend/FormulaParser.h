@@ -1,7 +1,7 @@
 //===- FormulaParser.h - .kconv formula files to kconv IR -------*- C++ -*-===//
 //
-// The formula-file frontend: a `.kconv` file (KeOps syntax, one statement per line) becomes a module
-// of `kconv.reduction` ops. The language is described in docs/formula-language.md.
+// The formula-file frontend: a `.kconv` file (KeOps syntax, one statement per line) becomes a
+// module of `kconv.reduction` ops. The language is described in docs/formula-language.md.
 //
 //===----------------------------------------------------------------------===//
 #ifndef KCONV_FRONTEND_FORMULAPARSER_H
