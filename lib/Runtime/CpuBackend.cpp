@@ -370,7 +370,7 @@ public:
     // Split the output rows. Small problems are not worth waking threads for.
     const int64_t nOut = call.nOut;
     constexpr int64_t kMinPairsPerThread = int64_t(1) << 15;
-    int64_t threads = call.threads;
+    int64_t threads = std::min(call.threads, 1024);
     int64_t pairs = nOut > INT64_MAX / nReduced ? INT64_MAX : nOut * nReduced;
     threads = std::max<int64_t>(1, std::min<int64_t>(threads, pairs / kMinPairsPerThread));
     threads = std::min(threads, nOut);

@@ -136,9 +136,9 @@ void Artifact::run(std::string_view reductionName, const std::vector<Input> &inp
                    int64_t nI, int64_t nJ, const RunOptions &options) const {
   const size_t index = impl_->indexOf(reductionName);
   const ReductionInfo &r = impl_->contents.reductions[index];
-  const std::string where = "reduction '" + r.name + "'";
+  // Messages are built only on the error path: a valid call allocates no strings.
   auto invalid = [&](const std::string &what) {
-    throw Error(ErrorCode::InvalidArgument, where + ": " + what);
+    throw Error(ErrorCode::InvalidArgument, "reduction '" + r.name + "': " + what);
   };
   if (nI < 0 || nJ < 0)
     invalid("nI and nJ must be >= 0, got nI = " + std::to_string(nI) +
@@ -165,19 +165,21 @@ void Artifact::run(std::string_view reductionName, const std::vector<Input> &inp
     const VariableInfo &v = r.variables[k];
     const Input &in = inputs[k];
     int64_t rows = v.category == VarCategory::Vi ? nI : v.category == VarCategory::Vj ? nJ : 1;
-    std::string var = "input " + std::to_string(k) + " (" + v.name + ", " +
-                      toString(v.category) + ", dim " + std::to_string(v.dim) + ")";
+    auto var = [&] {
+      return "input " + std::to_string(k) + " (" + v.name + ", " + toString(v.category) +
+             ", dim " + std::to_string(v.dim) + ")";
+    };
     if (in.dim >= 0 && in.dim != v.dim)
-      invalid(var + " has dimension " + std::to_string(in.dim) + ", expected " +
+      invalid(var() + " has dimension " + std::to_string(in.dim) + ", expected " +
               std::to_string(v.dim));
     if (in.rows >= 0 && in.rows != rows) {
       if (v.category == VarCategory::Pm)
-        invalid(var + " is a parameter (1 row), got " + std::to_string(in.rows) + " rows");
-      invalid(var + " has " + std::to_string(in.rows) + " rows, expected " +
+        invalid(var() + " is a parameter (1 row), got " + std::to_string(in.rows) + " rows");
+      invalid(var() + " has " + std::to_string(in.rows) + " rows, expected " +
               (v.category == VarCategory::Vi ? "nI = " : "nJ = ") + std::to_string(rows));
     }
     if (!in.data && rows > 0)
-      invalid(var + " is a null pointer");
+      invalid(var() + " is a null pointer");
     call.args[k] = in.data;
   }
   if (!out && call.nOut > 0)
