@@ -4,6 +4,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "kconv/Dialect/Kconv/IR/KconvDialect.h"
+#include "kconv/Dialect/Kconv/Transforms/Passes.h"
 
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/InitAllDialects.h"
@@ -12,6 +13,7 @@
 
 int main(int argc, char **argv) {
   mlir::registerAllPasses();
+  mlir::kconv::registerKconvPasses();
   mlir::DialectRegistry registry;
   mlir::registerAllDialects(registry);
   registry.insert<mlir::kconv::KconvDialect>();
