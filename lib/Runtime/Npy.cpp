@@ -128,7 +128,8 @@ NpyArray parseNpy(std::string_view bytes, std::string_view name) {
   array.data.resize(size_t(count));
   const char *src = bytes.data() + dataStart;
   if (itemSize == 4) {
-    std::memcpy(array.data.data(), src, size_t(need));
+    if (need > 0)
+      std::memcpy(array.data.data(), src, size_t(need));
   } else {
     for (size_t k = 0; k < count; ++k) {
       double value;
@@ -166,7 +167,8 @@ std::string serializeNpy(const float *data, const std::vector<int64_t> &shape) {
   size_t count = 1;
   for (int64_t d : shape)
     count *= size_t(d);
-  out.append(reinterpret_cast<const char *>(data), count * sizeof(float));
+  if (count > 0)
+    out.append(reinterpret_cast<const char *>(data), count * sizeof(float));
   return out;
 }
 

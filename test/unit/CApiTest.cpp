@@ -145,7 +145,7 @@ TEST_F(CApiTest, Errors) {
   EXPECT_EQ(kconv_run(art_, "gaussian_conv", inputs, 3, out.data(), 10, 10, &options),
             KCONV_UNSUPPORTED);
   EXPECT_TRUE(contains(kconv_last_error(), "no GPU path"));
-  options.device = kconv_device(7);
+  options.device = 7;
   EXPECT_EQ(kconv_run(art_, "gaussian_conv", inputs, 3, out.data(), 10, 10, &options),
             KCONV_INVALID_ARGUMENT);
   EXPECT_TRUE(contains(kconv_last_error(), "unknown device 7"));

@@ -58,7 +58,7 @@ typedef struct kconv_variable_info {
 
 /* Options of one call; initialize with kconv_run_options_init (fields may be added at the end). */
 typedef struct kconv_run_options {
-  kconv_device device; /* default KCONV_DEVICE_AUTO */
+  int device;  /* a kconv_device; default KCONV_DEVICE_AUTO */
   int threads;         /* 0 (default): the artifact's setting */
   /* Optional shapes the caller states, one entry per input (NULL: not stated; an entry of -1:
      not stated); checked against nI/nJ and the variables' dimensions. */
