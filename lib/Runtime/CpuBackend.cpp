@@ -342,10 +342,12 @@ public:
     const int64_t stride = (nReduced + e.lanes - 1) / e.lanes * e.lanes;
 
     // Pack the reduced-category variables: [dim x stride], zero padding.
+    // Each variable's block starts 64-byte aligned (16 floats); component c at + c * stride.
+    auto blockFloats = [&](int64_t dim) { return (size_t(dim) * size_t(stride) + 15) / 16 * 16; };
     size_t packedFloats = 0;
     for (const VariableInfo &v : r.variables)
       if (v.category == reduced)
-        packedFloats += size_t(v.dim) * size_t(stride);
+        packedFloats += blockFloats(v.dim);
     thread_local PackBuffer buffer;
     float *packed = buffer.get(std::max<size_t>(packedFloats, 1));
     std::vector<const float *> args(call.args);
@@ -364,7 +366,7 @@ public:
         std::fill(row + nReduced, row + stride, 0.0f);
       }
       args[k] = dst;
-      offset += size_t(dim) * size_t(stride);
+      offset += blockFloats(dim);
     }
 
     // Split the output rows. Small problems are not worth waking threads for.
