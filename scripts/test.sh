@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every test of kconv: lit (dialect, frontend, passes, lowering, PTX, execution), unit tests
-# (ctest), Python tests (pytest). Assumes scripts/setup.sh has built build/.
+# (ctest, which also runs the Python tests with pytest and builds the embed example). Assumes scripts/setup.sh has built build/.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 log=$(mktemp -d)
@@ -17,12 +17,6 @@ if [ -f build/CTestTestfile.cmake ] && ctest --test-dir build -N 2>/dev/null | g
   [ "${PIPESTATUS[0]}" = 0 ] || status=1
 fi
 
-if [ -d python/tests ]; then
-  echo "== pytest"
-  python3 -m pytest -q python/tests 2>&1 | tee "$log/pytest" | tail -n 5
-  [ "${PIPESTATUS[0]}" = 0 ] || status=1
-fi
-
 # One closing line over all runners.
 passed=0; failed=0
 n() { grep -oE "$1" "$2" 2>/dev/null | grep -oE '[0-9]+' | head -n 1; }
@@ -31,10 +25,6 @@ failed=$((failed + $(n 'Failed *: *[0-9]+' "$log/lit" || echo 0) + 0))
 if [ -f "$log/ctest" ]; then
   total=$(n 'out of [0-9]+' "$log/ctest"); bad=$(n '[0-9]+ tests failed' "$log/ctest")
   passed=$((passed + ${total:-0} - ${bad:-0})); failed=$((failed + ${bad:-0}))
-fi
-if [ -f "$log/pytest" ]; then
-  passed=$((passed + $(n '[0-9]+ passed' "$log/pytest" || echo 0) + 0))
-  failed=$((failed + $(n '[0-9]+ failed' "$log/pytest" || echo 0) + 0))
 fi
 rm -rf "$log"
 [ "$failed" = 0 ] || status=1
