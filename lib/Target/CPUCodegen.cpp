@@ -38,12 +38,16 @@ void initializeNativeTarget() {
   });
 }
 
-/// Features the generated code may use and a runtime can check on its host (GCC/cpuid names).
+/// Features the generated code may use and the runtime checks on its host (docs/runtime.md).
 constexpr const char *kKeyFeatures[] = {"sse4.2",   "avx",      "avx2",     "fma",
                                         "f16c",     "bmi",      "bmi2",     "avx512f",
                                         "avx512dq", "avx512bw", "avx512vl", "avx512cd"};
 
 } // namespace
+
+std::string kconv::CPUTarget::describe() const {
+  return triple + " " + cpu + (keyFeatures.empty() ? "" : " " + keyFeatures);
+}
 
 Expected<kconv::CPUTarget> kconv::resolveCPUTarget(StringRef cpu) {
   initializeNativeTarget();
@@ -74,10 +78,10 @@ Expected<kconv::CPUTarget> kconv::resolveCPUTarget(StringRef cpu) {
     return makeError("unknown CPU '" + target.cpu + "' for " + target.triple +
                      " (use --cpu=native or an LLVM CPU name such as skylake-avx512, "
                      "x86-64-v3, znver4)");
-  SmallVector<StringRef> key;
+  SmallVector<std::string> key;
   for (const char *feature : kKeyFeatures)
     if (subtarget->checkFeatures(std::string("+") + feature))
-      key.push_back(feature);
+      key.push_back(std::string("+") + feature);
   target.keyFeatures = join(key, ",");
   target.avx512 = subtarget->checkFeatures("+avx512f");
   target.lanes = target.avx512 ? 16 : 8;

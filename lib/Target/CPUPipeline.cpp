@@ -1,6 +1,7 @@
 //===- CPUPipeline.cpp - kconv-cpu-pipeline -------------------------------===//
 #include "kconv/Conversion/Passes.h"
 #include "kconv/Dialect/Kconv/IR/KconvDialect.h"
+#include "kconv/Dialect/Kconv/Transforms/Passes.h"
 #include "kconv/Target/CPU.h"
 
 #include "mlir/Conversion/Passes.h"
@@ -22,9 +23,7 @@ void registerCPUTargetDialects(mlir::DialectRegistry &registry) {
 }
 
 void buildKconvSimplifyPipeline(mlir::OpPassManager &pm) {
-  // The dialect passes land separately; pick kconv-simplify up by name where it is registered.
-  if (const mlir::PassInfo *simplify = mlir::PassInfo::lookup("kconv-simplify"))
-    (void)simplify->addToPipeline(pm, "", [](const llvm::Twine &) { return mlir::failure(); });
+  pm.addNestedPass<mlir::kconv::ReductionOp>(mlir::kconv::createKconvSimplify());
 }
 
 void buildKconvCPUPipeline(mlir::OpPassManager &pm, const KconvCPUPipelineOptions &options) {

@@ -12,6 +12,7 @@
 //===----------------------------------------------------------------------===//
 #include "kconv/Conversion/Passes.h"
 #include "kconv/Dialect/Kconv/IR/KconvOps.h"
+#include "kconv/Frontend/FormulaParser.h"
 #include "kconv/Runtime/Artifact.h"
 #include "kconv/Target/CPU.h"
 
@@ -71,18 +72,6 @@ int fail(const llvm::Twine &message) {
   return 1;
 }
 
-/// Reads a .kconv formula file through the frontend.
-OwningOpRef<ModuleOp> parseKconvFile(llvm::SourceMgr &sourceMgr, MLIRContext &context) {
-  // The frontend (::kconv::parseFormulaFile, include/kconv/Frontend/FormulaParser.h) is wired here
-  // once it is part of the build.
-  unsigned id = sourceMgr.getMainFileID();
-  const llvm::MemoryBuffer *buffer = sourceMgr.getMemoryBuffer(id);
-  emitError(FileLineColLoc::get(&context, buffer->getBufferIdentifier(), 1, 1))
-      << "reading .kconv files needs the formula frontend, which is not part of this build; "
-         "pass the formula as a .mlir module of kconv.reduction ops";
-  return nullptr;
-}
-
 int writeOutput(llvm::StringRef path, llvm::StringRef bytes) {
   std::string error;
   auto output = openOutputFile(path.empty() ? "-" : path, &error);
@@ -121,7 +110,7 @@ int main(int argc, char **argv) {
 
   OwningOpRef<ModuleOp> module;
   if (llvm::sys::path::extension(inputFile) == ".kconv")
-    module = parseKconvFile(sourceMgr, context);
+    module = ::kconv::parseFormulaFile(sourceMgr, &context);
   else
     module = parseSourceFile<ModuleOp>(sourceMgr, &context);
   if (!module)

@@ -59,8 +59,7 @@ struct KconvCPUPipelineOptions : public mlir::PassPipelineOptions<KconvCPUPipeli
                       llvm::cl::init(true)};
 };
 
-/// The dialect-level part: kconv-simplify where that pass is registered (it is looked up by name,
-/// so the pipeline picks it up once it exists), nothing otherwise.
+/// The dialect-level part: kconv-simplify on each reduction.
 void buildKconvSimplifyPipeline(mlir::OpPassManager &pm);
 /// convert-kconv-to-cpu, then scf/vector/math/arith/cf/func to the LLVM dialect.
 void buildKconvCPULoweringPipeline(mlir::OpPassManager &pm, const KconvCPUPipelineOptions &options);
@@ -78,11 +77,12 @@ struct CPUTarget {
   std::string triple;
   std::string cpu;         // LLVM CPU name, e.g. "sapphirerapids", "x86-64-v3"
   std::string features;    // LLVM feature string ("+avx512f,..."), empty for a named CPU
-  std::string keyFeatures; // comma-separated: the features the code may use, for the runtime's check
+  std::string keyFeatures; // "+avx2,+fma,...": the features the code may use, for the runtime's check
   bool avx512 = false;
   int64_t lanes = 8;       // 16 with AVX-512, else 8
-  /// The value of the `cpu.target` metadata attribute: "CPU FEATURE,FEATURE,...".
-  std::string describe() const { return cpu + " " + keyFeatures; }
+  /// The value of the `cpu.target` metadata attribute, in the form the runtime checks
+  /// (docs/runtime.md): "TRIPLE CPU +feature,+feature,...".
+  std::string describe() const;
 };
 
 /// Resolves `cpu` ("native": the host CPU and its features; or an LLVM CPU name such as
