@@ -8,6 +8,8 @@
 // RUN: kconv-cpu-bench %t.kca vec3 --check --tol=1e-5 --random 1,1
 // RUN: kconv-cpu-bench %t.kca vec3 --check --tol=1e-5 --random 31,47
 // RUN: kconv-cpu-bench %t.kca vec3 --check --tol=1e-5 --random 1200,1100
+// RUN: kconv-run %t.kca gauss_t --random 1100,37 --check --tolerance 2e-6
+// RUN: kconv-run %t.kca vec3 --random 37,1100 --check --tolerance 1e-5
 // RUN: kconv-compile %s --no-fast-math -o %t-accurate.kca
 // RUN: kconv-cpu-bench %t-accurate.kca gauss_t --check --tol=1e-6 --random 33,65
 // RUN: kconv-cpu-bench %t-accurate.kca vec3 --check --tol=1e-5 --random 65,33

@@ -17,6 +17,12 @@
 // RUN: kconv-cpu-bench %t.kca --check --random 0,5
 // EMPTY: rel error 0 over 5 rows
 //
+// Through the runtime (kconv-run: packing, thread pool, float64 reference).
+// RUN: kconv-run %t.kca --random 1,1 --check --tolerance 2e-6
+// RUN: kconv-run %t.kca --random 33,1 --check --tolerance 2e-6
+// RUN: kconv-run %t.kca --random 1,33 --check --tolerance 2e-6
+// RUN: kconv-run %t.kca --random 1500,2049 --check --tolerance 2e-6 --threads 3
+//
 // Accurate exp (libm), and the AVX2 code path (8 lanes, exponent-bit scaling).
 // RUN: kconv-compile %s --no-fast-math -o %t-accurate.kca
 // RUN: kconv-cpu-bench %t-accurate.kca --check --tol=1e-6 --random 1,1
@@ -25,6 +31,8 @@
 // RUN: kconv-cpu-bench %t-avx2.kca --check --tol=2e-6 --random 1,1
 // RUN: kconv-cpu-bench %t-avx2.kca --check --tol=2e-6 --random 9,7
 // RUN: kconv-cpu-bench %t-avx2.kca --check --tol=2e-6 --random 1001,1030
+// RUN: kconv-run %t-accurate.kca --random 77,1234 --check --tolerance 1e-6
+// RUN: kconv-run %t-avx2.kca --random 77,1234 --check --tolerance 2e-6
 //
 // Other tilings: one register row, 3 register rows, small j-blocks (many block sums).
 // RUN: kconv-compile %s --rows=1 --jblock=16 -o %t-r1.kca

@@ -6,6 +6,11 @@
 // RUN: kconv-compile %s -o %t.kca
 // RUN: kconv-compile %s --no-fast-math -o %t-accurate.kca
 // RUN: kconv-compile %s --cpu=x86-64-v3 -o %t-avx2.kca
+// The op_* formulas through the runtime as well (kconv-run draws normal inputs).
+// RUN: for a in %t.kca %t-accurate.kca; do \
+// RUN:   for n in op_add op_sub op_mul op_neg op_exp op_square op_abs op_pow3 op_pow0 op_sqdist op_sqdist_bcast op_sqnorm2 op_norm2 op_scalprod op_sum op_elem op_concat op_constant op_constant_only op_row_only op_reduced_only op_bcast_add op_bcast_mul op_param op_axis0; do \
+// RUN:     kconv-run $a $n --random 45,1031 --check --tolerance 4e-6 > /dev/null || exit 1; \
+// RUN:   done; done
 // RUN: for a in %t.kca %t-accurate.kca %t-avx2.kca; do \
 // RUN:   for n in op_add op_sub op_mul op_neg op_exp op_square op_abs op_pow3 op_pow0 op_sqdist op_sqdist_bcast op_sqnorm2 op_norm2 op_scalprod op_sum op_elem op_concat op_constant op_constant_only op_row_only op_reduced_only op_bcast_add op_bcast_mul op_param op_axis0; do \
 // RUN:     for s in 1,1 19,37 300,1100; do \
