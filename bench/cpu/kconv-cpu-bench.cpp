@@ -9,7 +9,8 @@
 // row ranges, and
 //   --check   compares K sampled output rows with a float64 evaluation of the serialized formula
 //             (relative error ||out - ref|| / ||ref|| over those rows; exit 1 above --tol),
-//   --bench   prints the median wall time per call over REPEATS calls (after a warm-up).
+//   --bench   prints the median wall time per call over REPEATS calls (after a warm-up),
+//   --sweep   measures the error in ulps of an elementwise function over a range of inputs.
 // Only the artifact reader (KconvArtifact) is linked: no MLIR, no LLVM.
 //
 //===----------------------------------------------------------------------===//
@@ -155,6 +156,13 @@ int main(int argc, char **argv) {
   double tol = 1e-5;
   int repeats = 0, threads = 2, sampleRows = 256;
   unsigned seed = 1234;
+  // --sweep=LO,HI,COUNT[,geometric]: accuracy of elementwise functions. The first output-category
+  // variable takes COUNT values from LO to HI (evenly or geometrically spaced), every other
+  // variable is 1, nReduced = 1; prints the largest error of an output element in ulps of the
+  // float64 reference (exit 1 above --max-ulp).
+  double sweepLo = 0, sweepHi = 0, maxUlp = -1;
+  int64_t sweepCount = 0;
+  bool sweepGeometric = false;
   for (int a = 1; a < argc; ++a) {
     std::string s = argv[a];
     auto value = [&](const char *prefix) -> const char * {
@@ -175,15 +183,25 @@ int main(int argc, char **argv) {
     else if (const char *v = value("--seed")) seed = unsigned(std::atoi(v));
     else if (const char *v = value("--dist")) dist = v;
     else if (const char *v = value("--rows")) sampleRows = std::atoi(v);
+    else if (const char *v = value("--max-ulp")) maxUlp = std::atof(v);
+    else if (const char *v = value("--sweep")) {
+      char mode[32] = "";
+      if (std::sscanf(v, "%lf,%lf,%ld,%31s", &sweepLo, &sweepHi, &sweepCount, mode) < 3 ||
+          sweepCount < 2)
+        die("--sweep expects LO,HI,COUNT[,geometric]");
+      sweepGeometric = std::string(mode) == "geometric";
+    }
     else if (s == "--help" || s == "-h") {
       std::puts("usage: kconv-cpu-bench ART.kca [NAME] --random N,M [--check] [--tol=X] "
-                "[--bench=REPEATS] [--threads=T] [--seed=S] [--dist=normal|positive] [--rows=K]");
+                "[--bench=REPEATS] [--threads=T] [--seed=S] [--dist=normal|positive] [--rows=K]\n"
+                "       kconv-cpu-bench ART.kca [NAME] --sweep=LO,HI,COUNT[,geometric] [--max-ulp=U]");
       return 0;
     } else if (!s.empty() && s[0] == '-') die("unknown option " + s);
     else if (artifactPath.empty()) artifactPath = s;
     else name = s;
   }
-  if (artifactPath.empty() || nI < 0)
+  bool sweep = sweepCount > 0;
+  if (artifactPath.empty() || (nI < 0 && !sweep))
     die("usage: kconv-cpu-bench ART.kca [NAME] --random N,M [--check] [--bench=R]");
 
   std::ifstream file(artifactPath, std::ios::binary);
@@ -225,6 +243,11 @@ int main(int argc, char **argv) {
 
   // Inputs.
   bool axis1 = red->axis == 1;
+  if (sweep) {
+    nI = axis1 ? sweepCount : 1;
+    nJ = axis1 ? 1 : sweepCount;
+  }
+  bool swept = false;
   int64_t nOut = axis1 ? nI : nJ, nRed = axis1 ? nJ : nI;
   int64_t stride = std::max<int64_t>(lanes, (nRed + lanes - 1) / lanes * lanes);
   std::mt19937_64 rng(seed);
@@ -238,7 +261,15 @@ int main(int argc, char **argv) {
                    : var.category == kconv::VarCategory::Vi ? nI : nJ;
     std::vector<float> data(rows * var.dim);
     for (float &x : data)
-      x = draw();
+      x = sweep ? 1.f : draw();
+    if (sweep && !swept && var.category == red->outputCategory()) {
+      swept = true;
+      for (int64_t k = 0; k < rows * var.dim; ++k) {
+        double f = double(k) / double(rows * var.dim - 1);
+        data[k] = float(sweepGeometric ? sweepLo * std::pow(sweepHi / sweepLo, f)
+                                       : sweepLo + (sweepHi - sweepLo) * f);
+      }
+    }
     bool reduced = var.category == red->reducedCategory();
     std::vector<float> soa;
     if (reduced) {
@@ -265,6 +296,40 @@ int main(int argc, char **argv) {
   call();
 
   int status = 0;
+  if (sweep) {
+    double worst = 0, worstAt = 0;
+    std::vector<const float *> vals(red->variables.size());
+    for (int64_t o = 0; o < nOut; ++o) {
+      for (size_t k = 0; k < red->variables.size(); ++k) {
+        const auto &var = red->variables[k];
+        int64_t row = var.category == red->outputCategory() ? o : 0;
+        vals[k] = rowMajor[k].data() + row * var.dim;
+      }
+      std::vector<double> ref = evalPair(*red, vals);
+      for (int64_t c = 0; c < red->outputDim; ++c) {
+        double got = out[o * red->outputDim + c], want = ref[c];
+        if (std::fabs(want) > 3.4028234663852886e38) // overflows float: the f32 answer is inf
+          want = std::copysign(INFINITY, want);
+        double ulps;
+        if (std::isnan(want) || std::isnan(got))
+          ulps = std::isnan(want) == std::isnan(got) ? 0 : INFINITY;
+        else if (std::isinf(want) || std::isinf(got))
+          ulps = got == want ? 0 : INFINITY;
+        else
+          ulps = std::fabs(got - want) /
+                 std::ldexp(1.0, std::max(std::ilogb(std::fabs(want)), -126) - 23); // denormals: 2^-149
+        if (ulps > worst) {
+          worst = ulps;
+          worstAt = vals[0][0];
+        }
+      }
+    }
+    bool ok = maxUlp < 0 || worst <= maxUlp;
+    std::printf("sweep %s over %ld values in [%g, %g]: max error %.3f ulp (at input %.9g)%s\n",
+                red->name.c_str(), long(sweepCount), sweepLo, sweepHi, worst, worstAt,
+                maxUlp < 0 ? "" : ok ? ": OK" : ": FAILED");
+    return ok ? 0 : 1;
+  }
   if (check) {
     std::vector<int64_t> rows;
     if (nOut <= sampleRows)
