@@ -128,6 +128,8 @@ Expected<std::unique_ptr<Module>> kconv::translateToLLVMIR(mlir::ModuleOp module
     function.addFnAttr(Attribute::NoUnwind);
     function.addFnAttr("frame-pointer", "none");
     if (fastMath) {
+      // The kernels set FTZ/DAZ themselves (convert-kconv-to-cpu, flush-denormals).
+      function.addFnAttr("denormal-fp-math", "preserve-sign,preserve-sign");
       function.addFnAttr("no-signed-zeros-fp-math", "true");
       function.addFnAttr("approx-func-fp-math", "true");
       function.addFnAttr("no-trapping-math", "true");

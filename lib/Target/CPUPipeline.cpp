@@ -39,6 +39,7 @@ void buildKconvCPULoweringPipeline(mlir::OpPassManager &pm,
   cpu.rows = options.rows;
   cpu.fastMath = options.fastMath;
   cpu.avx512 = options.avx512;
+  cpu.flushDenormals = options.flushDenormals;
   pm.addPass(mlir::kconv::createConvertKconvToCPU(cpu));
   pm.addPass(mlir::createSCFToControlFlowPass());
   mlir::ConvertVectorToLLVMPassOptions vector;

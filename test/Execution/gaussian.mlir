@@ -13,6 +13,9 @@
 // RUN: kconv-cpu-bench %t.kca --check --tol=2e-6 --random 1001,1025
 // RUN: kconv-cpu-bench %t.kca --check --tol=2e-6 --random 3001,2100 --threads=4
 // RUN: kconv-cpu-bench %t.kca --check --tol=2e-6 --random 20000,20000 --rows=64
+// Spread-out points: most exps underflow (flushed to 0 under fast math).
+// RUN: kconv-cpu-bench %t.kca --check --tol=2e-6 --random 1000,1000 --dist=scale:5
+// RUN: kconv-cpu-bench %t.kca --check --tol=2e-6 --random 1000,1000 --dist=scale:30
 // RUN: kconv-cpu-bench %t.kca --check --random 5,0 | FileCheck %s --check-prefix=EMPTY
 // RUN: kconv-cpu-bench %t.kca --check --random 0,5
 // EMPTY: rel error 0 over 5 rows

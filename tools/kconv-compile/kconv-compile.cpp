@@ -30,6 +30,7 @@
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/WithColor.h"
 #include "llvm/Target/TargetMachine.h"
+#include "llvm/TargetParser/Triple.h"
 
 using namespace mlir;
 namespace cl = llvm::cl;
@@ -145,6 +146,7 @@ int main(int argc, char **argv) {
   options.rows = rowsOpt;
   options.fastMath = !noFastMath;
   options.avx512 = target->avx512;
+  options.flushDenormals = llvm::Triple(target->triple).isX86();
   int64_t jblock = std::max<int64_t>(options.lanes, (options.jblock + options.lanes - 1) /
                                                         options.lanes * options.lanes);
 

@@ -57,6 +57,9 @@ struct KconvCPUPipelineOptions : public mlir::PassPipelineOptions<KconvCPUPipeli
                         llvm::cl::init(true)};
   Option<bool> avx512{*this, "avx512", llvm::cl::desc("the target has AVX-512F (vscalefps)"),
                       llvm::cl::init(true)};
+  Option<bool> flushDenormals{*this, "flush-denormals",
+                              llvm::cl::desc("x86 fast math: FTZ + DAZ during the call"),
+                              llvm::cl::init(true)};
 };
 
 /// The dialect-level part: kconv-simplify on each reduction.

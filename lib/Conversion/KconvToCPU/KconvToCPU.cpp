@@ -56,6 +56,7 @@ struct Config {
   int64_t rows;
   bool fastMath;
   bool avx512; // vscalefps for the 2^n of exp (16 lanes only)
+  bool flushDenormals; // FTZ + DAZ in MXCSR during the call
 };
 
 /// Sign facts about formula values, for the clamps of the fast exp.
@@ -538,6 +539,21 @@ LogicalResult ReductionLowering::run(OpBuilder &moduleBuilder) {
   nReduced = entry->getArgument(4);
   reducedStride = entry->getArgument(5);
 
+  // Fast math: flush denormals (FTZ) and read them as zero (DAZ) during the call. Underflowing
+  // exps (far-apart points) would otherwise cost a microcode assist each.
+  Value savedMxcsr, mxcsrSlot;
+  if (config.flushDenormals) {
+    mxcsrSlot = LLVM::AllocaOp::create(b, ptrType, b.getI32Type(), i64(b, 1), 4);
+    LLVM::CallIntrinsicOp::create(b, TypeRange{}, b.getStringAttr("llvm.x86.sse.stmxcsr"),
+                                  ValueRange{mxcsrSlot}, LLVM::FastmathFlagsAttr());
+    savedMxcsr = LLVM::LoadOp::create(b, b.getI32Type(), mxcsrSlot, 4);
+    Value flushed = arith::OrIOp::create(
+        b, savedMxcsr, arith::ConstantOp::create(b, b.getI32IntegerAttr(0x8040)));
+    LLVM::StoreOp::create(b, flushed, mxcsrSlot, 4);
+    LLVM::CallIntrinsicOp::create(b, TypeRange{}, b.getStringAttr("llvm.x86.sse.ldmxcsr"),
+                                  ValueRange{mxcsrSlot}, LLVM::FastmathFlagsAttr());
+  }
+
   // args[k], the parameters and what depends on nothing else.
   VectorMath math(b, config);
   for (auto [k, var] : llvm::enumerate(vars)) {
@@ -603,6 +619,11 @@ LogicalResult ReductionLowering::run(OpBuilder &moduleBuilder) {
       });
   if (failed(status))
     return failure();
+  if (config.flushDenormals) {
+    LLVM::StoreOp::create(b, savedMxcsr, mxcsrSlot, 4);
+    LLVM::CallIntrinsicOp::create(b, TypeRange{}, b.getStringAttr("llvm.x86.sse.ldmxcsr"),
+                                  ValueRange{mxcsrSlot}, LLVM::FastmathFlagsAttr());
+  }
   func::ReturnOp::create(b);
   return success();
 }
@@ -627,7 +648,7 @@ struct ConvertKconvToCPUPass
       return signalPassFailure();
     }
     Config config{lanes, std::max<int64_t>(lanes, (jblock + lanes - 1) / lanes * lanes), rows,
-                  fastMath, avx512};
+                  fastMath, avx512, fastMath && flushDenormals};
 
     SmallVector<ReductionOp> reductions(module.getOps<ReductionOp>());
     for (ReductionOp reduction : reductions) {

@@ -37,7 +37,7 @@
 // AVX2-NEXT:      %[[SCALE:.*]] = arith.addi %[[SHL]], %{{.*}} : vector<8xi32>
 // AVX2-NEXT:      %[[S:.*]] = arith.bitcast %[[SCALE]] : vector<8xi32> to vector<8xf32>
 // AVX2-NEXT:      arith.mulf %{{.*}}, %[[S]] : vector<8xf32>
-// AVX2-NOT:       llvm.call_intrinsic
+// AVX2-NOT:       llvm.call_intrinsic "llvm.x86.avx512
 kconv.reduction @exp_dot sum axis = 1 vars [#kconv.var<"X", i, 2>, #kconv.var<"Y", j, 2>] {
 ^bb0(%x: vector<2xf32>, %y: vector<2xf32>):
   %0 = kconv.scalprod %x, %y : vector<2xf32>, vector<2xf32>
