@@ -34,6 +34,9 @@
 #include "llvm/ADT/TypeSwitch.h"
 
 #include <cmath>
+#include <cstring>
+#include <iterator>
+#include <limits>
 #include <functional>
 #include <map>
 #include <set>
@@ -156,17 +159,83 @@ private:
   Value exp(Value x /* already scaled by log2 e in fast mode */) {
     if (fastMath)
       return intrinsic("llvm.nvvm.ex2.approx.ftz.f32", x);
-    return math::ExpOp::create(b, x);
+    return accurateExp(x);
   }
   Value log(Value x) {
     if (fastMath)
       return intrinsic("llvm.nvvm.lg2.approx.ftz.f", x); // ×ln 2 by the caller
-    return math::LogOp::create(b, x);
+    return accurateLog(x);
+  }
+
+  // math.exp / math.log would become libdevice calls (__nv_expf, __nv_logf) in the NVVM lowering;
+  // libdevice ships with the CUDA toolkit, not with Debian's LLVM, so kconv emits its own inline
+  // sequences (both within ~1 ulp of the correctly rounded result plus ex2.approx's error; checked
+  // against float64 on 2e5 samples when written).
+  Value i32c(int32_t v) { return arith::ConstantIntOp::create(b, b.getI32Type(), v); }
+  Value bitsToFloat(Value i) { return arith::BitcastOp::create(b, b.getF32Type(), i); }
+  Value floatToBits(Value f) { return arith::BitcastOp::create(b, b.getI32Type(), f); }
+  Value select(Value c, Value t, Value f) { return arith::SelectOp::create(b, c, t, f); }
+  Value cmp(arith::CmpFPredicate p, Value x, Value y) { return arith::CmpFOp::create(b, p, x, y); }
+
+  /// e^x = 2^j · 2^r with j = rint(x·log2 e) and r = x·log2 e − j computed with a two-part log2 e
+  /// (fma), 2^r by ex2.approx.ftz (|r| ≤ 1/2), 2^j applied as two exact powers of two so that
+  /// overflow gives inf and underflow gradual zero.
+  Value accurateExp(Value x) {
+    Value xc = arith::MaximumFOp::create(b, arith::MinimumFOp::create(b, x, cst(170.0)),
+                                         cst(-170.0)); // NaN propagates
+    Value log2eHi = cst(1.4426950216293335), log2eLo = cst(1.925963033500011e-08);
+    Value j = intrinsic("llvm.rint.f32", arith::MulFOp::create(b, xc, log2eHi).getResult());
+    Value r = fma(xc, log2eHi, neg(j));
+    r = fma(xc, log2eLo, r);
+    Value e = intrinsic("llvm.nvvm.ex2.approx.ftz.f32", r);
+    Value ji = arith::FPToSIOp::create(b, b.getI32Type(), j);
+    Value j1 = arith::ShRSIOp::create(b, ji, i32c(1));
+    Value j2 = arith::SubIOp::create(b, ji, j1);
+    auto pow2 = [&](Value k) {
+      return bitsToFloat(arith::ShLIOp::create(b, arith::AddIOp::create(b, k, i32c(127)), i32c(23)));
+    };
+    return arith::MulFOp::create(b, arith::MulFOp::create(b, e, pow2(j1)), pow2(j2));
+  }
+
+  /// log x = k·ln 2 + log1p(f), x = 2^k (1 + f), 1 + f in [2/3, 4/3): log1p(f) = f + f²·p(f) with
+  /// a degree-8 polynomial fitted (weighted least squares, Lawson iterations) on [-1/3, 1/3].
+  /// Denormals are scaled by 2^23 first; x = 0 → -inf, x < 0 or NaN → NaN, +inf → +inf.
+  Value accurateLog(Value x) {
+    Value tiny = cmp(arith::CmpFPredicate::OLT, x, cst(1.1754943508222875e-38));
+    Value xs = select(tiny, arith::MulFOp::create(b, x, cst(8388608.0)), x);
+    Value k0 = select(tiny, cst(-23.0), cst(0.0));
+    Value bits = floatToBits(xs);
+    Value kBits = arith::AndIOp::create(
+        b, arith::SubIOp::create(b, bits, i32c(0x3f2aaaab)), i32c(static_cast<int32_t>(0xff800000)));
+    Value m = bitsToFloat(arith::SubIOp::create(b, bits, kBits));
+    Value k = fma(arith::SIToFPOp::create(b, b.getF32Type(), kBits), cst(1.1920928955078125e-07), k0);
+    Value f = arith::SubFOp::create(b, m, cst(1.0));
+    static const uint32_t coefficients[] = {0xbe04d036, 0x3e0f9e19, 0xbdf91741, 0x3e0f5530, 0xbe2ad47a,
+                                            0x3e4ce987, 0xbe7fff3d, 0x3eaaaa80, 0xbf000000};
+    auto coeff = [&](uint32_t bitsValue) {
+      float value;
+      std::memcpy(&value, &bitsValue, sizeof(value));
+      return cst(value);
+    };
+    Value p = coeff(coefficients[0]);
+    for (size_t i = 1; i < std::size(coefficients); ++i)
+      p = fma(p, f, coeff(coefficients[i]));
+    Value r = fma(arith::MulFOp::create(b, f, p), f, f);
+    r = fma(k, cst(0.6931471824645996), r);
+    // Special cases: bits > 0x7f7fffff as unsigned: +inf, NaN or negative → x·inf + inf gives
+    // +inf for +inf and NaN otherwise; zero → -inf.
+    Value special = arith::CmpIOp::create(b, arith::CmpIPredicate::ugt, bits, i32c(0x7f7fffff));
+    Value inf = cst(std::numeric_limits<double>::infinity());
+    r = select(special, fma(xs, inf, inf), r);
+    Value zero = cmp(arith::CmpFPredicate::OEQ, xs, cst(0.0));
+    return select(zero, cst(-std::numeric_limits<double>::infinity()), r);
   }
   Value sqrt(Value x) {
     if (fastMath)
       return intrinsic("llvm.nvvm.sqrt.approx.ftz.f", x);
-    return LLVM::SqrtOp::create(b, x); // sqrt.rn.f32
+    // sqrt.rn.f32 (llvm.intr.sqrt itself is marked illegal by the NVVM lowering, which would
+    // turn it into a libdevice call).
+    return intrinsic("llvm.sqrt.f32", x);
   }
   Value rsqrt(Value x) {
     if (fastMath)
@@ -247,7 +316,11 @@ private:
     if (auto arg = dyn_cast<BlockArgument>(v))
       return leaf(arg.getArgNumber(), c);
     Operation *op = v.getDefiningOp();
-    if (c != 1.0 && rules.canAbsorb(v))
+    // A negation or a product with a constant passes the factor on for free in any case.
+    bool passOn = isa<NegOp>(op) || (isa<MulOp>(op) && (constantOf(op->getOperand(0)) ||
+                                                        constantOf(op->getOperand(1)))) ||
+                  (isa<DivOp>(op) && constantOf(op->getOperand(1)));
+    if (c != 1.0 && (passOn || rules.canAbsorb(v)))
       return emitAbsorbed(op, c);
     return scaleAll(emitPlain(op), c);
   }
@@ -366,7 +439,7 @@ private:
             [&](SquareOp o) { return unary(o.getOperand(), [&](Value x) { return mul(x, x); }); })
         .Case<InvOp>([&](InvOp o) { return unary(o.getOperand(), [&](Value x) { return inv(x); }); })
         .Case<AbsOp>([&](AbsOp o) {
-          return unary(o.getOperand(), [&](Value x) -> Value { return LLVM::FAbsOp::create(b, x); });
+          return unary(o.getOperand(), [&](Value x) { return intrinsic("llvm.fabs.f32", x); });
         })
         .Case<PowOp>([&](PowOp o) { return pow(emit(o.getOperand()), o.getExponent()); })
         .Case<SumOp>([&](SumOp o) {
@@ -496,19 +569,36 @@ LogicalResult ReductionLowering::analyze() {
   if (cfg.blockSize % 32 || cfg.blockSize == 0 || cfg.blockSize > 1024)
     return red.emitOpError("block-size must be a multiple of 32 in [32, 1024], got ")
            << cfg.blockSize;
-  // Automatic register blocking and unrolling: R rows per thread while the per-row registers
-  // (output-category values, partial and accumulator) stay small; unroll while the loop body
-  // (U·R copies of the formula) stays under ~1024 formula ops.
+  // Automatic register blocking and unrolling. The per-pair cost of the formula is estimated in
+  // scalar instructions (accurate transcendentals are inline sequences of ~10-40). Cheap formulas
+  // get R = 4 rows per thread (one shared-memory load serves 4 pairs) and 16 pairs unrolled;
+  // expensive ones fewer, so that the loop body (U·R formula copies) stays near 1-2K instructions
+  // and the registers (R copies of the output-category values, partials and accumulators) fit.
   int64_t rowRegs = 2 * red.getOutputDim();
   for (VariableAttr var : vars)
     if (var.getCategory() == outCat)
       rowRegs += var.getDim();
-  int64_t formulaOps = std::distance(red.getBody().front().begin(), red.getBody().front().end());
+  int64_t cost = 0;
+  for (Operation &op : red.getBody().front().without_terminator()) {
+    int64_t width = 1;
+    for (Value v : op.getOperands())
+      width = std::max(width, getFormulaDim(v.getType()));
+    for (Value v : op.getResults())
+      width = std::max(width, getFormulaDim(v.getType()));
+    int64_t weight = 1;
+    if (isa<ExpOp, LogOp>(op))
+      weight = cfg.fastMath ? 2 : 24;
+    else if (isa<SqrtOp, RsqrtOp, InvOp, DivOp, Norm2Op>(op))
+      weight = cfg.fastMath ? 2 : 10;
+    else if (auto pow = dyn_cast<PowOp>(op))
+      weight = 2 + 2 * llvm::Log2_64_Ceil(std::abs(static_cast<int64_t>(pow.getExponent())) + 1);
+    cost += width * weight;
+  }
   if (cfg.rowsPerThread == 0)
-    cfg.rowsPerThread = rowRegs <= 16 ? 4 : rowRegs <= 32 ? 2 : 1;
+    cfg.rowsPerThread = (cost <= 64 && rowRegs <= 16) ? 4 : (cost <= 256 && rowRegs <= 32) ? 2 : 1;
   if (cfg.unroll == 0) {
     cfg.unroll = 16;
-    while (cfg.unroll > 1 && cfg.unroll * cfg.rowsPerThread * formulaOps > 1024)
+    while (cfg.unroll > 1 && cfg.unroll * cfg.rowsPerThread * cost > 1024)
       cfg.unroll /= 2;
   }
   if (cfg.blockSize % cfg.unroll)
