@@ -18,6 +18,8 @@ config.substitutions.append(("%kconv_src", config.kconv_src_root))
 
 llvm_config.with_system_environment(["HOME", "INCLUDE", "LIB", "TMP", "TEMP"])
 llvm_config.use_default_substitutions()
+# `not` at the start of a RUN line (lit only substitutes it after a pipe).
+llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 
 tool_dirs = [config.kconv_tools_dir, config.llvm_tools_dir]
 tools = [

@@ -108,9 +108,17 @@ void parseMetadata(const std::string &text, ArtifactContents &contents, std::str
       std::string word;
       while (words >> word) {
         if (word.rfind("int=", 0) == 0) {
-          op.integer = std::stoll(word.substr(4));
+          try {
+            op.integer = std::stoll(word.substr(4));
+          } catch (const std::exception &) {
+            bad("bad integer '" + word + "'");
+          }
         } else if (word.rfind("real=", 0) == 0) {
-          op.real = std::stod(word.substr(5));
+          try {
+            op.real = std::stod(word.substr(5));
+          } catch (const std::exception &) {
+            bad("bad real '" + word + "'");
+          }
         } else {
           int64_t id = -1;
           try {
@@ -237,9 +245,10 @@ ArtifactContents parseArtifact(std::string_view bytes, std::string_view source) 
   if (count == 0 || count > 64 || bytes.size() < kHeaderSize + uint64_t(count) * kSectionEntrySize)
     fail(source, "truncated section table");
 
-  ArtifactContents contents;
+  // Check the table and the content hash first, so that a corrupted file is reported as such
+  // (not as whatever its damaged metadata happens to look like).
+  std::vector<std::pair<uint32_t, std::string_view>> sections;
   uint64_t hash = kFnvOffset;
-  bool sawMetadata = false;
   for (uint32_t i = 0; i < count; ++i) {
     size_t entry = kHeaderSize + i * kSectionEntrySize;
     uint32_t kind = get<uint32_t>(bytes, entry);
@@ -247,8 +256,15 @@ ArtifactContents parseArtifact(std::string_view bytes, std::string_view source) 
     uint64_t size = get<uint64_t>(bytes, entry + 16);
     if (offset > bytes.size() || size > bytes.size() - offset)
       fail(source, "truncated: section " + std::to_string(i) + " ends past the end of the file");
-    std::string_view payload = bytes.substr(offset, size);
-    hash = fnv1a(hash, payload);
+    sections.push_back({kind, bytes.substr(offset, size)});
+    hash = fnv1a(hash, sections.back().second);
+  }
+  if (hash != expectedHash)
+    fail(source, "content hash mismatch (the file is corrupted)");
+
+  ArtifactContents contents;
+  bool sawMetadata = false;
+  for (auto &[kind, payload] : sections) {
     switch (kind) {
     case Metadata:
       parseMetadata(std::string(payload), contents, source);
@@ -267,8 +283,6 @@ ArtifactContents parseArtifact(std::string_view bytes, std::string_view source) 
       fail(source, "unknown section kind " + std::to_string(kind));
     }
   }
-  if (hash != expectedHash)
-    fail(source, "content hash mismatch (the file is corrupted)");
   if (!sawMetadata)
     fail(source, "no metadata section");
   contents.contentHash = hash;

@@ -67,11 +67,14 @@ KCONV_SCALAR_INFER(Norm2Op)
 
 LogicalResult ScalprodOp::inferReturnTypes(MLIRContext *, std::optional<Location> location,
                                            Adaptor adaptor, SmallVectorImpl<Type> &results) {
-  if (adaptor.getLhs().getType() != adaptor.getRhs().getType())
-    return inferFailure(location, "'kconv.scalprod' operands must have the same type, got " +
-                                      Twine(getFormulaDim(adaptor.getLhs().getType())) + " and " +
-                                      Twine(getFormulaDim(adaptor.getRhs().getType())) +
-                                      " components");
+  if (elementTypeOf(adaptor.getLhs()) != elementTypeOf(adaptor.getRhs()))
+    return inferFailure(location, "'kconv.scalprod' operands have different element types");
+  int64_t lhsDim = getFormulaDim(adaptor.getLhs().getType());
+  int64_t rhsDim = getFormulaDim(adaptor.getRhs().getType());
+  if (lhsDim != rhsDim)
+    return inferFailure(location, "'kconv.scalprod' operands must have the same dimension, got " +
+                                      Twine(lhsDim) + " and " + Twine(rhsDim) +
+                                      " (no broadcasting in a scalar product)");
   results.push_back(getFormulaType(1, elementTypeOf(adaptor.getLhs())));
   return success();
 }
@@ -133,8 +136,9 @@ void ReductionOp::getAsmBlockArgumentNames(Region &region, OpAsmSetValueNameFn s
 }
 
 LogicalResult ReductionOp::verify() {
-  if (getAxis() != 0 && getAxis() != 1)
-    return emitOpError("axis must be 0 (reduce over i) or 1 (reduce over j), got ") << getAxis();
+  int64_t axis = getAxisAttr().getInt(); // getAxis() is unsigned: -1 would print as 2^64 - 1
+  if (axis != 0 && axis != 1)
+    return emitOpError("axis must be 0 (reduce over i) or 1 (reduce over j), got ") << axis;
   llvm::StringSet<> names;
   for (Attribute attr : getVariables()) {
     auto var = cast<VariableAttr>(attr);
@@ -144,6 +148,12 @@ LogicalResult ReductionOp::verify() {
     if (!names.insert(var.getName()).second)
       return emitOpError("variable '") << var.getName() << "' is declared twice";
   }
+  // Checked here rather than in verifyRegions: the generic "block with no terminator" check of the
+  // body runs before verifyRegions and says less. The traits verified before this (SizedRegion<1>,
+  // SingleBlock) guarantee one non-empty block.
+  Operation &last = getBody().front().back();
+  if (!isa<YieldOp>(last))
+    return emitOpError("body must end with 'kconv.yield', found '") << last.getName() << "'";
   return success();
 }
 
@@ -153,14 +163,14 @@ LogicalResult ReductionOp::verifyRegions() {
   if (body.getNumArguments() != variables.size())
     return emitOpError("body has ") << body.getNumArguments() << " arguments but "
                                     << variables.size() << " variables are declared";
-  if (!isa_and_nonnull<YieldOp>(body.empty() ? nullptr : &body.back()))
-    return emitOpError("body must end with 'kconv.yield'");
   Type elementType = getElementType();
-  for (auto [arg, var] : llvm::zip(body.getArguments(), variables)) {
-    auto type = cast<VectorType>(arg.getType());
-    if (type.getRank() != 1 || type.getDimSize(0) != var.getDim())
+  for (auto [index, arg, var] : llvm::enumerate(body.getArguments(), variables)) {
+    VectorType expected = getFormulaType(var.getDim(), elementType);
+    auto type = dyn_cast<VectorType>(arg.getType());
+    if (!type || type.getRank() != 1 || type.isScalable() || type.getDimSize(0) != var.getDim())
       return emitOpError("variable '") << var.getName() << "' has dimension " << var.getDim()
-                                       << " but its block argument has type " << type;
+                                       << " but block argument #" << index << " has type "
+                                       << arg.getType() << " (expected " << expected << ")";
     if (type.getElementType() != elementType)
       return emitOpError("variable '") << var.getName() << "' has element type "
                                        << type.getElementType() << " but the formula yields "

@@ -10,7 +10,8 @@ include "mlir/Interfaces/InferTypeOpInterface.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
 
 // A formula value: the D components of a KeOps variable or sub-formula, for one (i, j) pair.
-def Kconv_FormulaValue : VectorOfRankAndType<[1], [F16, F32, F64]>;
+// Fixed-length only: a scalable `vector<[D]xT>` has no KeOps meaning.
+def Kconv_FormulaValue : FixedVectorOfRankAndType<[1], [F16, F32, F64]>;
 
 //===----------------------------------------------------------------------===//
 // The reduction
@@ -92,12 +93,23 @@ class Kconv_BroadcastBinaryOp<string mnemonic, string keops, list<Trait> traits 
   let arguments = (ins Kconv_FormulaValue:$lhs, Kconv_FormulaValue:$rhs);
   let results = (outs Kconv_FormulaValue:$result);
   let assemblyFormat = "$lhs `,` $rhs attr-dict `:` type($lhs) `,` type($rhs)";
+  // Constant folding and identities (x + 0, x * 1, ...): KconvFold.cpp.
+  let hasFolder = 1;
 }
 
-def Kconv_AddOp : Kconv_BroadcastBinaryOp<"add", "x + y", [Commutative]>;
-def Kconv_SubOp : Kconv_BroadcastBinaryOp<"sub", "x - y">;
-def Kconv_MulOp : Kconv_BroadcastBinaryOp<"mul", "x * y", [Commutative]>;
-def Kconv_DivOp : Kconv_BroadcastBinaryOp<"div", "x / y">;
+// Canonicalization patterns of the formula ops: KconvCanonicalize.cpp.
+def Kconv_AddOp : Kconv_BroadcastBinaryOp<"add", "x + y", [Commutative]> {
+  let hasCanonicalizer = 1;
+}
+def Kconv_SubOp : Kconv_BroadcastBinaryOp<"sub", "x - y"> {
+  let hasCanonicalizer = 1;
+}
+def Kconv_MulOp : Kconv_BroadcastBinaryOp<"mul", "x * y", [Commutative]> {
+  let hasCanonicalizer = 1;
+}
+def Kconv_DivOp : Kconv_BroadcastBinaryOp<"div", "x / y"> {
+  let hasCanonicalizer = 1;
+}
 
 class Kconv_UnaryOp<string mnemonic, string keops, list<Trait> traits = []>
     : Kconv_Op<mnemonic, !listconcat(traits, [Pure, SameOperandsAndResultType])> {
@@ -105,22 +117,31 @@ class Kconv_UnaryOp<string mnemonic, string keops, list<Trait> traits = []>
   let arguments = (ins Kconv_FormulaValue:$operand);
   let results = (outs Kconv_FormulaValue:$result);
   let assemblyFormat = "$operand attr-dict `:` type($result)";
+  let hasFolder = 1;
 }
 
-def Kconv_NegOp : Kconv_UnaryOp<"neg", "-x">;
+// Neg and Inv are involutions (--x = x, Inv(Inv(x)) = x), Abs is idempotent: the trait folders
+// apply these.
+def Kconv_NegOp : Kconv_UnaryOp<"neg", "-x", [Involution]> {
+  let hasCanonicalizer = 1;
+}
 def Kconv_ExpOp : Kconv_UnaryOp<"exp", "Exp(x)">;
 def Kconv_LogOp : Kconv_UnaryOp<"log", "Log(x)">;
-def Kconv_SqrtOp : Kconv_UnaryOp<"sqrt", "Sqrt(x)">;
+def Kconv_SqrtOp : Kconv_UnaryOp<"sqrt", "Sqrt(x)"> {
+  let hasCanonicalizer = 1;
+}
 def Kconv_RsqrtOp : Kconv_UnaryOp<"rsqrt", "Rsqrt(x) = 1/sqrt(x)">;
 def Kconv_SquareOp : Kconv_UnaryOp<"square", "Square(x) = x**2">;
-def Kconv_InvOp : Kconv_UnaryOp<"inv", "Inv(x) = 1/x">;
-def Kconv_AbsOp : Kconv_UnaryOp<"abs", "Abs(x)">;
+def Kconv_InvOp : Kconv_UnaryOp<"inv", "Inv(x) = 1/x", [Involution]>;
+def Kconv_AbsOp : Kconv_UnaryOp<"abs", "Abs(x)", [Idempotent]>;
 
 def Kconv_PowOp : Kconv_Op<"pow", [Pure, SameOperandsAndResultType]> {
   let summary = "elementwise Pow(x, n) for an integer n";
   let arguments = (ins Kconv_FormulaValue:$operand, I64Attr:$exponent);
   let results = (outs Kconv_FormulaValue:$result);
   let assemblyFormat = "$operand `,` $exponent attr-dict `:` type($result)";
+  let hasFolder = 1;
+  let hasCanonicalizer = 1;
 }
 
 // Ops whose result has dimension 1.
@@ -130,10 +151,15 @@ class Kconv_ToScalarUnaryOp<string mnemonic, string keops>
   let arguments = (ins Kconv_FormulaValue:$operand);
   let results = (outs Kconv_FormulaValue:$result);
   let assemblyFormat = "$operand attr-dict `:` type($operand)";
+  let hasFolder = 1;
 }
 
-def Kconv_SumOp : Kconv_ToScalarUnaryOp<"sum", "Sum(x): sum of the components">;
-def Kconv_SqNorm2Op : Kconv_ToScalarUnaryOp<"sqnorm2", "SqNorm2(x) = |x|^2">;
+def Kconv_SumOp : Kconv_ToScalarUnaryOp<"sum", "Sum(x): sum of the components"> {
+  let hasCanonicalizer = 1;
+}
+def Kconv_SqNorm2Op : Kconv_ToScalarUnaryOp<"sqnorm2", "SqNorm2(x) = |x|^2"> {
+  let hasCanonicalizer = 1;
+}
 def Kconv_Norm2Op : Kconv_ToScalarUnaryOp<"norm2", "Norm2(x) = |x|">;
 
 def Kconv_SqDistOp : Kconv_Op<"sqdist", [Pure, InferTypeOpAdaptor]> {
@@ -141,6 +167,7 @@ def Kconv_SqDistOp : Kconv_Op<"sqdist", [Pure, InferTypeOpAdaptor]> {
   let arguments = (ins Kconv_FormulaValue:$lhs, Kconv_FormulaValue:$rhs);
   let results = (outs Kconv_FormulaValue:$result);
   let assemblyFormat = "$lhs `,` $rhs attr-dict `:` type($lhs) `,` type($rhs)";
+  let hasFolder = 1;
 }
 
 def Kconv_ScalprodOp : Kconv_Op<"scalprod", [Pure, Commutative, InferTypeOpAdaptor]> {
@@ -148,6 +175,8 @@ def Kconv_ScalprodOp : Kconv_Op<"scalprod", [Pure, Commutative, InferTypeOpAdapt
   let arguments = (ins Kconv_FormulaValue:$lhs, Kconv_FormulaValue:$rhs);
   let results = (outs Kconv_FormulaValue:$result);
   let assemblyFormat = "$lhs `,` $rhs attr-dict `:` type($lhs) `,` type($rhs)";
+  let hasFolder = 1;
+  let hasCanonicalizer = 1;
 }
 
 def Kconv_ElemOp : Kconv_Op<"elem", [Pure, InferTypeOpAdaptor]> {
@@ -155,6 +184,7 @@ def Kconv_ElemOp : Kconv_Op<"elem", [Pure, InferTypeOpAdaptor]> {
   let arguments = (ins Kconv_FormulaValue:$operand, I64Attr:$index);
   let results = (outs Kconv_FormulaValue:$result);
   let assemblyFormat = "$operand `,` $index attr-dict `:` type($operand)";
+  let hasFolder = 1;
 }
 
 def Kconv_ConcatOp : Kconv_Op<"concat", [Pure, InferTypeOpAdaptor]> {

@@ -1,0 +1,151 @@
+//===- Runtime.h - load and run kconv artifacts (C++ API) --------*- C++ -*-===//
+//
+// The kconv runtime: loads an artifact written by kconv-compile, validates it, and runs its
+// reductions on host arrays with a thread pool (CPU backend). No MLIR, no LLVM. The C API is
+// kconv.h; docs/runtime.md describes both.
+//
+//   auto art = kconv::Artifact::load("gaussian.kca");
+//   art->run("gaussian_conv", {x, y, b}, out, nI, nJ);                   // argument order
+//   art->run("gaussian_conv", {{"X", x}, {"Y", y}, {"B", b}}, out, nI, nJ); // by name
+//
+// Arrays are row-major float32: a Vi variable of dimension D is [nI x D], a Vj one [nJ x D], a
+// parameter [D]; `out` is [nOut x outputDim] with nOut = nI for axis = 1 and nJ for axis = 0.
+// Every error is a kconv::Error (Error.h) thrown before anything is written.
+//
+//===----------------------------------------------------------------------===//
+#ifndef KCONV_RUNTIME_RUNTIME_H
+#define KCONV_RUNTIME_RUNTIME_H
+
+#include "kconv/Runtime/Artifact.h"
+#include "kconv/Runtime/Error.h"
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace kconv {
+
+/// Where a reduction runs. Auto: the CPU code when the artifact has usable CPU code for the
+/// reduction, else the GPU. (The GPU backend is not built yet: Gpu is refused with
+/// ErrorCode::Unsupported.)
+enum class Device { Cpu, Gpu, Auto };
+
+const char *toString(Device device);
+/// "cpu", "gpu" or "auto"; anything else throws Error(InvalidArgument).
+Device parseDevice(std::string_view text);
+
+struct RunOptions {
+  Device device = Device::Auto;
+  /// Threads working on this call, the calling thread included. 0: the artifact's setting
+  /// (Artifact::setThreads), whose default is defaultThreadCount().
+  int threads = 0;
+};
+
+/// One input array. Converts implicitly from a pointer (shape not stated). When the caller states
+/// `rows` and/or `dim` (>= 0), the runtime checks them against nI / nJ and the variable's dimension.
+struct Input {
+  Input() = default;
+  Input(const float *data) : data(data) {}
+  Input(const float *data, int64_t rows, int64_t dim) : data(data), rows(rows), dim(dim) {}
+  const float *data = nullptr;
+  int64_t rows = -1; // -1: not stated (a parameter has 1 row)
+  int64_t dim = -1;  // -1: not stated
+};
+
+/// A loaded artifact. Immutable after loading except for the thread setting, so any number of
+/// threads may call run() on one Artifact at once. Keep it alive while calls are running.
+class Artifact {
+public:
+  /// Reads, validates and loads an artifact file. Throws Error(IoError) if it cannot be read,
+  /// Error(InvalidArtifact) if it is not a valid artifact or its CPU code cannot be loaded.
+  /// CPU code for features this host lacks does not fail the load: running it on the CPU does
+  /// (Error(Unsupported), see cpuUnavailableReason).
+  static std::shared_ptr<Artifact> load(const std::string &path);
+  /// The same, from the artifact's bytes in memory; `sourceName` names it in messages.
+  static std::shared_ptr<Artifact> fromBytes(std::string_view bytes,
+                                             std::string_view sourceName = "<memory>");
+  ~Artifact();
+  Artifact(const Artifact &) = delete;
+  Artifact &operator=(const Artifact &) = delete;
+
+  const std::string &sourceName() const;
+  const ArtifactContents &contents() const;
+  const std::vector<ReductionInfo> &reductions() const;
+  /// The reduction called `name`; throws Error(InvalidArgument) listing the known names.
+  const ReductionInfo &reduction(std::string_view name) const;
+
+  /// Empty when `reduction` can run on this host's CPU, else why not (no CPU code, CPU features
+  /// missing, ...). Throws for an unknown reduction.
+  std::string cpuUnavailableReason(std::string_view reduction) const;
+  bool hasCpu(std::string_view reduction) const { return cpuUnavailableReason(reduction).empty(); }
+  bool hasGpu(std::string_view reduction) const;
+
+  /// Default threads for this artifact's calls (0: defaultThreadCount()). Thread-safe.
+  void setThreads(int threads);
+  int threads() const;
+
+  /// nI for axis = 1, nJ for axis = 0.
+  int64_t outputRows(std::string_view reduction, int64_t nI, int64_t nJ) const;
+
+  /// Runs `reduction`: inputs in argument order, `out` [nOut x outputDim] row-major float32.
+  /// nOut = 0 writes nothing (out may be null); nReduced = 0 writes zeros (the empty sum).
+  /// A null input is accepted only for a Vi/Vj variable with 0 rows.
+  void run(std::string_view reduction, const std::vector<Input> &inputs, float *out, int64_t nI,
+           int64_t nJ, const RunOptions &options = {}) const;
+  /// The same with inputs bound by variable name (every variable exactly once).
+  void run(std::string_view reduction, const std::map<std::string, Input, std::less<>> &inputs,
+           float *out, int64_t nI, int64_t nJ, const RunOptions &options = {}) const;
+
+  struct Impl;
+
+private:
+  explicit Artifact(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+/// Threads used when neither the call nor the artifact says: $KCONV_NUM_THREADS if set to a
+/// positive integer, else the number of CPUs this process may run on.
+int defaultThreadCount();
+
+/// Checks an `attr cpu.target` value against this host (rule in docs/runtime.md): returns what is
+/// missing ("architecture aarch64", "avx512f", ...), empty if the code can run here.
+std::vector<std::string> missingCpuFeatures(std::string_view cpuTarget);
+
+/// "X: i 3, Y: j 3, B: j 1 -> i 1 (sum over j)": a one-line signature for listings and messages.
+std::string signatureString(const ReductionInfo &reduction);
+
+//===----------------------------------------------------------------------===//
+// Reference evaluator (float64)
+//===----------------------------------------------------------------------===//
+
+/// Checks the serialized formula of `reduction` (op names, operand counts, dimensions, yield and
+/// output dimension); throws Error(InvalidArtifact) naming the op, Error(Unsupported) for an op or
+/// reduction kind the evaluator does not know.
+void validateFormula(const ReductionInfo &reduction);
+
+/// Evaluates `reduction` in float64 by interpreting its serialized formula, pair by pair; the
+/// inputs have the layouts of Artifact::run. Returns [rows.size() x outputDim] (row-major) for the
+/// given output rows, in the order given (each in [0, nOut)). Independent of the generated code:
+/// this is what `kconv-run --check` compares against.
+std::vector<double> referenceRun(const ReductionInfo &reduction,
+                                 const std::vector<const float *> &inputs, int64_t nI, int64_t nJ,
+                                 const std::vector<int64_t> &rows);
+std::vector<double> referenceRun(const ReductionInfo &reduction,
+                                 const std::vector<const double *> &inputs, int64_t nI,
+                                 int64_t nJ, const std::vector<int64_t> &rows);
+/// All output rows: [nOut x outputDim].
+std::vector<double> referenceRun(const ReductionInfo &reduction,
+                                 const std::vector<const float *> &inputs, int64_t nI, int64_t nJ);
+
+/// Evaluates the formula for one pair: `values[k]` points to variable k's components. Returns the
+/// yielded value (outputDim components).
+std::vector<double> evaluateFormula(const ReductionInfo &reduction,
+                                    const std::vector<const double *> &values);
+
+} // namespace kconv
+
+#endif // KCONV_RUNTIME_RUNTIME_H

@@ -1,0 +1,112 @@
+/*===- kconv.h - the kconv runtime's C API -------------------------*- C -*-===//
+ *
+ * A C view of kconv/Runtime/Runtime.h, for C programs and language bindings (python/kconv uses it
+ * through ctypes). Every function returns a kconv_status; on failure kconv_last_error() gives the
+ * message (thread-local: the last failed call of the calling thread; a successful call leaves it
+ * unchanged). Nothing is written to outputs on failure. Strings returned by the query functions
+ * belong to the artifact and live as long as it.
+ *
+ *===----------------------------------------------------------------------===*/
+#ifndef KCONV_RUNTIME_KCONV_H
+#define KCONV_RUNTIME_KCONV_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Same values as kconv::ErrorCode. */
+typedef enum kconv_status {
+  KCONV_OK = 0,
+  KCONV_INVALID_ARGUMENT = 1, /* null pointer, bad name, wrong input count, dimension mismatch */
+  KCONV_INVALID_ARTIFACT = 2, /* not an artifact, truncated, corrupted, unsupported version */
+  KCONV_IO_ERROR = 3,         /* file cannot be opened/read */
+  KCONV_UNSUPPORTED = 4,      /* backend or feature absent from this artifact, build or host */
+  KCONV_DEVICE_ERROR = 5,     /* GPU driver/device errors */
+  KCONV_INTERNAL = 6
+} kconv_status;
+
+typedef enum kconv_device {
+  KCONV_DEVICE_CPU = 0,
+  KCONV_DEVICE_GPU = 1,
+  KCONV_DEVICE_AUTO = 2
+} kconv_device;
+
+typedef enum kconv_category {
+  KCONV_CATEGORY_I = 0, /* Vi: indexed by i */
+  KCONV_CATEGORY_J = 1, /* Vj: indexed by j */
+  KCONV_CATEGORY_P = 2  /* Pm: a parameter */
+} kconv_category;
+
+typedef struct kconv_artifact kconv_artifact;
+
+typedef struct kconv_reduction_info {
+  const char *name;
+  const char *kind;       /* "sum" */
+  int axis;               /* 1: reduce over j, output rows = i; 0: the other way round */
+  int64_t output_dim;
+  int64_t num_variables;
+} kconv_reduction_info;
+
+typedef struct kconv_variable_info {
+  const char *name;
+  kconv_category category;
+  int64_t dim;
+} kconv_variable_info;
+
+/* Options of one call; initialize with kconv_run_options_init (fields may be added at the end). */
+typedef struct kconv_run_options {
+  int device;  /* a kconv_device; default KCONV_DEVICE_AUTO */
+  int threads;         /* 0 (default): the artifact's setting */
+  /* Optional shapes the caller states, one entry per input (NULL: not stated; an entry of -1:
+     not stated); checked against nI/nJ and the variables' dimensions. */
+  const int64_t *input_rows;
+  const int64_t *input_dims;
+} kconv_run_options;
+
+/* The message of the calling thread's last failed call ("" if none). */
+const char *kconv_last_error(void);
+/* The runtime's version, e.g. "0.1.0". */
+const char *kconv_version(void);
+/* Threads used when neither the call nor the artifact says. */
+int kconv_default_threads(void);
+
+kconv_status kconv_load(const char *path, kconv_artifact **artifact);
+kconv_status kconv_load_memory(const void *data, size_t size, const char *source_name,
+                               kconv_artifact **artifact);
+/* NULL is accepted. No call on the artifact may be running. */
+void kconv_free(kconv_artifact *artifact);
+
+/* Default threads for the artifact's calls; 0: kconv_default_threads(). */
+kconv_status kconv_set_threads(kconv_artifact *artifact, int threads);
+
+kconv_status kconv_num_reductions(const kconv_artifact *artifact, int64_t *count);
+/* By index (0 <= index < count) ... */
+kconv_status kconv_reduction_at(const kconv_artifact *artifact, int64_t index,
+                                     kconv_reduction_info *info);
+/* ... or by name. */
+kconv_status kconv_reduction_by_name(const kconv_artifact *artifact, const char *reduction,
+                                          kconv_reduction_info *info);
+kconv_status kconv_variable_at(const kconv_artifact *artifact, const char *reduction,
+                                 int64_t index, kconv_variable_info *info);
+/* *available = 1 if `reduction` can run on this host's CPU, else 0 and *reason (owned by the
+   calling thread, valid until its next call of this function) says why. reason may be NULL. */
+kconv_status kconv_cpu_available(const kconv_artifact *artifact, const char *reduction,
+                                 int *available, const char **reason);
+
+void kconv_run_options_init(kconv_run_options *options);
+
+/* Runs `reduction` (see Artifact::run in Runtime.h): inputs[k] is variable k (argument order,
+   row-major float32), out is [nOut x output_dim], nOut = nI (axis 1) or nJ (axis 0).
+   options may be NULL (defaults). nOut = 0 writes nothing; nReduced = 0 writes zeros. */
+kconv_status kconv_run(const kconv_artifact *artifact, const char *reduction,
+                       const float *const *inputs, int64_t num_inputs, float *out, int64_t nI,
+                       int64_t nJ, const kconv_run_options *options);
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* KCONV_RUNTIME_KCONV_H */

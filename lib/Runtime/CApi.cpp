@@ -1,0 +1,209 @@
+//===- CApi.cpp - the C API over Runtime.h ---------------------------------===//
+#include "kconv/Runtime/kconv.h"
+#include "kconv/Runtime/Runtime.h"
+
+#include <new>
+
+struct kconv_artifact {
+  std::shared_ptr<kconv::Artifact> artifact;
+};
+
+namespace {
+
+thread_local std::string lastError;
+thread_local std::string lastReason;
+
+static_assert(int(kconv::ErrorCode::InvalidArgument) == KCONV_INVALID_ARGUMENT &&
+                  int(kconv::ErrorCode::InvalidArtifact) == KCONV_INVALID_ARTIFACT &&
+                  int(kconv::ErrorCode::IoError) == KCONV_IO_ERROR &&
+                  int(kconv::ErrorCode::Unsupported) == KCONV_UNSUPPORTED &&
+                  int(kconv::ErrorCode::DeviceError) == KCONV_DEVICE_ERROR &&
+                  int(kconv::ErrorCode::Internal) == KCONV_INTERNAL,
+              "kconv_status and kconv::ErrorCode must agree");
+
+/// Runs `body`, turning any exception into a status and the thread's last error.
+template <typename F> kconv_status guarded(const char *function, F &&body) {
+  try {
+    body();
+    return KCONV_OK;
+  } catch (const kconv::Error &e) {
+    lastError = e.what();
+    return kconv_status(int(e.code()));
+  } catch (const std::bad_alloc &) {
+    lastError = std::string(function) + ": out of memory";
+    return KCONV_INTERNAL;
+  } catch (const std::exception &e) {
+    lastError = std::string(function) + ": internal error: " + e.what();
+    return KCONV_INTERNAL;
+  } catch (...) {
+    lastError = std::string(function) + ": internal error";
+    return KCONV_INTERNAL;
+  }
+}
+
+void require(const void *pointer, const char *function, const char *what) {
+  if (!pointer)
+    throw kconv::Error(kconv::ErrorCode::InvalidArgument,
+                       std::string(function) + ": " + what + " is a null pointer");
+}
+
+void fill(const kconv::ReductionInfo &r, kconv_reduction_info *info) {
+  info->name = r.name.c_str();
+  info->kind = r.kind.c_str();
+  info->axis = r.axis;
+  info->output_dim = r.outputDim;
+  info->num_variables = int64_t(r.variables.size());
+}
+
+} // namespace
+
+extern "C" {
+
+const char *kconv_last_error(void) { return lastError.c_str(); }
+
+const char *kconv_version(void) { return KCONV_VERSION_STRING; }
+
+int kconv_default_threads(void) { return kconv::defaultThreadCount(); }
+
+kconv_status kconv_load(const char *path, kconv_artifact **artifact) {
+  return guarded("kconv_load", [&] {
+    require(path, "kconv_load", "path");
+    require(artifact, "kconv_load", "artifact");
+    auto loaded = kconv::Artifact::load(path);
+    *artifact = new kconv_artifact{std::move(loaded)};
+  });
+}
+
+kconv_status kconv_load_memory(const void *data, size_t size, const char *sourceName,
+                               kconv_artifact **artifact) {
+  return guarded("kconv_load_memory", [&] {
+    require(data, "kconv_load_memory", "data");
+    require(artifact, "kconv_load_memory", "artifact");
+    auto loaded = kconv::Artifact::fromBytes(
+        std::string_view(static_cast<const char *>(data), size),
+        sourceName ? sourceName : "<memory>");
+    *artifact = new kconv_artifact{std::move(loaded)};
+  });
+}
+
+void kconv_free(kconv_artifact *artifact) { delete artifact; }
+
+kconv_status kconv_set_threads(kconv_artifact *artifact, int threads) {
+  return guarded("kconv_set_threads", [&] {
+    require(artifact, "kconv_set_threads", "artifact");
+    artifact->artifact->setThreads(threads);
+  });
+}
+
+kconv_status kconv_num_reductions(const kconv_artifact *artifact, int64_t *count) {
+  return guarded("kconv_num_reductions", [&] {
+    require(artifact, "kconv_num_reductions", "artifact");
+    require(count, "kconv_num_reductions", "count");
+    *count = int64_t(artifact->artifact->reductions().size());
+  });
+}
+
+kconv_status kconv_reduction_at(const kconv_artifact *artifact, int64_t index,
+                                     kconv_reduction_info *info) {
+  return guarded("kconv_reduction_at", [&] {
+    require(artifact, "kconv_reduction_at", "artifact");
+    require(info, "kconv_reduction_at", "info");
+    const auto &reductions = artifact->artifact->reductions();
+    if (index < 0 || index >= int64_t(reductions.size()))
+      throw kconv::Error(kconv::ErrorCode::InvalidArgument,
+                         "kconv_reduction_at: index " + std::to_string(index) +
+                             " out of range [0, " + std::to_string(reductions.size()) + ")");
+    fill(reductions[size_t(index)], info);
+  });
+}
+
+kconv_status kconv_reduction_by_name(const kconv_artifact *artifact, const char *reduction,
+                                          kconv_reduction_info *info) {
+  return guarded("kconv_reduction_by_name", [&] {
+    require(artifact, "kconv_reduction_by_name", "artifact");
+    require(reduction, "kconv_reduction_by_name", "reduction");
+    require(info, "kconv_reduction_by_name", "info");
+    fill(artifact->artifact->reduction(reduction), info);
+  });
+}
+
+kconv_status kconv_variable_at(const kconv_artifact *artifact, const char *reduction,
+                                 int64_t index, kconv_variable_info *info) {
+  return guarded("kconv_variable_at", [&] {
+    require(artifact, "kconv_variable_at", "artifact");
+    require(reduction, "kconv_variable_at", "reduction");
+    require(info, "kconv_variable_at", "info");
+    const kconv::ReductionInfo &r = artifact->artifact->reduction(reduction);
+    if (index < 0 || index >= int64_t(r.variables.size()))
+      throw kconv::Error(kconv::ErrorCode::InvalidArgument,
+                         "kconv_variable_at: reduction '" + r.name + "' has " +
+                             std::to_string(r.variables.size()) + " variables, no index " +
+                             std::to_string(index));
+    const kconv::VariableInfo &v = r.variables[size_t(index)];
+    info->name = v.name.c_str();
+    info->category = v.category == kconv::VarCategory::Vi   ? KCONV_CATEGORY_I
+                     : v.category == kconv::VarCategory::Vj ? KCONV_CATEGORY_J
+                                                            : KCONV_CATEGORY_P;
+    info->dim = v.dim;
+  });
+}
+
+kconv_status kconv_cpu_available(const kconv_artifact *artifact, const char *reduction,
+                                 int *available, const char **reason) {
+  return guarded("kconv_cpu_available", [&] {
+    require(artifact, "kconv_cpu_available", "artifact");
+    require(reduction, "kconv_cpu_available", "reduction");
+    require(available, "kconv_cpu_available", "available");
+    lastReason = artifact->artifact->cpuUnavailableReason(reduction);
+    *available = lastReason.empty() ? 1 : 0;
+    if (reason)
+      *reason = lastReason.c_str();
+  });
+}
+
+void kconv_run_options_init(kconv_run_options *options) {
+  if (!options)
+    return;
+  options->device = KCONV_DEVICE_AUTO;
+  options->threads = 0;
+  options->input_rows = nullptr;
+  options->input_dims = nullptr;
+}
+
+kconv_status kconv_run(const kconv_artifact *artifact, const char *reduction,
+                       const float *const *inputs, int64_t numInputs, float *out, int64_t nI,
+                       int64_t nJ, const kconv_run_options *options) {
+  return guarded("kconv_run", [&] {
+    require(artifact, "kconv_run", "artifact");
+    require(reduction, "kconv_run", "reduction");
+    if (numInputs < 0)
+      throw kconv::Error(kconv::ErrorCode::InvalidArgument,
+                         "kconv_run: num_inputs must be >= 0, got " + std::to_string(numInputs));
+    if (numInputs > 0)
+      require(inputs, "kconv_run", "inputs");
+    kconv::RunOptions runOptions;
+    std::vector<kconv::Input> in(static_cast<size_t>(numInputs));
+    for (int64_t k = 0; k < numInputs; ++k)
+      in[size_t(k)].data = inputs[k];
+    if (options) {
+      switch (options->device) {
+      case KCONV_DEVICE_CPU: runOptions.device = kconv::Device::Cpu; break;
+      case KCONV_DEVICE_GPU: runOptions.device = kconv::Device::Gpu; break;
+      case KCONV_DEVICE_AUTO: runOptions.device = kconv::Device::Auto; break;
+      default:
+        throw kconv::Error(kconv::ErrorCode::InvalidArgument,
+                           "kconv_run: unknown device " + std::to_string(int(options->device)));
+      }
+      runOptions.threads = options->threads;
+      for (int64_t k = 0; k < numInputs; ++k) {
+        if (options->input_rows)
+          in[size_t(k)].rows = options->input_rows[k];
+        if (options->input_dims)
+          in[size_t(k)].dim = options->input_dims[k];
+      }
+    }
+    artifact->artifact->run(reduction, in, out, nI, nJ, runOptions);
+  });
+}
+
+} // extern "C"

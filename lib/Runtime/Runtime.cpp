@@ -1,0 +1,275 @@
+//===- Runtime.cpp - load an artifact, validate calls, dispatch ------------===//
+#include "kconv/Runtime/Runtime.h"
+#include "Backend.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cstdlib>
+#include <fstream>
+#include <sched.h>
+#include <sstream>
+#include <thread>
+
+namespace kconv {
+
+struct Artifact::Impl {
+  std::string sourceName;
+  ArtifactContents contents;
+  std::unique_ptr<Backend> cpu;
+  std::unique_ptr<Backend> gpu; // null: no GPU path in this build/artifact
+  std::atomic<int> threads{0};
+
+  size_t indexOf(std::string_view name) const {
+    for (size_t k = 0; k < contents.reductions.size(); ++k)
+      if (contents.reductions[k].name == name)
+        return k;
+    std::string known;
+    for (const ReductionInfo &r : contents.reductions)
+      known += (known.empty() ? "" : ", ") + r.name;
+    throw Error(ErrorCode::InvalidArgument, sourceName + ": no reduction named '" +
+                                                std::string(name) + "' (it has: " + known + ")");
+  }
+
+  std::string gpuUnavailableReason(size_t index) const {
+    const std::string &name = contents.reductions[index].name;
+    if (!gpu)
+      return "reduction '" + name + "': this build/artifact has no GPU path";
+    std::string why = gpu->unavailableReason(index);
+    return why.empty() ? why : "reduction '" + name + "': " + why;
+  }
+
+  /// The one place that maps a Device to a backend.
+  Backend &selectBackend(size_t index, Device device) const {
+    switch (device) {
+    case Device::Cpu: {
+      std::string why = cpu->unavailableReason(index);
+      if (!why.empty())
+        throw Error(ErrorCode::Unsupported, sourceName + ": cannot run on the CPU: " + why);
+      return *cpu;
+    }
+    case Device::Gpu: {
+      std::string why = gpuUnavailableReason(index);
+      if (!why.empty())
+        throw Error(ErrorCode::Unsupported, sourceName + ": " + why);
+      return *gpu;
+    }
+    case Device::Auto: {
+      std::string cpuWhy = cpu->unavailableReason(index);
+      if (cpuWhy.empty())
+        return *cpu;
+      std::string gpuWhy = gpuUnavailableReason(index);
+      if (gpuWhy.empty())
+        return *gpu;
+      throw Error(ErrorCode::Unsupported,
+                  sourceName + ": no backend can run it: CPU: " + cpuWhy + "; GPU: " + gpuWhy);
+    }
+    }
+    throw Error(ErrorCode::InvalidArgument, "unknown device");
+  }
+};
+
+Artifact::Artifact(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Artifact::~Artifact() = default;
+
+std::shared_ptr<Artifact> Artifact::fromBytes(std::string_view bytes,
+                                              std::string_view sourceName) {
+  auto impl = std::make_unique<Impl>();
+  impl->sourceName = std::string(sourceName);
+  impl->contents = parseArtifact(bytes, sourceName);
+  for (const ReductionInfo &r : impl->contents.reductions) {
+    for (const VariableInfo &v : r.variables)
+      if (std::count_if(r.variables.begin(), r.variables.end(),
+                        [&](const VariableInfo &w) { return w.name == v.name; }) > 1)
+        throw Error(ErrorCode::InvalidArtifact, impl->sourceName + ": reduction '" + r.name +
+                                                    "' has two variables named '" + v.name + "'");
+    if (std::count_if(impl->contents.reductions.begin(), impl->contents.reductions.end(),
+                      [&](const ReductionInfo &s) { return s.name == r.name; }) > 1)
+      throw Error(ErrorCode::InvalidArtifact,
+                  impl->sourceName + ": two reductions named '" + r.name + "'");
+  }
+  impl->cpu = createCpuBackend(impl->contents, impl->sourceName);
+  impl->gpu = createGpuBackend(impl->contents, impl->sourceName);
+  return std::shared_ptr<Artifact>(new Artifact(std::move(impl)));
+}
+
+std::shared_ptr<Artifact> Artifact::load(const std::string &path) {
+  std::ifstream file(path, std::ios::binary);
+  if (!file)
+    throw Error(ErrorCode::IoError, path + ": cannot open the artifact");
+  std::ostringstream bytes;
+  bytes << file.rdbuf();
+  if (file.bad())
+    throw Error(ErrorCode::IoError, path + ": cannot read the artifact");
+  return fromBytes(bytes.str(), path);
+}
+
+const std::string &Artifact::sourceName() const { return impl_->sourceName; }
+const ArtifactContents &Artifact::contents() const { return impl_->contents; }
+const std::vector<ReductionInfo> &Artifact::reductions() const {
+  return impl_->contents.reductions;
+}
+const ReductionInfo &Artifact::reduction(std::string_view name) const {
+  return impl_->contents.reductions[impl_->indexOf(name)];
+}
+
+std::string Artifact::cpuUnavailableReason(std::string_view reduction) const {
+  return impl_->cpu->unavailableReason(impl_->indexOf(reduction));
+}
+
+bool Artifact::hasGpu(std::string_view reduction) const {
+  return impl_->gpuUnavailableReason(impl_->indexOf(reduction)).empty();
+}
+
+void Artifact::setThreads(int threads) {
+  if (threads < 0)
+    throw Error(ErrorCode::InvalidArgument,
+                "threads must be >= 0 (0: default), got " + std::to_string(threads));
+  impl_->threads.store(threads);
+}
+int Artifact::threads() const { return impl_->threads.load(); }
+
+int64_t Artifact::outputRows(std::string_view reduction, int64_t nI, int64_t nJ) const {
+  return this->reduction(reduction).axis == 1 ? nI : nJ;
+}
+
+void Artifact::run(std::string_view reductionName, const std::vector<Input> &inputs, float *out,
+                   int64_t nI, int64_t nJ, const RunOptions &options) const {
+  const size_t index = impl_->indexOf(reductionName);
+  const ReductionInfo &r = impl_->contents.reductions[index];
+  // Messages are built only on the error path: a valid call allocates no strings.
+  auto invalid = [&](const std::string &what) {
+    throw Error(ErrorCode::InvalidArgument, "reduction '" + r.name + "': " + what);
+  };
+  if (nI < 0 || nJ < 0)
+    invalid("nI and nJ must be >= 0, got nI = " + std::to_string(nI) +
+            ", nJ = " + std::to_string(nJ));
+  if (options.threads < 0)
+    invalid("threads must be >= 0 (0: default), got " + std::to_string(options.threads));
+  if (inputs.size() != r.variables.size()) {
+    std::string names;
+    for (const VariableInfo &v : r.variables)
+      names += (names.empty() ? "" : ", ") + v.name;
+    invalid("expected " + std::to_string(r.variables.size()) + " inputs (" + names + "), got " +
+            std::to_string(inputs.size()));
+  }
+  Call call;
+  call.reduction = &r;
+  call.reductionIndex = index;
+  call.nI = nI;
+  call.nJ = nJ;
+  call.nOut = r.axis == 1 ? nI : nJ;
+  call.nReduced = r.axis == 1 ? nJ : nI;
+  call.out = out;
+  call.args.resize(inputs.size());
+  for (size_t k = 0; k < inputs.size(); ++k) {
+    const VariableInfo &v = r.variables[k];
+    const Input &in = inputs[k];
+    int64_t rows = v.category == VarCategory::Vi ? nI : v.category == VarCategory::Vj ? nJ : 1;
+    auto var = [&] {
+      return "input " + std::to_string(k) + " (" + v.name + ", " + toString(v.category) +
+             ", dim " + std::to_string(v.dim) + ")";
+    };
+    if (in.dim >= 0 && in.dim != v.dim)
+      invalid(var() + " has dimension " + std::to_string(in.dim) + ", expected " +
+              std::to_string(v.dim));
+    if (in.rows >= 0 && in.rows != rows) {
+      if (v.category == VarCategory::Pm)
+        invalid(var() + " is a parameter (1 row), got " + std::to_string(in.rows) + " rows");
+      invalid(var() + " has " + std::to_string(in.rows) + " rows, expected " +
+              (v.category == VarCategory::Vi ? "nI = " : "nJ = ") + std::to_string(rows));
+    }
+    if (!in.data && rows > 0)
+      invalid(var() + " is a null pointer");
+    call.args[k] = in.data;
+  }
+  if (!out && call.nOut > 0)
+    invalid("out is a null pointer (" + std::to_string(call.nOut) + " output rows)");
+  int threads = options.threads > 0 ? options.threads : impl_->threads.load();
+  call.threads = threads > 0 ? threads : defaultThreadCount();
+
+  Backend &backend = impl_->selectBackend(index, options.device);
+  if (call.nOut == 0)
+    return;
+  if (call.nReduced == 0) {
+    // The empty sum.
+    std::fill(out, out + call.nOut * r.outputDim, 0.0f);
+    return;
+  }
+  backend.run(call);
+}
+
+void Artifact::run(std::string_view reductionName,
+                   const std::map<std::string, Input, std::less<>> &inputs, float *out,
+                   int64_t nI, int64_t nJ, const RunOptions &options) const {
+  const ReductionInfo &r = reduction(reductionName);
+  std::vector<Input> ordered(r.variables.size());
+  for (const auto &[name, input] : inputs) {
+    auto it = std::find_if(r.variables.begin(), r.variables.end(),
+                           [&](const VariableInfo &v) { return v.name == name; });
+    if (it == r.variables.end()) {
+      std::string names;
+      for (const VariableInfo &v : r.variables)
+        names += (names.empty() ? "" : ", ") + v.name;
+      throw Error(ErrorCode::InvalidArgument, "reduction '" + r.name + "' has no variable '" +
+                                                  name + "' (its variables: " + names + ")");
+    }
+    ordered[size_t(it - r.variables.begin())] = input;
+  }
+  for (const VariableInfo &v : r.variables)
+    if (!inputs.count(v.name))
+      throw Error(ErrorCode::InvalidArgument,
+                  "reduction '" + r.name + "': no input given for variable '" + v.name + "'");
+  run(reductionName, ordered, out, nI, nJ, options);
+}
+
+int defaultThreadCount() {
+  if (const char *env = std::getenv("KCONV_NUM_THREADS")) {
+    char *end = nullptr;
+    long value = std::strtol(env, &end, 10);
+    if (*env && *end == '\0' && value > 0 && value <= 1024)
+      return int(value);
+  }
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof(set), &set) == 0) {
+    int count = CPU_COUNT(&set);
+    if (count > 0)
+      return count;
+  }
+  unsigned hw = std::thread::hardware_concurrency();
+  return hw > 0 ? int(hw) : 1;
+}
+
+const char *toString(Device device) {
+  switch (device) {
+  case Device::Cpu:
+    return "cpu";
+  case Device::Gpu:
+    return "gpu";
+  case Device::Auto:
+    return "auto";
+  }
+  return "?";
+}
+
+Device parseDevice(std::string_view text) {
+  if (text == "cpu")
+    return Device::Cpu;
+  if (text == "gpu")
+    return Device::Gpu;
+  if (text == "auto")
+    return Device::Auto;
+  throw Error(ErrorCode::InvalidArgument,
+              "unknown device '" + std::string(text) + "' (expected cpu, gpu or auto)");
+}
+
+std::string signatureString(const ReductionInfo &r) {
+  std::string s;
+  for (const VariableInfo &v : r.variables)
+    s += (s.empty() ? "" : ", ") + v.name + ": " + toString(v.category) + " " +
+         std::to_string(v.dim);
+  s += std::string(" -> ") + toString(r.outputCategory()) + " " + std::to_string(r.outputDim) +
+       " (" + r.kind + " over " + toString(r.reducedCategory()) + ")";
+  return s;
+}
+
+} // namespace kconv

@@ -1,0 +1,229 @@
+"""Artifacts and reductions over the C API."""
+import ctypes
+from typing import NamedTuple, Tuple
+
+import numpy as np
+
+from . import _capi
+from ._capi import KconvError, check, library
+
+
+class Variable(NamedTuple):
+    name: str
+    category: str  # "i", "j" or "p"
+    dim: int
+
+
+class Reduction(NamedTuple):
+    name: str
+    kind: str
+    axis: int  # 1: reduce over j, one output row per i; 0: the other way round
+    output_dim: int
+    variables: Tuple[Variable, ...]
+    cpu_unavailable_reason: str  # "" when the CPU code can run on this host
+
+    @property
+    def cpu_available(self):
+        return not self.cpu_unavailable_reason
+
+    @property
+    def signature(self):
+        args = ", ".join(f"{v.name}: {v.category} {v.dim}" for v in self.variables)
+        out = "i" if self.axis == 1 else "j"
+        reduced = "j" if self.axis == 1 else "i"
+        return f"{args} -> {out} {self.output_dim} ({self.kind} over {reduced})"
+
+    def __repr__(self):
+        return f"Reduction({self.name}: {self.signature})"
+
+
+def version():
+    """The C runtime's version string."""
+    return library().kconv_version().decode()
+
+
+def load(path):
+    """Loads an artifact file; raises KconvError (IO_ERROR, INVALID_ARTIFACT) on failure."""
+    handle = ctypes.c_void_p()
+    check(library().kconv_load(str(path).encode(), ctypes.byref(handle)))
+    return Artifact(handle, str(path))
+
+
+def load_bytes(data, name="<memory>"):
+    """Loads an artifact from its bytes."""
+    data = bytes(data)
+    handle = ctypes.c_void_p()
+    check(library().kconv_load_memory(data, len(data), name.encode(), ctypes.byref(handle)))
+    return Artifact(handle, name)
+
+
+def _as_host_float32(value, what):
+    """The array the C runtime reads: float32, C-contiguous, on the host.
+
+    float32 C-contiguous NumPy arrays are used as they are (no copy); anything else that NumPy can
+    convert (float64, integers, non-contiguous views, lists) is copied. This is the seam for other
+    array types: CPU torch tensors go through NumPy; device tensors need the GPU backend.
+    """
+    module = type(value).__module__ or ""
+    if module.startswith("torch"):
+        if getattr(value, "is_cuda", False) or str(getattr(value, "device", "cpu")) != "cpu":
+            raise KconvError(_capi.UNSUPPORTED,
+                             f"{what}: tensors on {value.device} need the GPU backend, which this "
+                             f"build does not have")
+        value = value.detach().numpy()
+    array = np.asarray(value)
+    if array.dtype.kind not in "fiub":
+        raise KconvError(_capi.INVALID_ARGUMENT,
+                         f"{what}: dtype {array.dtype} cannot be converted to float32")
+    if array.dtype != np.float32 or not array.flags.c_contiguous:
+        array = np.ascontiguousarray(array, dtype=np.float32)
+    return array
+
+
+class Artifact:
+    """A loaded artifact. Thread-safe: several Python threads may call run() at once (ctypes
+    releases the GIL during the call)."""
+
+    def __init__(self, handle, path):
+        self._handle = handle
+        self.path = path
+        self._lib = library()
+        self.reductions = {}
+        count = ctypes.c_int64()
+        check(self._lib.kconv_num_reductions(handle, ctypes.byref(count)))
+        for index in range(count.value):
+            info = _capi.ReductionInfo()
+            check(self._lib.kconv_reduction_at(handle, index, ctypes.byref(info)))
+            variables = []
+            for k in range(info.num_variables):
+                v = _capi.VariableInfo()
+                check(self._lib.kconv_variable_at(handle, info.name, k, ctypes.byref(v)))
+                variables.append(Variable(v.name.decode(), _capi.CATEGORIES[v.category], v.dim))
+            available = ctypes.c_int()
+            reason = ctypes.c_char_p()
+            check(self._lib.kconv_cpu_available(handle, info.name, ctypes.byref(available),
+                                                ctypes.byref(reason)))
+            name = info.name.decode()
+            self.reductions[name] = Reduction(name, info.kind.decode(), info.axis,
+                                              info.output_dim, tuple(variables),
+                                              "" if available.value else reason.value.decode())
+
+    def close(self):
+        """Unloads the artifact (also done when it is garbage-collected)."""
+        if self._handle:
+            self._lib.kconv_free(self._handle)
+            self._handle = None
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __repr__(self):
+        return f"kconv.Artifact({self.path!r}, reductions={list(self.reductions)})"
+
+    def set_threads(self, threads):
+        """Default threads for this artifact's calls (0: all CPUs or $KCONV_NUM_THREADS)."""
+        self._check_open()
+        check(self._lib.kconv_set_threads(self._handle, int(threads)))
+
+    def _check_open(self):
+        if not self._handle:
+            raise KconvError(_capi.INVALID_ARGUMENT, f"{self.path}: the artifact is closed")
+
+    def reduction(self, name):
+        self._check_open()
+        if name not in self.reductions:
+            info = _capi.ReductionInfo()
+            check(self._lib.kconv_reduction_by_name(self._handle, str(name).encode(),
+                                                         ctypes.byref(info)))
+        return self.reductions[name]
+
+    def run(self, name, *arrays, threads=None, device="auto", out=None, n_i=None, n_j=None,
+            **by_name):
+        """Runs reduction `name` and returns its result, a float32 array (nOut, output_dim).
+
+        Inputs in argument order (`*arrays`) or by variable name (`**by_name`): a Vi/Vj variable
+        of dimension D is an (n, D) array, or (n,) when D = 1; a parameter is (D,). nI and nJ are
+        taken from the arrays (n_i / n_j give them when no array says). `out`, if given, must be
+        a float32 C-contiguous array of nOut * output_dim elements; it is filled and returned.
+        nOut = 0 gives an empty result; nReduced = 0 gives zeros.
+        """
+        r = self.reduction(name)
+        if arrays and by_name:
+            raise KconvError(_capi.INVALID_ARGUMENT,
+                             f"reduction '{name}': give inputs either in order or by name, not both")
+        names = [v.name for v in r.variables]
+        if by_name:
+            for key in by_name:
+                if key not in names:
+                    raise KconvError(_capi.INVALID_ARGUMENT,
+                                     f"reduction '{name}' has no variable '{key}' "
+                                     f"(its variables: {', '.join(names)})")
+            for v in r.variables:
+                if v.name not in by_name:
+                    raise KconvError(_capi.INVALID_ARGUMENT,
+                                     f"reduction '{name}': no input given for variable '{v.name}'")
+            arrays = tuple(by_name[n] for n in names)
+
+        host, rows, dims = [], [], []
+        counts = {"i": n_i, "j": n_j}
+        for k, value in enumerate(arrays):
+            v = r.variables[k] if k < len(r.variables) else None
+            what = f"reduction '{name}': input {k}" + (f" ({v.name})" if v else "")
+            a = _as_host_float32(value, what)
+            if v is not None and v.category == "p":
+                if a.ndim > 2 or (a.ndim == 2 and a.shape[0] != 1):
+                    raise KconvError(_capi.INVALID_ARGUMENT,
+                                     f"{what}: a parameter is a ({v.dim},) array, got shape "
+                                     f"{a.shape}")
+                rows.append(1)
+                dims.append(a.size)
+            else:
+                if a.ndim not in (1, 2):
+                    raise KconvError(_capi.INVALID_ARGUMENT,
+                                     f"{what}: expected an (n, dim) array, got shape {a.shape}")
+                rows.append(a.shape[0])
+                dims.append(a.shape[1] if a.ndim == 2 else 1)
+                if v is not None and counts[v.category] is None:
+                    counts[v.category] = a.shape[0]
+            host.append(a)
+        n_i = counts["i"] if counts["i"] is not None else 0
+        n_j = counts["j"] if counts["j"] is not None else 0
+        n_out = n_i if r.axis == 1 else n_j
+
+        if out is None:
+            out = np.empty((n_out, r.output_dim), dtype=np.float32)
+        else:
+            if (not isinstance(out, np.ndarray) or out.dtype != np.float32
+                    or not out.flags.c_contiguous or not out.flags.writeable
+                    or out.size != n_out * r.output_dim):
+                raise KconvError(_capi.INVALID_ARGUMENT,
+                                 f"reduction '{name}': out must be a writable float32 "
+                                 f"C-contiguous array of {n_out} x {r.output_dim} elements")
+
+        float_p = ctypes.POINTER(ctypes.c_float)
+        pointers = (float_p * max(len(host), 1))(*[a.ctypes.data_as(float_p) for a in host])
+        row_array = (ctypes.c_int64 * max(len(host), 1))(*rows)
+        dim_array = (ctypes.c_int64 * max(len(host), 1))(*dims)
+        options = _capi.RunOptions()
+        self._lib.kconv_run_options_init(ctypes.byref(options))
+        if device not in _capi.DEVICES:
+            raise KconvError(_capi.INVALID_ARGUMENT,
+                             f"unknown device '{device}' (expected cpu, gpu or auto)")
+        options.device = _capi.DEVICES[device]
+        options.threads = 0 if threads is None else int(threads)
+        options.input_rows = row_array
+        options.input_dims = dim_array
+        self._check_open()
+        check(self._lib.kconv_run(self._handle, name.encode(), pointers, len(host),
+                                  out.ctypes.data_as(float_p) if out.size else None,
+                                  n_i, n_j, ctypes.byref(options)))
+        return out

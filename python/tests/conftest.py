@@ -1,0 +1,42 @@
+"""Fixtures: the runtime tests' artifact, made by kconv-make-test-artifact (a C++ test tool that
+compiles hand-written C kernels with cc and wraps them with the one format writer,
+kconv::serializeArtifact)."""
+import os
+import pathlib
+import subprocess
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+
+
+def _maker():
+    env = os.environ.get("KCONV_MAKE_TEST_ARTIFACT")
+    if env:
+        return pathlib.Path(env)
+    for build in ("build", "build-nocompiler"):
+        path = ROOT / build / "bin" / "kconv-make-test-artifact"
+        if path.exists():
+            return path
+    return None
+
+
+@pytest.fixture(scope="session")
+def artifact_path(tmp_path_factory):
+    maker = _maker()
+    if maker is None or not maker.exists():
+        pytest.skip("kconv-make-test-artifact not built (set KCONV_MAKE_TEST_ARTIFACT)")
+    path = tmp_path_factory.mktemp("artifact") / "test.kca"
+    result = subprocess.run([str(maker), str(path)], capture_output=True, text=True)
+    if result.returncode == 77:
+        pytest.skip("no C compiler for the test kernels: " + result.stderr.strip())
+    assert result.returncode == 0, result.stderr
+    return path
+
+
+@pytest.fixture
+def art(artifact_path):
+    import kconv
+    a = kconv.load(artifact_path)
+    yield a
+    a.close()

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs what kconv needs on a fresh Debian 12 machine (apt + pip), then configures and builds it
+# into build/. Idempotent: installs only what is missing, and rebuilds incrementally.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+apt_packages=(cmake ninja-build ccache g++ libmlir-22-dev mlir-22-tools llvm-22-dev llvm-22-tools
+              libgtest-dev libbenchmark-dev openmpi-bin libopenmpi-dev)
+missing=()
+for p in "${apt_packages[@]}"; do
+  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
+  $SUDO apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q "${missing[@]}"
+fi
+
+python3 -c "import numpy, pytest" 2>/dev/null || python3 -m pip install -q numpy pytest
+
+cmake -G Ninja -S . -B build -DCMAKE_BUILD_TYPE=Release -DKCONV_ENABLE_COMPILER=ON >/dev/null
+ninja -C build

@@ -1,0 +1,226 @@
+//===- KconvRunTest.cpp - the kconv-run command line ------------------------===//
+#include "TestArtifacts.h"
+#include "kconv/Runtime/Npy.h"
+#include "kconv/Runtime/Runtime.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <sys/wait.h>
+
+using namespace kconv;
+
+namespace {
+
+struct Result {
+  int status = -1;
+  std::string output; // stdout and stderr
+};
+
+Result kconvRun(const std::string &args) {
+  std::string command = std::string(KCONV_RUN_PATH) + " " + args + " 2>&1";
+  Result result;
+  FILE *pipe = ::popen(command.c_str(), "r");
+  if (!pipe)
+    return result;
+  char buffer[4096];
+  size_t n;
+  while ((n = std::fread(buffer, 1, sizeof(buffer), pipe)) > 0)
+    result.output.append(buffer, n);
+  int status = ::pclose(pipe);
+  result.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return result;
+}
+
+class KconvRunTest : public ::testing::Test {
+protected:
+  void SetUp() override {
+    std::string why;
+    const std::string &bytes = test::testArtifactBytes(why);
+    if (bytes.empty())
+      GTEST_SKIP() << "cannot build the test kernels: " << why;
+    dir_ = test::makeTempDir();
+    artifact_ = dir_ + "/t.kca";
+    std::ofstream out(artifact_, std::ios::binary);
+    out.write(bytes.data(), std::streamsize(bytes.size()));
+  }
+  void TearDown() override {
+    if (!dir_.empty())
+      std::system(("rm -rf " + dir_).c_str());
+  }
+  std::string file(const std::string &name) { return dir_ + "/" + name; }
+  void write(const std::string &name, const std::string &bytes) {
+    std::ofstream out(file(name), std::ios::binary);
+    out.write(bytes.data(), std::streamsize(bytes.size()));
+  }
+
+  std::string dir_, artifact_;
+};
+
+#define EXPECT_OUTPUT(result, fragment)                                                        \
+  EXPECT_NE((result).output.find(fragment), std::string::npos) << (result).output
+
+} // namespace
+
+TEST_F(KconvRunTest, Help) {
+  Result r = kconvRun("--help");
+  EXPECT_EQ(r.status, 0);
+  EXPECT_OUTPUT(r, "usage: kconv-run ARTIFACT [REDUCTION]");
+  r = kconvRun("");
+  EXPECT_EQ(r.status, 2);
+  EXPECT_OUTPUT(r, "missing ARTIFACT");
+  r = kconvRun(artifact_ + " gaussian_conv --frobnicate");
+  EXPECT_EQ(r.status, 2);
+  EXPECT_OUTPUT(r, "unknown option '--frobnicate'");
+}
+
+TEST_F(KconvRunTest, List) {
+  Result r = kconvRun(artifact_ + " --list");
+  EXPECT_EQ(r.status, 0) << r.output;
+  EXPECT_OUTPUT(r, "4 reduction(s)");
+  EXPECT_OUTPUT(r, "gaussian_conv: X: i 3, Y: j 3, B: j 1 -> i 1 (sum over j)");
+  EXPECT_OUTPUT(r, "transposed: X: i 3, A: i 1, Y: j 3, S: p 1 -> j 1 (sum over i)");
+  EXPECT_OUTPUT(r, "cpu: yes, gpu: no");
+  EXPECT_OUTPUT(r, "cpu: no (reduction 'no_cpu' has no CPU code");
+}
+
+TEST_F(KconvRunTest, RandomCheckAndBench) {
+  Result r = kconvRun(artifact_ + " gaussian_conv --random 3000,2000 --check --bench --repeats 3 "
+                                  "--threads 2");
+  EXPECT_EQ(r.status, 0) << r.output;
+  EXPECT_OUTPUT(r, "gaussian_conv: nI = 3000, nJ = 2000, output (3000, 1), 2 thread(s)");
+  EXPECT_OUTPUT(r, "check: relative error");
+  EXPECT_OUTPUT(r, "on 256 of 3000 rows");
+  EXPECT_OUTPUT(r, ": OK");
+  EXPECT_OUTPUT(r, "bench: median");
+  EXPECT_OUTPUT(r, "over 3 runs");
+  EXPECT_OUTPUT(r, "pairs/s");
+  r = kconvRun(artifact_ + " transposed --random 100,50 --check --check-rows 10");
+  EXPECT_EQ(r.status, 0) << r.output;
+  EXPECT_OUTPUT(r, "on 10 of 50 rows");
+  // A tolerance no float32 result meets.
+  r = kconvRun(artifact_ + " gaussian_vec --random 300 --check --tolerance 0");
+  EXPECT_EQ(r.status, 3) << r.output;
+  EXPECT_OUTPUT(r, "FAILED");
+}
+
+TEST_F(KconvRunTest, NpyInputsAndOutput) {
+  const int64_t nI = 40, nJ = 30;
+  std::vector<float> x(static_cast<size_t>(nI * 3)), y(static_cast<size_t>(nJ * 3)), b(static_cast<size_t>(nJ));
+  for (size_t k = 0; k < x.size(); ++k)
+    x[k] = float(std::sin(0.1 * double(k)));
+  for (size_t k = 0; k < y.size(); ++k)
+    y[k] = float(std::cos(0.3 * double(k)));
+  for (size_t k = 0; k < b.size(); ++k)
+    b[k] = float(k % 3);
+  writeNpy(file("x.npy"), x.data(), {nI, 3});
+  writeNpy(file("y.npy"), y.data(), {nJ, 3});
+  // b as float64 with shape (n,): converted.
+  {
+    std::vector<float> bd = b;
+    std::string dict = "{'descr': '<f8', 'fortran_order': False, 'shape': (30,), }";
+    while ((10 + dict.size() + 1) % 64)
+      dict += ' ';
+    dict += '\n';
+    std::string bytes = std::string("\x93NUMPY\x01\x00", 8);
+    bytes += char(dict.size());
+    bytes += '\0';
+    bytes += dict;
+    for (float v : b) {
+      double d = v;
+      bytes.append(reinterpret_cast<const char *>(&d), 8);
+    }
+    write("b.npy", bytes);
+  }
+  Result r = kconvRun(artifact_ + " gaussian_conv --input X=" + file("x.npy") + " --input Y=" +
+                      file("y.npy") + " --input B=" + file("b.npy") + " -o " + file("out.npy") +
+                      " --check");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_OUTPUT(r, "on 40 of 40 rows");
+  NpyArray out = readNpy(file("out.npy"));
+  EXPECT_EQ(out.shape, std::vector<int64_t>({nI, 1}));
+  auto art = Artifact::load(artifact_);
+  std::vector<float> want(static_cast<size_t>(nI));
+  art->run("gaussian_conv", {x.data(), y.data(), b.data()}, want.data(), nI, nJ);
+  EXPECT_EQ(out.data, want);
+
+  // Mixed: files for some variables, --random for the rest (sizes must agree).
+  r = kconvRun(artifact_ + " gaussian_conv --input X=" + file("x.npy") + " --random 40,25");
+  EXPECT_EQ(r.status, 0) << r.output;
+  r = kconvRun(artifact_ + " gaussian_conv --input X=" + file("x.npy") + " --random 41,25");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_OUTPUT(r, "gives nI = 40 but --random says 41");
+  // Parameter as (1,).
+  std::vector<float> s = {0.5f};
+  writeNpy(file("s.npy"), s.data(), {1});
+  r = kconvRun(artifact_ + " transposed --input S=" + file("s.npy") + " --random 20,10 --check");
+  EXPECT_EQ(r.status, 0) << r.output;
+}
+
+TEST_F(KconvRunTest, BadInputs) {
+  std::vector<float> v(60, 1.0f);
+  writeNpy(file("x.npy"), v.data(), {20, 3});
+  writeNpy(file("x2.npy"), v.data(), {30, 2});
+  writeNpy(file("y.npy"), v.data(), {20, 3});
+  std::string ok = " --input X=" + file("x.npy") + " --input Y=" + file("y.npy");
+  Result r = kconvRun(artifact_ + " gaussian_conv" + ok);
+  EXPECT_EQ(r.status, 1);
+  EXPECT_OUTPUT(r, "no input for variable B (j, dimension 1): give --input B=FILE or --random");
+  r = kconvRun(artifact_ + " gaussian_conv --input X=" + file("x2.npy") + " --random 30,5");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_OUTPUT(r, file("x2.npy") + ": shape (30, 2) does not fit variable X (i, dimension 3)");
+  r = kconvRun(artifact_ + " gaussian_conv --input Q=" + file("x.npy"));
+  EXPECT_EQ(r.status, 1);
+  EXPECT_OUTPUT(r, "has no variable 'Q' (its variables: X, Y, B)");
+  write("bad.npy", "this is not numpy");
+  r = kconvRun(artifact_ + " gaussian_conv --input B=" + file("bad.npy") + ok);
+  EXPECT_EQ(r.status, 1);
+  EXPECT_OUTPUT(r, file("bad.npy") + ": not a usable .npy file: bad magic");
+  std::string good = serializeNpy(v.data(), {20});
+  write("short.npy", good.substr(0, good.size() - 4));
+  r = kconvRun(artifact_ + " gaussian_conv --input B=" + file("short.npy") + ok);
+  EXPECT_EQ(r.status, 1);
+  EXPECT_OUTPUT(r, file("short.npy") + ": not a usable .npy file: truncated");
+  std::string fortran = good;
+  size_t at = fortran.find("False");
+  fortran.replace(at, 5, "True ");
+  write("fortran.npy", fortran);
+  r = kconvRun(artifact_ + " gaussian_conv --input B=" + file("fortran.npy") + ok);
+  EXPECT_EQ(r.status, 1);
+  EXPECT_OUTPUT(r, file("fortran.npy") + ": not a usable .npy file: Fortran order");
+  std::string ints = good;
+  ints.replace(ints.find("<f4"), 3, "<i4");
+  write("ints.npy", ints);
+  r = kconvRun(artifact_ + " gaussian_conv --input B=" + file("ints.npy") + ok);
+  EXPECT_EQ(r.status, 1);
+  EXPECT_OUTPUT(r, file("ints.npy") + ": not a usable .npy file: dtype '<i4'");
+  r = kconvRun(artifact_ + " gaussian_conv --input B=" + file("missing.npy") + ok);
+  EXPECT_EQ(r.status, 1);
+  EXPECT_OUTPUT(r, file("missing.npy") + ": cannot open");
+  r = kconvRun(artifact_ + " gaussian_conv --random 10 --device gpu");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_OUTPUT(r, "this build/artifact has no GPU path");
+  r = kconvRun(artifact_ + " gaussian_conv --random 10 --device tpu");
+  EXPECT_EQ(r.status, 2);
+  EXPECT_OUTPUT(r, "unknown device 'tpu'");
+  r = kconvRun(artifact_ + " --random 10");
+  EXPECT_EQ(r.status, 2);
+  EXPECT_OUTPUT(r, "the artifact has 4 reductions");
+  r = kconvRun(file("x.npy") + " --list");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_OUTPUT(r, "not a valid kconv artifact: bad magic");
+}
+
+TEST_F(KconvRunTest, EmptySizes) {
+  Result r = kconvRun(artifact_ + " gaussian_conv --random 0,10 -o " + file("o.npy") + " --check");
+  EXPECT_EQ(r.status, 0) << r.output;
+  EXPECT_EQ(readNpy(file("o.npy")).shape, std::vector<int64_t>({0, 1}));
+  r = kconvRun(artifact_ + " gaussian_vec --random 5,0 -o " + file("o.npy") + " --check");
+  EXPECT_EQ(r.status, 0) << r.output;
+  NpyArray o = readNpy(file("o.npy"));
+  EXPECT_EQ(o.shape, std::vector<int64_t>({5, 3}));
+  for (float v : o.data)
+    EXPECT_EQ(v, 0.0f);
+}

@@ -1,0 +1,244 @@
+//===- ReferenceTest.cpp - the float64 reference evaluator vs hand-computed values ===//
+#include "TestArtifacts.h"
+#include "kconv/Runtime/Runtime.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+using namespace kconv;
+
+namespace {
+
+/// A reduction with the given variables whose formula is built op by op.
+struct Builder {
+  ReductionInfo r;
+  explicit Builder(std::vector<VariableInfo> vars) {
+    r.name = "t";
+    r.variables = std::move(vars);
+  }
+  int64_t op(const char *name, int64_t dim, std::vector<int64_t> operands,
+             std::optional<int64_t> integer = std::nullopt,
+             std::optional<double> real = std::nullopt) {
+    FormulaOp o;
+    o.name = name;
+    o.dim = dim;
+    o.operands = std::move(operands);
+    o.integer = integer;
+    o.real = real;
+    r.formula.push_back(o);
+    return int64_t(r.variables.size() + r.formula.size() - 1);
+  }
+  ReductionInfo yield(int64_t value, int64_t dim) {
+    r.yield = value;
+    r.outputDim = dim;
+    return r;
+  }
+};
+
+VariableInfo var(const char *name, VarCategory c, int64_t dim) {
+  VariableInfo v;
+  v.name = name;
+  v.category = c;
+  v.dim = dim;
+  return v;
+}
+
+/// Evaluates `op` applied to a (dim da) and optionally b (dim db) for one pair.
+std::vector<double> apply(const char *name, int64_t dim, std::vector<double> a,
+                          std::vector<double> b = {}, std::optional<int64_t> integer = {},
+                          std::optional<double> real = {}) {
+  std::vector<VariableInfo> vars = {var("A", VarCategory::Vi, int64_t(a.size()))};
+  if (!b.empty())
+    vars.push_back(var("B", VarCategory::Vj, int64_t(b.size())));
+  Builder builder(vars);
+  std::vector<int64_t> operands = {0};
+  if (!b.empty())
+    operands.push_back(1);
+  if (std::string(name) == "constant")
+    operands.clear();
+  int64_t v = builder.op(name, dim, operands, integer, real);
+  ReductionInfo r = builder.yield(v, dim);
+  std::vector<const double *> values = {a.data()};
+  if (!b.empty())
+    values.push_back(b.data());
+  return evaluateFormula(r, values);
+}
+
+void expectNear(const std::vector<double> &got, const std::vector<double> &want) {
+  ASSERT_EQ(got.size(), want.size());
+  for (size_t k = 0; k < got.size(); ++k)
+    EXPECT_NEAR(got[k], want[k], 1e-12 * std::max(1.0, std::fabs(want[k]))) << "component " << k;
+}
+
+} // namespace
+
+TEST(Reference, BinaryOpsWithBroadcasting) {
+  expectNear(apply("add", 3, {1, 2, 3}, {10, 20, 30}), {11, 22, 33});
+  expectNear(apply("sub", 3, {1, 2, 3}, {10, 20, 30}), {-9, -18, -27});
+  expectNear(apply("mul", 3, {1, 2, 3}, {10, 20, 30}), {10, 40, 90});
+  expectNear(apply("div", 3, {1, 2, 3}, {10, 20, 30}), {0.1, 0.1, 0.1});
+  // dim-1 operand on either side broadcasts.
+  expectNear(apply("mul", 3, {2}, {10, 20, 30}), {20, 40, 60});
+  expectNear(apply("sub", 3, {1, 2, 3}, {1}), {0, 1, 2});
+  expectNear(apply("div", 2, {1}, {4, 8}), {0.25, 0.125});
+  expectNear(apply("add", 1, {1}, {2}), {3});
+}
+
+TEST(Reference, UnaryOps) {
+  expectNear(apply("neg", 2, {1.5, -2}), {-1.5, 2});
+  expectNear(apply("exp", 2, {0, 1}), {1, std::exp(1.0)});
+  expectNear(apply("log", 2, {1, std::exp(2.0)}), {0, 2});
+  expectNear(apply("sqrt", 2, {4, 2.25}), {2, 1.5});
+  expectNear(apply("rsqrt", 2, {4, 0.25}), {0.5, 2});
+  expectNear(apply("square", 2, {-3, 0.5}), {9, 0.25});
+  expectNear(apply("inv", 2, {4, -0.5}), {0.25, -2});
+  expectNear(apply("abs", 3, {-3, 0, 2}), {3, 0, 2});
+  expectNear(apply("pow", 2, {2, -3}, {}, 3), {8, -27});
+  expectNear(apply("pow", 2, {2, 4}, {}, -2), {0.25, 0.0625});
+  expectNear(apply("pow", 1, {7}, {}, 0), {1});
+}
+
+TEST(Reference, ReductionsToScalars) {
+  expectNear(apply("sqdist", 1, {1, 2, 3}, {4, 6, 3}), {9 + 16});
+  expectNear(apply("sqdist", 1, {1}, {4, 6, 3}), {9 + 25 + 4}); // broadcasting
+  expectNear(apply("sqnorm2", 1, {3, 4}), {25});
+  expectNear(apply("norm2", 1, {3, 4}), {5});
+  expectNear(apply("scalprod", 1, {1, 2, 3}, {4, 5, 6}), {32});
+  expectNear(apply("sum", 1, {1, 2, 3.5}), {6.5});
+  expectNear(apply("elem", 1, {7, 8, 9}, {}, 2), {9});
+  expectNear(apply("elem", 1, {7, 8, 9}, {}, 0), {7});
+}
+
+TEST(Reference, ConcatAndConstant) {
+  expectNear(apply("concat", 5, {1, 2}, {3, 4, 5}), {1, 2, 3, 4, 5});
+  expectNear(apply("constant", 1, {99}, {}, std::nullopt, -0.5), {-0.5});
+  expectNear(apply("constant", 1, {99}, {}, 3), {3}); // an integer constant
+}
+
+TEST(Reference, ComposedFormula) {
+  // exp(-|x - y|^2) * b for x = (1, 0, 0), y = (0, 0, 2), b = 3: exp(-5) * 3.
+  ReductionInfo r = test::testArtifactContents().reductions[0];
+  std::vector<double> x = {1, 0, 0}, y = {0, 0, 2}, b = {3};
+  expectNear(evaluateFormula(r, {x.data(), y.data(), b.data()}), {3 * std::exp(-5.0)});
+}
+
+TEST(Reference, GaussianSumByHand) {
+  ReductionInfo r = test::testArtifactContents().reductions[0];
+  // Two points x, three points y.
+  std::vector<float> x = {0, 0, 0, 1, 1, 1};
+  std::vector<float> y = {0, 0, 0, 1, 0, 0, 0, 2, 0};
+  std::vector<float> b = {1, 2, -1};
+  std::vector<double> out = referenceRun(r, {x.data(), y.data(), b.data()}, 2, 3);
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_NEAR(out[0], 1 + 2 * std::exp(-1.0) - std::exp(-4.0), 1e-12);
+  EXPECT_NEAR(out[1], std::exp(-3.0) + 2 * std::exp(-2.0) - std::exp(-3.0), 1e-12);
+  // Rows in the order asked, each at most once computed the same.
+  std::vector<double> some = referenceRun(r, {x.data(), y.data(), b.data()}, 2, 3, {1, 0, 1});
+  ASSERT_EQ(some.size(), 3u);
+  EXPECT_DOUBLE_EQ(some[0], out[1]);
+  EXPECT_DOUBLE_EQ(some[1], out[0]);
+  EXPECT_DOUBLE_EQ(some[2], out[1]);
+  // Empty reduced range: zeros.
+  std::vector<double> empty = referenceRun(r, {x.data(), nullptr, nullptr}, 2, 0);
+  EXPECT_EQ(empty, std::vector<double>({0, 0}));
+}
+
+TEST(Reference, AxisZeroAndParameterAndVectorOutput) {
+  ArtifactContents c = test::testArtifactContents();
+  const ReductionInfo &vec = c.reductions[1], &t = c.reductions[2];
+  std::vector<float> x = {0, 0, 0, 1, 0, 0};
+  std::vector<float> y = {0, 0, 0};
+  std::vector<float> v = {1, 2, 3};
+  std::vector<double> out = referenceRun(vec, {x.data(), y.data(), v.data()}, 2, 1);
+  double e = std::exp(-1.0);
+  ASSERT_EQ(out.size(), 6u);
+  for (int c3 = 0; c3 < 3; ++c3) {
+    EXPECT_NEAR(out[size_t(c3)], v[size_t(c3)], 1e-12);
+    EXPECT_NEAR(out[size_t(3 + c3)], e * v[size_t(c3)], 1e-12);
+  }
+  // transposed: out_j = sum_i exp(-s |x_i - y_j|^2) a_i with s = 2.
+  std::vector<float> a = {5, 7}, s = {2};
+  std::vector<double> t1 = referenceRun(t, {x.data(), a.data(), y.data(), s.data()}, 2, 1);
+  ASSERT_EQ(t1.size(), 1u);
+  EXPECT_NEAR(t1[0], 5 + 7 * std::exp(-2.0), 1e-12);
+  // Many reduced rows (several evaluation blocks), double inputs.
+  const int64_t n = 1000;
+  std::vector<double> xs(static_cast<size_t>(3 * n)), as(static_cast<size_t>(n)), ys = {0.5, -0.5, 0}, ss = {0.5};
+  double want = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    xs[size_t(3 * i)] = double(i % 7) / 7;
+    xs[size_t(3 * i + 1)] = double(i % 5) / 5;
+    xs[size_t(3 * i + 2)] = double(i % 3) / 3;
+    as[size_t(i)] = double(i % 11) - 5;
+    double d0 = xs[size_t(3 * i)] - 0.5, d1 = xs[size_t(3 * i + 1)] + 0.5,
+           d2 = xs[size_t(3 * i + 2)];
+    want += std::exp(-0.5 * (d0 * d0 + d1 * d1 + d2 * d2)) * as[size_t(i)];
+  }
+  std::vector<double> got =
+      referenceRun(t, {xs.data(), as.data(), ys.data(), ss.data()}, n, 1, {0});
+  EXPECT_NEAR(got[0], want, 1e-9 * std::fabs(want));
+}
+
+TEST(Reference, RejectsBadFormulas) {
+  auto expectError = [](const ReductionInfo &r, ErrorCode code, const std::string &fragment) {
+    try {
+      validateFormula(r);
+      FAIL() << "accepted; expected '" << fragment << "'";
+    } catch (const Error &e) {
+      EXPECT_EQ(e.code(), code) << e.what();
+      EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos) << e.what();
+    }
+  };
+  {
+    Builder b({var("X", VarCategory::Vi, 3)});
+    int64_t v = b.op("frobnicate", 1, {0});
+    expectError(b.yield(v, 1), ErrorCode::Unsupported, "unknown op 'frobnicate'");
+  }
+  {
+    Builder b({var("X", VarCategory::Vi, 3), var("Y", VarCategory::Vj, 2)});
+    int64_t v = b.op("add", 3, {0, 1});
+    expectError(b.yield(v, 3), ErrorCode::InvalidArtifact, "do not broadcast");
+  }
+  {
+    Builder b({var("X", VarCategory::Vi, 3)});
+    int64_t v = b.op("exp", 2, {0});
+    expectError(b.yield(v, 2), ErrorCode::InvalidArtifact, "declares dimension 2");
+  }
+  {
+    Builder b({var("X", VarCategory::Vi, 3)});
+    int64_t v = b.op("exp", 3, {0});
+    expectError(b.yield(v, 1), ErrorCode::InvalidArtifact, "output_dim is 1");
+  }
+  {
+    Builder b({var("X", VarCategory::Vi, 3)});
+    int64_t v = b.op("elem", 1, {0}, 3);
+    expectError(b.yield(v, 1), ErrorCode::InvalidArtifact, "0 <= K < 3");
+  }
+  {
+    Builder b({var("X", VarCategory::Vi, 3)});
+    int64_t v = b.op("pow", 3, {0});
+    expectError(b.yield(v, 3), ErrorCode::InvalidArtifact, "integer exponent");
+  }
+  {
+    Builder b({var("X", VarCategory::Vi, 3)});
+    int64_t v = b.op("exp", 3, {0, 0});
+    expectError(b.yield(v, 3), ErrorCode::InvalidArtifact, "expects 1 operand");
+  }
+  {
+    Builder b({var("X", VarCategory::Vi, 1)});
+    int64_t v = b.op("exp", 1, {0});
+    ReductionInfo r = b.yield(v, 1);
+    r.kind = "logsumexp";
+    expectError(r, ErrorCode::Unsupported, "reduction kind 'logsumexp'");
+  }
+}
+
+TEST(Reference, RejectsBadCalls) {
+  ReductionInfo r = test::testArtifactContents().reductions[0];
+  std::vector<float> x(6), y(6), b(2);
+  EXPECT_THROW(referenceRun(r, {x.data(), y.data()}, 2, 2), Error);
+  EXPECT_THROW(referenceRun(r, {x.data(), nullptr, b.data()}, 2, 2), Error);
+  EXPECT_THROW(referenceRun(r, {x.data(), y.data(), b.data()}, 2, 2, {2}), Error);
+  EXPECT_THROW(referenceRun(r, {x.data(), y.data(), b.data()}, -1, 2), Error);
+}

@@ -1,0 +1,420 @@
+//===- RuntimeTest.cpp - the runtime end to end, without the compiler -----===//
+//
+// The artifact comes from TestArtifacts.h: hand-written C kernels (compiled with cc at test time)
+// implementing the CPU kernel ABI. Results are compared with the float64 reference evaluator.
+//
+//===----------------------------------------------------------------------===//
+#include "TestArtifacts.h"
+#include "kconv/Runtime/Runtime.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <limits>
+#include <random>
+#include <thread>
+
+using namespace kconv;
+
+namespace {
+
+class RuntimeTest : public ::testing::Test {
+protected:
+  void SetUp() override {
+    std::string why;
+    bytes_ = &test::testArtifactBytes(why);
+    if (bytes_->empty())
+      GTEST_SKIP() << "cannot build the test kernels: " << why;
+    art_ = Artifact::fromBytes(*bytes_, "test.kca");
+  }
+
+  static std::vector<float> random(int64_t count, uint64_t seed) {
+    std::mt19937_64 rng(seed);
+    std::normal_distribution<float> normal;
+    std::vector<float> v(static_cast<size_t>(count));
+    for (float &x : v)
+      x = normal(rng);
+    return v;
+  }
+
+  /// Runs `name` on random inputs and compares every row with the reference.
+  void checkAgainstReference(const std::string &name, int64_t nI, int64_t nJ,
+                             const RunOptions &options = {}) {
+    SCOPED_TRACE(name + " nI=" + std::to_string(nI) + " nJ=" + std::to_string(nJ) +
+                 " threads=" + std::to_string(options.threads));
+    const ReductionInfo &r = art_->reduction(name);
+    std::vector<std::vector<float>> data;
+    std::vector<Input> inputs;
+    std::vector<const float *> pointers;
+    uint64_t seed = uint64_t(nI * 1000003 + nJ);
+    for (const VariableInfo &v : r.variables) {
+      int64_t rows = v.category == VarCategory::Vi ? nI : v.category == VarCategory::Vj ? nJ : 1;
+      data.push_back(random(rows * v.dim, seed++));
+      if (v.category == VarCategory::Pm)
+        for (float &x : data.back())
+          x = std::fabs(x) + 0.1f;
+    }
+    for (auto &d : data) {
+      inputs.push_back(d.data());
+      pointers.push_back(d.data());
+    }
+    const int64_t nOut = art_->outputRows(name, nI, nJ);
+    std::vector<float> out(static_cast<size_t>(nOut * r.outputDim) + 8,
+                           std::numeric_limits<float>::quiet_NaN());
+    art_->run(name, inputs, out.data(), nI, nJ, options);
+    std::vector<double> ref = referenceRun(r, pointers, nI, nJ);
+    ASSERT_EQ(ref.size(), size_t(nOut * r.outputDim));
+    double diff = 0, norm = 0;
+    for (size_t k = 0; k < ref.size(); ++k) {
+      ASSERT_FALSE(std::isnan(out[k])) << "element " << k << " (broken packing writes NaN)";
+      diff += (out[k] - ref[k]) * (out[k] - ref[k]);
+      norm += ref[k] * ref[k];
+    }
+    if (norm > 0)
+      EXPECT_LE(std::sqrt(diff / norm), 1e-5);
+    else
+      EXPECT_EQ(diff, 0.0);
+    // Nothing past the output was touched.
+    for (size_t k = ref.size(); k < out.size(); ++k)
+      EXPECT_TRUE(std::isnan(out[k])) << "wrote past the output at " << k;
+  }
+
+  template <typename F> static void expectError(ErrorCode code, const std::string &fragment, F f) {
+    try {
+      f();
+      FAIL() << "no error; expected '" << fragment << "'";
+    } catch (const Error &e) {
+      EXPECT_EQ(int(e.code()), int(code)) << e.what();
+      EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos) << e.what();
+    }
+  }
+
+  const std::string *bytes_ = nullptr;
+  std::shared_ptr<Artifact> art_;
+};
+
+const std::vector<std::pair<int64_t, int64_t>> kSizes = {
+    {1, 1}, {1, 17}, {17, 1}, {16, 16}, {100, 37}, {37, 100}, {513, 2049}, {1000, 1000},
+    {2, 3000}, {3001, 5}};
+
+} // namespace
+
+TEST_F(RuntimeTest, ListsReductions) {
+  ASSERT_EQ(art_->reductions().size(), 4u);
+  const ReductionInfo &g = art_->reduction("gaussian_conv");
+  EXPECT_EQ(g.axis, 1);
+  EXPECT_EQ(g.outputDim, 1);
+  ASSERT_EQ(g.variables.size(), 3u);
+  EXPECT_EQ(g.variables[0].name, "X");
+  EXPECT_EQ(g.variables[1].category, VarCategory::Vj);
+  EXPECT_EQ(g.variables[2].dim, 1);
+  EXPECT_EQ(signatureString(g), "X: i 3, Y: j 3, B: j 1 -> i 1 (sum over j)");
+  EXPECT_EQ(signatureString(art_->reduction("transposed")),
+            "X: i 3, A: i 1, Y: j 3, S: p 1 -> j 1 (sum over i)");
+  EXPECT_EQ(art_->reduction("gaussian_vec").outputDim, 3);
+  EXPECT_TRUE(art_->hasCpu("gaussian_conv"));
+  EXPECT_FALSE(art_->hasCpu("no_cpu"));
+  EXPECT_FALSE(art_->hasGpu("gaussian_conv"));
+  EXPECT_EQ(art_->outputRows("transposed", 5, 7), 7);
+  EXPECT_EQ(art_->outputRows("gaussian_conv", 5, 7), 5);
+  expectError(ErrorCode::InvalidArgument, "no reduction named 'nope' (it has: gaussian_conv,",
+              [&] { art_->reduction("nope"); });
+}
+
+TEST_F(RuntimeTest, GaussianMatchesReference) {
+  for (auto [nI, nJ] : kSizes)
+    checkAgainstReference("gaussian_conv", nI, nJ);
+}
+
+TEST_F(RuntimeTest, VectorOutputMatchesReference) {
+  for (auto [nI, nJ] : kSizes)
+    checkAgainstReference("gaussian_vec", nI, nJ);
+}
+
+TEST_F(RuntimeTest, AxisZeroWithParameterMatchesReference) {
+  for (auto [nI, nJ] : kSizes)
+    checkAgainstReference("transposed", nI, nJ);
+}
+
+TEST_F(RuntimeTest, ThreadCounts) {
+  for (int threads : {1, 2, 3, 7, 16}) {
+    RunOptions options;
+    options.threads = threads;
+    checkAgainstReference("gaussian_conv", 1000, 999, options);
+    checkAgainstReference("transposed", 333, 2500, options);
+  }
+  art_->setThreads(3);
+  EXPECT_EQ(art_->threads(), 3);
+  checkAgainstReference("gaussian_vec", 500, 700);
+  expectError(ErrorCode::InvalidArgument, "threads must be >= 0", [&] { art_->setThreads(-1); });
+}
+
+TEST_F(RuntimeTest, EmptyOutputWritesNothing) {
+  std::vector<float> x(3), y(30), b(10);
+  // nOut = 0: nothing written; out and the Vi input may be null.
+  art_->run("gaussian_conv", {nullptr, y.data(), b.data()}, nullptr, 0, 10);
+  art_->run("gaussian_conv", {nullptr, nullptr, nullptr}, nullptr, 0, 0);
+  art_->run("transposed", {x.data(), x.data(), nullptr, x.data()}, nullptr, 1, 0);
+  float sentinel = 42;
+  art_->run("gaussian_conv", {x.data(), y.data(), b.data()}, &sentinel, 0, 10);
+  EXPECT_EQ(sentinel, 42);
+}
+
+TEST_F(RuntimeTest, EmptyReductionWritesZeros) {
+  std::vector<float> x(9, 1.0f), s(1, 1.0f);
+  std::vector<float> out(9, std::numeric_limits<float>::quiet_NaN());
+  art_->run("gaussian_conv", {x.data(), nullptr, nullptr}, out.data(), 3, 0);
+  for (int k = 0; k < 3; ++k)
+    EXPECT_EQ(out[size_t(k)], 0.0f);
+  EXPECT_TRUE(std::isnan(out[3]));
+  std::fill(out.begin(), out.end(), std::numeric_limits<float>::quiet_NaN());
+  art_->run("gaussian_vec", {x.data(), nullptr, nullptr}, out.data(), 3, 0);
+  for (float v : out)
+    EXPECT_EQ(v, 0.0f);
+  std::fill(out.begin(), out.end(), std::numeric_limits<float>::quiet_NaN());
+  art_->run("transposed", {nullptr, nullptr, x.data(), s.data()}, out.data(), 0, 2);
+  EXPECT_EQ(out[0], 0.0f);
+  EXPECT_EQ(out[1], 0.0f);
+  EXPECT_TRUE(std::isnan(out[2]));
+}
+
+TEST_F(RuntimeTest, ByName) {
+  const int64_t nI = 50, nJ = 70;
+  std::vector<float> x = random(nI * 3, 1), y = random(nJ * 3, 2), b = random(nJ, 3);
+  std::vector<float> a(static_cast<size_t>(nI)), c(static_cast<size_t>(nI));
+  art_->run("gaussian_conv", {x.data(), y.data(), b.data()}, a.data(), nI, nJ);
+  art_->run("gaussian_conv", {{"B", b.data()}, {"X", x.data()}, {"Y", {y.data(), nJ, 3}}},
+            c.data(), nI, nJ);
+  EXPECT_EQ(a, c);
+  std::vector<float> untouched(c);
+  expectError(ErrorCode::InvalidArgument, "has no variable 'Z' (its variables: X, Y, B)", [&] {
+    art_->run("gaussian_conv", {{"X", x.data()}, {"Y", y.data()}, {"Z", b.data()}}, c.data(),
+              nI, nJ);
+  });
+  expectError(ErrorCode::InvalidArgument, "no input given for variable 'B'", [&] {
+    art_->run("gaussian_conv", {{"X", x.data()}, {"Y", y.data()}}, c.data(), nI, nJ);
+  });
+  EXPECT_EQ(c, untouched);
+}
+
+TEST_F(RuntimeTest, BadCallsAreRefusedAndWriteNothing) {
+  const int64_t nI = 20, nJ = 30;
+  std::vector<float> x = random(nI * 3, 1), y = random(nJ * 3, 2), b = random(nJ, 3);
+  std::vector<float> out(static_cast<size_t>(nI), -7.0f);
+  auto run = [&](std::vector<Input> in, float *o, int64_t ni, int64_t nj,
+                 const RunOptions &options = {}) {
+    art_->run("gaussian_conv", in, o, ni, nj, options);
+  };
+  expectError(ErrorCode::InvalidArgument, "expected 3 inputs (X, Y, B), got 2",
+              [&] { run({x.data(), y.data()}, out.data(), nI, nJ); });
+  expectError(ErrorCode::InvalidArgument, "expected 3 inputs (X, Y, B), got 4",
+              [&] { run({x.data(), y.data(), b.data(), b.data()}, out.data(), nI, nJ); });
+  expectError(ErrorCode::InvalidArgument, "input 1 (Y, j, dim 3) is a null pointer",
+              [&] { run({x.data(), nullptr, b.data()}, out.data(), nI, nJ); });
+  expectError(ErrorCode::InvalidArgument, "out is a null pointer (20 output rows)",
+              [&] { run({x.data(), y.data(), b.data()}, nullptr, nI, nJ); });
+  expectError(ErrorCode::InvalidArgument, "nI and nJ must be >= 0, got nI = -1",
+              [&] { run({x.data(), y.data(), b.data()}, out.data(), -1, nJ); });
+  expectError(ErrorCode::InvalidArgument, "nJ = -5",
+              [&] { run({x.data(), y.data(), b.data()}, out.data(), nI, -5); });
+  expectError(ErrorCode::InvalidArgument, "input 0 (X, i, dim 3) has dimension 2, expected 3",
+              [&] { run({{x.data(), nI, 2}, y.data(), b.data()}, out.data(), nI, nJ); });
+  expectError(ErrorCode::InvalidArgument, "input 2 (B, j, dim 1) has 29 rows, expected nJ = 30",
+              [&] { run({x.data(), y.data(), {b.data(), 29, 1}}, out.data(), nI, nJ); });
+  RunOptions badThreads;
+  badThreads.threads = -2;
+  expectError(ErrorCode::InvalidArgument, "threads must be >= 0",
+              [&] { run({x.data(), y.data(), b.data()}, out.data(), nI, nJ, badThreads); });
+  expectError(ErrorCode::InvalidArgument, "no reduction named 'gaussian'", [&] {
+    art_->run("gaussian", {x.data(), y.data(), b.data()}, out.data(), nI, nJ);
+  });
+  std::vector<float> s(1);
+  expectError(ErrorCode::InvalidArgument, "is a parameter (1 row), got 4 rows", [&] {
+    art_->run("transposed", {x.data(), x.data(), y.data(), {s.data(), 4, 1}}, out.data(), nI,
+              nJ);
+  });
+  expectError(ErrorCode::InvalidArgument, "input 3 (S, p, dim 1) is a null pointer", [&] {
+    art_->run("transposed", {x.data(), x.data(), y.data(), nullptr}, out.data(), nI, 0);
+  });
+  for (float v : out)
+    EXPECT_EQ(v, -7.0f);
+}
+
+TEST_F(RuntimeTest, DeviceSelection) {
+  std::vector<float> x(3), y(3), b(1), out(1, -1.0f);
+  RunOptions gpu;
+  gpu.device = Device::Gpu;
+  expectError(ErrorCode::Unsupported, "this build/artifact has no GPU path", [&] {
+    art_->run("gaussian_conv", {x.data(), y.data(), b.data()}, out.data(), 1, 1, gpu);
+  });
+  RunOptions cpu;
+  cpu.device = Device::Cpu;
+  art_->run("gaussian_conv", {x.data(), y.data(), b.data()}, out.data(), 1, 1, cpu);
+  EXPECT_EQ(out[0], 0.0f); // b = 0
+  expectError(ErrorCode::Unsupported, "has no CPU code (no attr cpu.symbol)", [&] {
+    art_->run("no_cpu", {x.data(), y.data(), b.data()}, out.data(), 1, 1, cpu);
+  });
+  expectError(ErrorCode::Unsupported, "no backend can run it", [&] {
+    art_->run("no_cpu", {x.data(), y.data(), b.data()}, out.data(), 1, 1);
+  });
+  EXPECT_EQ(parseDevice("auto"), Device::Auto);
+  EXPECT_STREQ(toString(Device::Gpu), "gpu");
+  expectError(ErrorCode::InvalidArgument, "unknown device 'tpu'", [] { parseDevice("tpu"); });
+}
+
+TEST_F(RuntimeTest, ConcurrentRunsFromFourThreads) {
+  const int64_t nI = 300, nJ = 400;
+  std::vector<float> x = random(nI * 3, 1), y = random(nJ * 3, 2), b = random(nJ, 3),
+                     v = random(nJ * 3, 4);
+  std::vector<float> want(static_cast<size_t>(nI)), wantVec(static_cast<size_t>(nI * 3));
+  art_->run("gaussian_conv", {x.data(), y.data(), b.data()}, want.data(), nI, nJ);
+  art_->run("gaussian_vec", {x.data(), y.data(), v.data()}, wantVec.data(), nI, nJ);
+  std::atomic<int> mismatches{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&, t] {
+      RunOptions options;
+      options.threads = 1 + t; // different splits, identical results (rows are independent)
+      for (int k = 0; k < 25; ++k) {
+        if ((k + t) % 2) {
+          std::vector<float> out(static_cast<size_t>(nI));
+          art_->run("gaussian_conv", {x.data(), y.data(), b.data()}, out.data(), nI, nJ,
+                    options);
+          mismatches += out != want;
+        } else {
+          std::vector<float> out(static_cast<size_t>(nI * 3));
+          art_->run("gaussian_vec", {x.data(), y.data(), v.data()}, out.data(), nI, nJ, options);
+          mismatches += out != wantVec;
+        }
+      }
+    });
+  for (auto &t : threads)
+    t.join();
+  EXPECT_EQ(mismatches.load(), 0);
+}
+
+TEST_F(RuntimeTest, TwoLoadsAreIndependent) {
+  auto other = Artifact::fromBytes(*bytes_, "again.kca");
+  art_.reset(); // unloading one leaves the other usable
+  std::vector<float> x(3, 0.0f), y(3, 0.0f), b(1, 2.0f), out(1);
+  other->run("gaussian_conv", {x.data(), y.data(), b.data()}, out.data(), 1, 1);
+  EXPECT_FLOAT_EQ(out[0], 2.0f);
+}
+
+TEST_F(RuntimeTest, LoadsWithoutMemfd) {
+  ::setenv("KCONV_NO_MEMFD", "1", 1);
+  std::shared_ptr<Artifact> art;
+  EXPECT_NO_THROW(art = Artifact::fromBytes(*bytes_, "tmpfile.kca"));
+  ::unsetenv("KCONV_NO_MEMFD");
+  ASSERT_TRUE(art);
+  std::vector<float> x(3, 0.0f), y(3, 0.0f), b(1, 2.0f), out(1);
+  art->run("gaussian_conv", {x.data(), y.data(), b.data()}, out.data(), 1, 1);
+  EXPECT_FLOAT_EQ(out[0], 2.0f);
+}
+
+TEST_F(RuntimeTest, LoadsFromFile) {
+  std::string dir = test::makeTempDir();
+  std::string path = dir + "/t.kca";
+  {
+    FILE *f = std::fopen(path.c_str(), "wb");
+    ASSERT_TRUE(f);
+    std::fwrite(bytes_->data(), 1, bytes_->size(), f);
+    std::fclose(f);
+  }
+  auto art = Artifact::load(path);
+  EXPECT_EQ(art->sourceName(), path);
+  EXPECT_EQ(art->reductions().size(), 4u);
+  std::remove(path.c_str());
+  expectError(ErrorCode::IoError, "cannot open the artifact", [&] { Artifact::load(path); });
+  ::rmdir(dir.c_str());
+}
+
+TEST_F(RuntimeTest, RefusesCodeForAnotherCpu) {
+  ArtifactContents c = parseArtifact(*bytes_, "x");
+  c.reductions[0].attributes["cpu.target"] = "aarch64-unknown-linux-gnu generic +neon";
+#if defined(__aarch64__)
+  c.reductions[0].attributes["cpu.target"] = "x86_64-unknown-linux-gnu x86-64-v4";
+#endif
+  auto art = Artifact::fromBytes(serializeArtifact(c), "foreign.kca");
+  EXPECT_FALSE(art->hasCpu("gaussian_conv"));
+  EXPECT_NE(art->cpuUnavailableReason("gaussian_conv").find("this CPU lacks: architecture"),
+            std::string::npos)
+      << art->cpuUnavailableReason("gaussian_conv");
+  EXPECT_TRUE(art->hasCpu("gaussian_vec"));
+  std::vector<float> x(3), y(3), b(1), out(1, -1.0f);
+  expectError(ErrorCode::Unsupported, "was compiled for", [&] {
+    art->run("gaussian_conv", {x.data(), y.data(), b.data()}, out.data(), 1, 1);
+  });
+  EXPECT_EQ(out[0], -1.0f);
+}
+
+TEST_F(RuntimeTest, RefusesMissingFeature) {
+  // Find a feature this host lacks, if any.
+  std::string lacking;
+  for (const char *f : {"avx512vp2intersect", "avx512bf16", "avx512vnni", "avx512vbmi",
+                        "avx512ifma", "avx512vpopcntdq", "avx512f", "avx2", "fma", "avx"})
+    if (!missingCpuFeatures(std::string("x86_64 +") + f).empty()) {
+      lacking = f;
+      break;
+    }
+#if !defined(__x86_64__)
+  GTEST_SKIP() << "feature checks are for x86-64";
+#endif
+  if (lacking.empty())
+    GTEST_SKIP() << "this CPU has every feature the runtime checks";
+  ArtifactContents c = parseArtifact(*bytes_, "x");
+  c.reductions[1].attributes["cpu.target"] = "x86_64-unknown-linux-gnu znver4 +sse2,+" + lacking;
+  auto art = Artifact::fromBytes(serializeArtifact(c), "features.kca");
+  EXPECT_NE(art->cpuUnavailableReason("gaussian_vec").find("this CPU lacks: " + lacking),
+            std::string::npos)
+      << art->cpuUnavailableReason("gaussian_vec");
+}
+
+TEST(CpuTarget, Rule) {
+#if defined(__x86_64__)
+  EXPECT_TRUE(missingCpuFeatures("").empty());
+  EXPECT_TRUE(missingCpuFeatures("x86_64").empty());
+  EXPECT_TRUE(missingCpuFeatures("x86_64-unknown-linux-gnu generic").empty());
+  EXPECT_TRUE(missingCpuFeatures("x86_64 x86-64 +sse2,-avx512f").empty()); // '-' is not required
+  EXPECT_TRUE(missingCpuFeatures("x86_64 +some-future-feature").empty()); // unknown: not checked
+  auto foreign = missingCpuFeatures("aarch64-linux-gnu");
+  ASSERT_EQ(foreign.size(), 1u);
+  EXPECT_EQ(foreign[0], "architecture aarch64 (this host is x86_64)");
+  bool avx512 = __builtin_cpu_supports("avx512f");
+  EXPECT_EQ(missingCpuFeatures("x86_64 +avx512f").empty(), avx512);
+  EXPECT_EQ(missingCpuFeatures("x86_64 x86-64-v4").empty(),
+            avx512 && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
+                __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512cd") &&
+                __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"));
+  EXPECT_EQ(missingCpuFeatures("x86-64-v3").empty(),
+            __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+                __builtin_cpu_supports("bmi2"));
+#else
+  GTEST_SKIP() << "x86-64 host only";
+#endif
+}
+
+TEST_F(RuntimeTest, RejectsBrokenCpuCode) {
+  ArtifactContents c = parseArtifact(*bytes_, "x");
+  c.reductions[0].attributes["cpu.symbol"] = "kconv_cpu_missing";
+  expectError(ErrorCode::InvalidArtifact, "its CPU code has no symbol 'kconv_cpu_missing'",
+              [&] { Artifact::fromBytes(serializeArtifact(c), "nosym.kca"); });
+  c = parseArtifact(*bytes_, "x");
+  c.cpuSharedObject = "this is not an ELF file";
+  expectError(ErrorCode::InvalidArtifact, "notelf.kca: cannot load its CPU code",
+              [&] { Artifact::fromBytes(serializeArtifact(c), "notelf.kca"); });
+  c = parseArtifact(*bytes_, "x");
+  c.reductions[0].attributes["cpu.lanes"] = "zero";
+  expectError(ErrorCode::InvalidArtifact, "attribute cpu.lanes must be a positive integer",
+              [&] { Artifact::fromBytes(serializeArtifact(c), "lanes.kca"); });
+  c = parseArtifact(*bytes_, "x");
+  c.reductions[1].name = "gaussian_conv";
+  expectError(ErrorCode::InvalidArtifact, "two reductions named 'gaussian_conv'",
+              [&] { Artifact::fromBytes(serializeArtifact(c), "dup.kca"); });
+  // No CPU section at all: loads; every reduction reports why it cannot run on the CPU.
+  c = parseArtifact(*bytes_, "x");
+  c.cpuSharedObject.clear();
+  auto art = Artifact::fromBytes(serializeArtifact(c), "nocpu.kca");
+  EXPECT_EQ(art->cpuUnavailableReason("gaussian_conv"), "the artifact has no CPU code");
+}

@@ -1,0 +1,247 @@
+//===- TestArtifacts.cpp - artifacts for runtime tests, made without the compiler -===//
+#include "TestArtifacts.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <mutex>
+#include <sstream>
+#include <stdexcept>
+#include <unistd.h>
+
+namespace kconv::test {
+
+const std::string &testKernelSource() {
+  static const std::string source = R"C(
+#include <math.h>
+#include <stdint.h>
+
+#define JBLOCK 64
+
+static int64_t round_up(int64_t n, int64_t lanes) { return (n + lanes - 1) / lanes * lanes; }
+
+/* The runtime's side of the ABI: reducedStride = roundUp(nReduced, lanes), padding zero. */
+static int packing_ok(const float *soa, int64_t dim, int64_t n, int64_t stride, int64_t lanes) {
+  if (stride != round_up(n, lanes))
+    return 0;
+  for (int64_t c = 0; c < dim; ++c)
+    for (int64_t j = n; j < stride; ++j)
+      if (soa[c * stride + j] != 0.0f)
+        return 0;
+  return 1;
+}
+
+void kconv_cpu_gaussian_conv(const float *const *args, float *out, int64_t begin, int64_t end,
+                             int64_t nReduced, int64_t stride) {
+  const float *x = args[0], *y = args[1], *b = args[2];
+  int ok = packing_ok(y, 3, nReduced, stride, 16) && packing_ok(b, 1, nReduced, stride, 16);
+  for (int64_t i = begin; i < end; ++i) {
+    float acc = 0.0f;
+    for (int64_t j0 = 0; j0 < nReduced; j0 += JBLOCK) {
+      int64_t j1 = j0 + JBLOCK < nReduced ? j0 + JBLOCK : nReduced;
+      float partial = 0.0f;
+      for (int64_t j = j0; j < j1; ++j) {
+        float d0 = x[3 * i] - y[j], d1 = x[3 * i + 1] - y[stride + j],
+              d2 = x[3 * i + 2] - y[2 * stride + j];
+        partial += expf(-(d0 * d0 + d1 * d1 + d2 * d2)) * b[j];
+      }
+      acc += partial;
+    }
+    out[i] = ok ? acc : NAN;
+  }
+}
+
+void kconv_cpu_gaussian_vec(const float *const *args, float *out, int64_t begin, int64_t end,
+                            int64_t nReduced, int64_t stride) {
+  const float *x = args[0], *y = args[1], *v = args[2];
+  int ok = packing_ok(y, 3, nReduced, stride, 8) && packing_ok(v, 3, nReduced, stride, 8);
+  for (int64_t i = begin; i < end; ++i) {
+    float acc[3] = {0.0f, 0.0f, 0.0f};
+    for (int64_t j0 = 0; j0 < nReduced; j0 += JBLOCK) {
+      int64_t j1 = j0 + JBLOCK < nReduced ? j0 + JBLOCK : nReduced;
+      float partial[3] = {0.0f, 0.0f, 0.0f};
+      for (int64_t j = j0; j < j1; ++j) {
+        float d0 = x[3 * i] - y[j], d1 = x[3 * i + 1] - y[stride + j],
+              d2 = x[3 * i + 2] - y[2 * stride + j];
+        float k = expf(-(d0 * d0 + d1 * d1 + d2 * d2));
+        for (int c = 0; c < 3; ++c)
+          partial[c] += k * v[c * stride + j];
+      }
+      for (int c = 0; c < 3; ++c)
+        acc[c] += partial[c];
+    }
+    for (int c = 0; c < 3; ++c)
+      out[3 * i + c] = ok ? acc[c] : NAN;
+  }
+}
+
+/* axis 0: output rows are j; X and A (category i) are the packed ones. */
+void kconv_cpu_transposed(const float *const *args, float *out, int64_t begin, int64_t end,
+                          int64_t nReduced, int64_t stride) {
+  const float *x = args[0], *a = args[1], *y = args[2], *s = args[3];
+  int ok = packing_ok(x, 3, nReduced, stride, 4) && packing_ok(a, 1, nReduced, stride, 4);
+  for (int64_t j = begin; j < end; ++j) {
+    float acc = 0.0f;
+    for (int64_t i0 = 0; i0 < nReduced; i0 += JBLOCK) {
+      int64_t i1 = i0 + JBLOCK < nReduced ? i0 + JBLOCK : nReduced;
+      float partial = 0.0f;
+      for (int64_t i = i0; i < i1; ++i) {
+        float d0 = x[i] - y[3 * j], d1 = x[stride + i] - y[3 * j + 1],
+              d2 = x[2 * stride + i] - y[3 * j + 2];
+        partial += expf(-(s[0] * (d0 * d0 + d1 * d1 + d2 * d2))) * a[i];
+      }
+      acc += partial;
+    }
+    out[j] = ok ? acc : NAN;
+  }
+}
+)C";
+  return source;
+}
+
+namespace {
+
+#if defined(__x86_64__)
+constexpr const char *kHostArch = "x86_64";
+#elif defined(__aarch64__)
+constexpr const char *kHostArch = "aarch64";
+#else
+constexpr const char *kHostArch = "unknown";
+#endif
+
+VariableInfo var(const char *name, VarCategory category, int64_t dim) {
+  VariableInfo v;
+  v.name = name;
+  v.category = category;
+  v.dim = dim;
+  return v;
+}
+
+FormulaOp op(const char *name, int64_t dim, std::vector<int64_t> operands) {
+  FormulaOp o;
+  o.name = name;
+  o.dim = dim;
+  o.operands = std::move(operands);
+  return o;
+}
+
+ReductionInfo gaussian(const char *name, const char *symbol, const char *lanes) {
+  ReductionInfo r;
+  r.name = name;
+  r.variables = {var("X", VarCategory::Vi, 3), var("Y", VarCategory::Vj, 3),
+                 var("B", VarCategory::Vj, 1)};
+  r.formula = {op("sqdist", 1, {0, 1}), op("neg", 1, {3}), op("exp", 1, {4}),
+               op("mul", 1, {5, 2})};
+  r.yield = 6;
+  if (symbol) {
+    r.attributes["cpu.symbol"] = symbol;
+    r.attributes["cpu.lanes"] = lanes;
+    r.attributes["cpu.jblock"] = "64";
+    r.attributes["cpu.target"] = kHostArch;
+  }
+  return r;
+}
+
+} // namespace
+
+ArtifactContents testArtifactContents() {
+  ArtifactContents c;
+  c.compilerVersion = "kconv-test-kernels (hand-written C, test/unit/TestArtifacts.cpp)";
+  c.sourceName = "test/unit/TestArtifacts.cpp";
+  c.reductions.push_back(gaussian("gaussian_conv", "kconv_cpu_gaussian_conv", "16"));
+
+  ReductionInfo vec;
+  vec.name = "gaussian_vec";
+  vec.outputDim = 3;
+  vec.variables = {var("X", VarCategory::Vi, 3), var("Y", VarCategory::Vj, 3),
+                   var("V", VarCategory::Vj, 3)};
+  vec.formula = {op("sqdist", 1, {0, 1}), op("neg", 1, {3}), op("exp", 1, {4}),
+                 op("mul", 3, {5, 2})};
+  vec.yield = 6;
+  vec.attributes = {{"cpu.symbol", "kconv_cpu_gaussian_vec"},
+                    {"cpu.lanes", "8"},
+                    {"cpu.jblock", "64"},
+                    {"cpu.target", kHostArch}};
+  c.reductions.push_back(vec);
+
+  ReductionInfo t;
+  t.name = "transposed";
+  t.axis = 0;
+  t.variables = {var("X", VarCategory::Vi, 3), var("A", VarCategory::Vi, 1),
+                 var("Y", VarCategory::Vj, 3), var("S", VarCategory::Pm, 1)};
+  t.formula = {op("sqdist", 1, {0, 2}), op("mul", 1, {3, 4}), op("neg", 1, {5}),
+               op("exp", 1, {6}), op("mul", 1, {7, 1})};
+  t.yield = 8;
+  t.attributes = {{"cpu.symbol", "kconv_cpu_transposed"},
+                  {"cpu.lanes", "4"},
+                  {"cpu.jblock", "64"},
+                  {"cpu.target", kHostArch}};
+  c.reductions.push_back(t);
+
+  c.reductions.push_back(gaussian("no_cpu", nullptr, nullptr));
+  return c;
+}
+
+std::string makeTempDir() {
+  const char *tmp = std::getenv("TMPDIR");
+  std::string pattern = std::string(tmp && *tmp ? tmp : "/tmp") + "/kconv-test-XXXXXX";
+  std::vector<char> buffer(pattern.begin(), pattern.end());
+  buffer.push_back('\0');
+  if (!mkdtemp(buffer.data()))
+    throw std::runtime_error("mkdtemp failed for " + pattern);
+  return buffer.data();
+}
+
+std::string compileSharedObject(const std::string &source, std::string &why) {
+  const char *cc = std::getenv("CC");
+  std::string compiler = cc && *cc ? cc : "cc";
+  if (std::system(("command -v " + compiler + " >/dev/null 2>&1").c_str()) != 0) {
+    why = "no C compiler ('" + compiler + "' not found; set CC)";
+    return "";
+  }
+  std::string dir = makeTempDir();
+  std::string src = dir + "/kernels.c", so = dir + "/kernels.so", log = dir + "/cc.log";
+  {
+    std::ofstream out(src);
+    out << source;
+  }
+  std::string command = compiler + " -O2 -shared -fPIC -o " + so + " " + src + " -lm >" + log +
+                        " 2>&1";
+  int rc = std::system(command.c_str());
+  std::string bytes;
+  if (rc == 0) {
+    std::ifstream in(so, std::ios::binary);
+    std::ostringstream s;
+    s << in.rdbuf();
+    bytes = s.str();
+  } else {
+    std::ifstream in(log);
+    std::ostringstream s;
+    s << in.rdbuf();
+    why = "'" + command + "' failed: " + s.str();
+  }
+  std::remove(src.c_str());
+  std::remove(so.c_str());
+  std::remove(log.c_str());
+  ::rmdir(dir.c_str());
+  if (bytes.empty() && why.empty())
+    why = "the C compiler produced an empty shared object";
+  return bytes;
+}
+
+const std::string &testArtifactBytes(std::string &why) {
+  static std::once_flag once;
+  static std::string bytes, reason;
+  std::call_once(once, [] {
+    std::string so = compileSharedObject(testKernelSource(), reason);
+    if (so.empty())
+      return;
+    ArtifactContents c = testArtifactContents();
+    c.cpuSharedObject = std::move(so);
+    bytes = serializeArtifact(c);
+  });
+  why = reason;
+  return bytes;
+}
+
+} // namespace kconv::test

@@ -1,0 +1,403 @@
+//===- kconv-run.cpp - run a kconv artifact ---------------------------------===//
+//
+//   kconv-run ARTIFACT [REDUCTION] --input X=x.npy --input Y=y.npy --input B=b.npy -o out.npy
+//   kconv-run ARTIFACT gaussian_conv --random 100000 --check --bench
+//   kconv-run ARTIFACT --list
+//
+// Exit status: 0 success, 1 error (bad artifact, bad input, ...), 2 bad command line, 3 --check
+// above the tolerance.
+//
+//===----------------------------------------------------------------------===//
+#include "kconv/Runtime/Npy.h"
+#include "kconv/Runtime/Runtime.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <map>
+#include <optional>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace {
+
+const char *kUsage = R"(usage: kconv-run ARTIFACT [REDUCTION] [options]
+
+Runs one reduction of a kconv artifact on the CPU (or GPU) on .npy or random float32 inputs.
+REDUCTION may be left out when the artifact has only one.
+
+inputs and outputs:
+  --input NAME=FILE     bind variable NAME to a .npy file (float32 '<f4' or float64 '<f8',
+                        converted; C order; shape (n, dim), or (n,) when dim = 1; a parameter
+                        (dim,)); repeat for each variable
+  --random N[,M]        random normal inputs for the variables not given by --input, with
+                        nI = N and nJ = M (default M = N)
+  --seed S              seed of --random and of --check's row sample (default 0)
+  --output FILE, -o     write the result: float32 .npy of shape (nOut, outputDim)
+running:
+  --threads T           threads (default: all CPUs, or $KCONV_NUM_THREADS)
+  --device D            cpu, gpu or auto (default auto: the CPU code when usable)
+  --check               compare with the float64 reference on sampled rows: prints
+                        |out - ref| / |ref|; exit 3 if above --tolerance
+  --check-rows R        rows sampled by --check (default 256; all rows if fewer)
+  --tolerance T         --check's bound on the relative error (default 1e-5)
+  --bench               time the call: warm-up, then --repeats runs; prints the median ms and
+                        pairs/s (nI * nJ / time)
+  --repeats R           runs timed by --bench (default 10)
+other:
+  --list                list the artifact's reductions and their signatures
+  --help, -h            this text
+
+exit status: 0 ok, 1 error, 2 bad command line, 3 --check above the tolerance
+)";
+
+struct UsageError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+struct Options {
+  std::string artifact;
+  std::string reduction;
+  std::vector<std::pair<std::string, std::string>> inputs; // name, file
+  std::optional<std::pair<int64_t, int64_t>> random;
+  uint64_t seed = 0;
+  std::string output;
+  int threads = 0;
+  kconv::Device device = kconv::Device::Auto;
+  bool check = false;
+  int64_t checkRows = 256;
+  double tolerance = 1e-5;
+  bool bench = false;
+  int repeats = 10;
+  bool list = false;
+};
+
+int64_t parseInt(const std::string &text, const std::string &option, int64_t min) {
+  char *end = nullptr;
+  long long value = std::strtoll(text.c_str(), &end, 10);
+  if (text.empty() || *end != '\0' || value < min)
+    throw UsageError(option + " expects an integer >= " + std::to_string(min) + ", got '" +
+                     text + "'");
+  return value;
+}
+
+Options parseArgs(int argc, char **argv) {
+  Options o;
+  std::vector<std::string> positional;
+  for (int k = 1; k < argc; ++k) {
+    std::string arg = argv[k];
+    std::string value;
+    bool hasInline = false;
+    if (arg.rfind("--", 0) == 0 && arg.find('=') != std::string::npos) {
+      value = arg.substr(arg.find('=') + 1);
+      arg = arg.substr(0, arg.find('='));
+      hasInline = true;
+    }
+    auto next = [&]() -> std::string {
+      if (hasInline)
+        return value;
+      if (k + 1 >= argc)
+        throw UsageError(arg + " expects a value");
+      return argv[++k];
+    };
+    if (arg == "--help" || arg == "-h") {
+      std::cout << kUsage;
+      std::exit(0);
+    } else if (arg == "--input" || arg == "-i") {
+      std::string binding = next();
+      size_t eq = binding.find('=');
+      if (eq == std::string::npos || eq == 0 || eq + 1 == binding.size())
+        throw UsageError("--input expects NAME=FILE, got '" + binding + "'");
+      o.inputs.push_back({binding.substr(0, eq), binding.substr(eq + 1)});
+    } else if (arg == "--output" || arg == "-o") {
+      o.output = next();
+    } else if (arg == "--random") {
+      std::string text = next();
+      size_t comma = text.find(',');
+      int64_t n = parseInt(text.substr(0, comma), "--random", 0);
+      int64_t m = comma == std::string::npos ? n : parseInt(text.substr(comma + 1), "--random", 0);
+      o.random = {n, m};
+    } else if (arg == "--seed") {
+      o.seed = uint64_t(parseInt(next(), "--seed", 0));
+    } else if (arg == "--threads") {
+      o.threads = int(parseInt(next(), "--threads", 1));
+    } else if (arg == "--device") {
+      std::string text = next();
+      try {
+        o.device = kconv::parseDevice(text);
+      } catch (const kconv::Error &e) {
+        throw UsageError(std::string("--device: ") + e.what());
+      }
+    } else if (arg == "--check") {
+      o.check = true;
+    } else if (arg == "--check-rows") {
+      o.checkRows = parseInt(next(), "--check-rows", 1);
+    } else if (arg == "--tolerance") {
+      std::string text = next();
+      char *end = nullptr;
+      o.tolerance = std::strtod(text.c_str(), &end);
+      if (text.empty() || *end != '\0' || !(o.tolerance >= 0))
+        throw UsageError("--tolerance expects a number >= 0, got '" + text + "'");
+    } else if (arg == "--bench") {
+      o.bench = true;
+    } else if (arg == "--repeats") {
+      o.repeats = int(parseInt(next(), "--repeats", 1));
+    } else if (arg == "--list") {
+      o.list = true;
+    } else if (arg.size() > 1 && arg[0] == '-') {
+      throw UsageError("unknown option '" + arg + "'");
+    } else {
+      positional.push_back(arg);
+    }
+  }
+  if (positional.empty())
+    throw UsageError("missing ARTIFACT");
+  if (positional.size() > 2)
+    throw UsageError("unexpected argument '" + positional[2] + "'");
+  o.artifact = positional[0];
+  if (positional.size() == 2)
+    o.reduction = positional[1];
+  return o;
+}
+
+void list(const kconv::Artifact &art) {
+  const kconv::ArtifactContents &c = art.contents();
+  std::cout << art.sourceName() << ": compiler " << c.compilerVersion;
+  if (!c.sourceName.empty())
+    std::cout << ", source " << c.sourceName;
+  std::cout << ", " << c.reductions.size() << " reduction(s)\n";
+  for (const kconv::ReductionInfo &r : c.reductions) {
+    std::cout << "  " << r.name << ": " << kconv::signatureString(r) << "\n";
+    std::string cpu = art.cpuUnavailableReason(r.name);
+    std::cout << "    cpu: " << (cpu.empty() ? "yes" : "no (" + cpu + ")")
+              << ", gpu: " << (art.hasGpu(r.name) ? "yes" : "no") << "\n";
+  }
+}
+
+struct Bound {
+  std::vector<float> data;
+  int64_t rows = -1; // -1 for a parameter
+};
+
+int run(const Options &o) {
+  auto art = kconv::Artifact::load(o.artifact);
+  if (o.list) {
+    list(*art);
+    return 0;
+  }
+  std::string name = o.reduction;
+  if (name.empty()) {
+    if (art->reductions().size() != 1) {
+      std::string names;
+      for (const auto &r : art->reductions())
+        names += (names.empty() ? "" : ", ") + r.name;
+      throw UsageError("the artifact has " + std::to_string(art->reductions().size()) +
+                       " reductions (" + names + "): name one");
+    }
+    name = art->reductions()[0].name;
+  }
+  const kconv::ReductionInfo &r = art->reduction(name);
+
+  // Bind the files.
+  std::map<std::string, size_t> index;
+  for (size_t k = 0; k < r.variables.size(); ++k)
+    index[r.variables[k].name] = k;
+  std::vector<std::optional<Bound>> bound(r.variables.size());
+  std::optional<int64_t> nI, nJ;
+  std::map<int, std::string> rowSource; // category -> the file that set its row count
+  for (const auto &[var, file] : o.inputs) {
+    auto it = index.find(var);
+    if (it == index.end()) {
+      std::string names;
+      for (const auto &v : r.variables)
+        names += (names.empty() ? "" : ", ") + v.name;
+      throw kconv::Error(kconv::ErrorCode::InvalidArgument,
+                         "--input " + var + "=" + file + ": reduction '" + r.name +
+                             "' has no variable '" + var + "' (its variables: " + names + ")");
+    }
+    const kconv::VariableInfo &v = r.variables[it->second];
+    if (bound[it->second])
+      throw kconv::Error(kconv::ErrorCode::InvalidArgument,
+                         "variable '" + var + "' is bound twice by --input");
+    kconv::NpyArray a = kconv::readNpy(file);
+    const auto &s = a.shape;
+    Bound b;
+    std::string expected;
+    if (v.category == kconv::VarCategory::Pm) {
+      bool ok = (s.size() == 1 && s[0] == v.dim) || (s.size() == 2 && s[0] == 1 && s[1] == v.dim) ||
+                (s.empty() && v.dim == 1);
+      expected = "(" + std::to_string(v.dim) + ",)";
+      if (!ok)
+        throw kconv::Error(kconv::ErrorCode::InvalidArgument,
+                           file + ": shape " + kconv::shapeString(s) + " does not fit parameter " +
+                               var + " of dimension " + std::to_string(v.dim) + ": expected " +
+                               expected);
+    } else {
+      bool ok = (s.size() == 2 && s[1] == v.dim) || (s.size() == 1 && v.dim == 1);
+      expected = v.dim == 1 ? "(n, 1) or (n,)" : "(n, " + std::to_string(v.dim) + ")";
+      if (!ok)
+        throw kconv::Error(kconv::ErrorCode::InvalidArgument,
+                           file + ": shape " + kconv::shapeString(s) + " does not fit variable " +
+                               var + " (" + kconv::toString(v.category) + ", dimension " +
+                               std::to_string(v.dim) + "): expected " + expected);
+      b.rows = s[0];
+      std::optional<int64_t> &n = v.category == kconv::VarCategory::Vi ? nI : nJ;
+      int cat = int(v.category);
+      if (n && *n != b.rows)
+        throw kconv::Error(kconv::ErrorCode::InvalidArgument,
+                           file + " has " + std::to_string(b.rows) + " rows but " +
+                               rowSource[cat] + " has " + std::to_string(*n) + " (both are " +
+                               (v.category == kconv::VarCategory::Vi ? "nI" : "nJ") + ")");
+      n = b.rows;
+      rowSource[cat] = file;
+    }
+    b.data = std::move(a.data);
+    bound[it->second] = std::move(b);
+  }
+
+  // Sizes and random inputs.
+  if (o.random) {
+    auto conflict = [&](const char *what, int64_t fromFile, int64_t fromRandom, int cat) {
+      if (fromFile != fromRandom)
+        throw kconv::Error(kconv::ErrorCode::InvalidArgument,
+                           rowSource[cat] + " gives " + what + " = " + std::to_string(fromFile) +
+                               " but --random says " + std::to_string(fromRandom));
+    };
+    if (nI)
+      conflict("nI", *nI, o.random->first, int(kconv::VarCategory::Vi));
+    if (nJ)
+      conflict("nJ", *nJ, o.random->second, int(kconv::VarCategory::Vj));
+    nI = o.random->first;
+    nJ = o.random->second;
+  }
+  std::mt19937_64 rng(o.seed);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  for (size_t k = 0; k < r.variables.size(); ++k) {
+    if (bound[k])
+      continue;
+    const kconv::VariableInfo &v = r.variables[k];
+    if (!o.random)
+      throw kconv::Error(kconv::ErrorCode::InvalidArgument,
+                         "no input for variable " + v.name + " (" + kconv::toString(v.category) +
+                             ", dimension " + std::to_string(v.dim) +
+                             "): give --input " + v.name + "=FILE or --random N[,M]");
+    Bound b;
+    int64_t rows = v.category == kconv::VarCategory::Vi   ? *nI
+                   : v.category == kconv::VarCategory::Vj ? *nJ
+                                                          : 1;
+    b.rows = v.category == kconv::VarCategory::Pm ? -1 : rows;
+    b.data.resize(size_t(rows * v.dim));
+    for (float &x : b.data)
+      x = normal(rng);
+    bound[k] = std::move(b);
+  }
+  // A reduction may have no variable of one category (its count is then irrelevant).
+  int64_t ni = nI.value_or(0), nj = nJ.value_or(0);
+  if (r.axis == 1 ? !nI : !nJ)
+    throw kconv::Error(kconv::ErrorCode::InvalidArgument,
+                       "cannot tell the number of output rows: give --random N[,M]");
+  if (r.axis == 1 ? !nJ : !nI)
+    throw kconv::Error(kconv::ErrorCode::InvalidArgument,
+                       "cannot tell the number of reduced rows: give --random N[,M]");
+
+  std::vector<kconv::Input> inputs;
+  std::vector<const float *> pointers;
+  for (size_t k = 0; k < r.variables.size(); ++k) {
+    const kconv::VariableInfo &v = r.variables[k];
+    inputs.push_back(kconv::Input(bound[k]->data.data(),
+                                  v.category == kconv::VarCategory::Pm ? 1 : bound[k]->rows,
+                                  v.dim));
+    pointers.push_back(bound[k]->data.data());
+  }
+  const int64_t nOut = r.axis == 1 ? ni : nj;
+  std::vector<float> out(static_cast<size_t>(std::max<int64_t>(nOut * r.outputDim, 1)));
+  kconv::RunOptions runOptions;
+  runOptions.device = o.device;
+  runOptions.threads = o.threads;
+  const int threads = o.threads > 0 ? o.threads : kconv::defaultThreadCount();
+
+  auto once = [&] {
+    auto start = std::chrono::steady_clock::now();
+    art->run(name, inputs, out.data(), ni, nj, runOptions);
+    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+        .count();
+  };
+  double firstMs = once();
+  std::printf("%s: nI = %lld, nJ = %lld, output (%lld, %lld), %d thread(s): %.3f ms\n",
+              r.name.c_str(), (long long)ni, (long long)nj, (long long)nOut,
+              (long long)r.outputDim, threads, firstMs);
+
+  if (o.bench) {
+    std::vector<double> times;
+    for (int k = 0; k < o.repeats; ++k)
+      times.push_back(once());
+    std::sort(times.begin(), times.end());
+    size_t n = times.size();
+    double median = n % 2 ? times[n / 2] : 0.5 * (times[n / 2 - 1] + times[n / 2]);
+    double pairs = double(ni) * double(nj);
+    std::printf("bench: median %.4f ms (min %.4f, max %.4f) over %d runs after a warm-up, "
+                "%.3e pairs/s\n",
+                median, times.front(), times.back(), o.repeats,
+                median > 0 ? pairs / (median * 1e-3) : 0.0);
+  }
+
+  if (!o.output.empty()) {
+    kconv::writeNpy(o.output, out.data(), {nOut, r.outputDim});
+    std::printf("wrote %s, shape (%lld, %lld)\n", o.output.c_str(), (long long)nOut,
+                (long long)r.outputDim);
+  }
+
+  int status = 0;
+  if (o.check) {
+    std::vector<int64_t> rows;
+    if (nOut <= o.checkRows) {
+      for (int64_t k = 0; k < nOut; ++k)
+        rows.push_back(k);
+    } else {
+      std::mt19937_64 pick(o.seed ^ 0x9e3779b97f4a7c15ULL);
+      std::uniform_int_distribution<int64_t> any(0, nOut - 1);
+      std::set<int64_t> chosen;
+      while (int64_t(chosen.size()) < o.checkRows)
+        chosen.insert(any(pick));
+      rows.assign(chosen.begin(), chosen.end());
+    }
+    std::vector<double> ref = kconv::referenceRun(r, pointers, ni, nj, rows);
+    double diff = 0, norm = 0;
+    for (size_t k = 0; k < rows.size(); ++k)
+      for (int64_t c = 0; c < r.outputDim; ++c) {
+        double want = ref[k * size_t(r.outputDim) + size_t(c)];
+        double got = out[size_t(rows[k] * r.outputDim + c)];
+        diff += (got - want) * (got - want);
+        norm += want * want;
+      }
+    bool relative = norm > 0;
+    double error = relative ? std::sqrt(diff / norm) : std::sqrt(diff);
+    bool ok = error <= o.tolerance; // false for NaN
+    std::printf("check: %s error %.3e on %zu of %lld rows vs the float64 reference (tolerance "
+                "%.1e): %s\n",
+                relative ? "relative" : "absolute (the reference is 0)", error, rows.size(),
+                (long long)nOut, o.tolerance, ok ? "OK" : "FAILED");
+    if (!ok)
+      status = 3;
+  }
+  return status;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  try {
+    return run(parseArgs(argc, argv));
+  } catch (const UsageError &e) {
+    std::fprintf(stderr, "kconv-run: error: %s\n(kconv-run --help for usage)\n", e.what());
+    return 2;
+  } catch (const std::exception &e) {
+    std::fprintf(stderr, "kconv-run: error: %s\n", e.what());
+    return 1;
+  }
+}
