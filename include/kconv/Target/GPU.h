@@ -65,6 +65,8 @@ struct GpuKernelInfo {
   std::string reduction;
   std::string kernel;       // kconv_gpu_NAME
   std::string splitjKernel; // kconv_gpu_NAME_splitj
+  std::string r1Kernel;       // kconv_gpu_NAME_r1 (one row per thread), when rowsPerThread > 1
+  std::string r1SplitjKernel; // kconv_gpu_NAME_r1_splitj
   int64_t blockSize = 0;
   int64_t rowsPerThread = 0;
   int64_t tileRows = 0;

@@ -505,7 +505,12 @@ public:
   }
 
   LogicalResult analyze();
-  gpu::GPUFuncOp build(OpBuilder &moduleBuilder, bool splitJ);
+  /// Builds one kernel: `rows` output rows per thread, the tile loop unrolled `unroll` times.
+  gpu::GPUFuncOp build(OpBuilder &moduleBuilder, bool splitJ, unsigned rows, unsigned unroll);
+  /// Builds every variant: plain and split-j with the configured rows per thread, and when that
+  /// is more than 1, plain and split-j with one row per thread (for problems too small to fill
+  /// the GPU with R-row threads).
+  void buildAll(OpBuilder &moduleBuilder);
   const TileLayout &tileLayout() const { return layout; }
 
 private:
@@ -520,6 +525,7 @@ private:
   SmallVector<VariableAttr> vars;
   VarCategory outCat, redCat;
   int64_t outDim;
+  unsigned unrollOne = 1; // unroll factor of the one-row-per-thread variants
   std::set<unsigned> pinned;
   /// Per variable: the scales it is requested at.
   std::map<unsigned, std::set<double>> leafScales;
@@ -596,11 +602,15 @@ LogicalResult ReductionLowering::analyze() {
   }
   if (cfg.rowsPerThread == 0)
     cfg.rowsPerThread = (cost <= 64 && rowRegs <= 16) ? 4 : (cost <= 256 && rowRegs <= 32) ? 2 : 1;
-  if (cfg.unroll == 0) {
-    cfg.unroll = 16;
-    while (cfg.unroll > 1 && cfg.unroll * cfg.rowsPerThread * cost > 1024)
-      cfg.unroll /= 2;
-  }
+  auto autoUnroll = [&](unsigned rows) {
+    unsigned u = 16;
+    while (u > 1 && u * rows * cost > 1024)
+      u /= 2;
+    return u;
+  };
+  if (cfg.unroll == 0)
+    cfg.unroll = autoUnroll(cfg.rowsPerThread);
+  unrollOne = std::min(autoUnroll(1), cfg.blockSize);
   if (cfg.blockSize % cfg.unroll)
     return red.emitOpError("unroll must divide block-size");
   if (cfg.rowsPerThread > 8)
@@ -632,13 +642,23 @@ LogicalResult ReductionLowering::analyze() {
   return success();
 }
 
-gpu::GPUFuncOp ReductionLowering::build(OpBuilder &moduleBuilder, bool splitJ) {
+void ReductionLowering::buildAll(OpBuilder &moduleBuilder) {
+  build(moduleBuilder, /*splitJ=*/false, cfg.rowsPerThread, cfg.unroll);
+  build(moduleBuilder, /*splitJ=*/true, cfg.rowsPerThread, cfg.unroll);
+  if (cfg.rowsPerThread > 1) {
+    build(moduleBuilder, /*splitJ=*/false, 1, unrollOne);
+    build(moduleBuilder, /*splitJ=*/true, 1, unrollOne);
+  }
+}
+
+gpu::GPUFuncOp ReductionLowering::build(OpBuilder &moduleBuilder, bool splitJ,
+                                        unsigned rowsPerThread, unsigned unroll) {
   MLIRContext *ctx = red.getContext();
   Location loc = red.getLoc();
   ImplicitLocOpBuilder b(loc, moduleBuilder);
   Type f32 = b.getF32Type(), i32 = b.getI32Type(), i64 = b.getI64Type(), idx = b.getIndexType();
   auto gptr = LLVM::LLVMPointerType::get(ctx, /*addressSpace=*/1);
-  const int64_t B = cfg.blockSize, R = cfg.rowsPerThread, U = cfg.unroll;
+  const int64_t B = cfg.blockSize, R = rowsPerThread, U = unroll;
   const int64_t W = layout.recordFloats, V = layout.vecWidth;
 
   // Signature: one pointer per variable, the output, nOut, nRed, jChunk.
@@ -647,7 +667,10 @@ gpu::GPUFuncOp ReductionLowering::build(OpBuilder &moduleBuilder, bool splitJ) {
   auto vecType = VectorType::get({V}, f32);
   auto wgSpace = gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
   auto tileType = MemRefType::get({B * W / V}, vecType, MemRefLayoutAttrInterface(), wgSpace);
-  std::string name = ("kconv_gpu_" + red.getSymName() + (splitJ ? "_splitj" : "")).str();
+  std::string name = ("kconv_gpu_" + red.getSymName() +
+                      (R != cfg.rowsPerThread ? "_r" + std::to_string(R) : "") +
+                      (splitJ ? "_splitj" : ""))
+                         .str();
   auto func = gpu::GPUFuncOp::create(b, name, b.getFunctionType(argTypes, {}), TypeRange{tileType});
   func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
   func.setKnownBlockSizeAttr(b.getDenseI32ArrayAttr({static_cast<int32_t>(B), 1, 1}));
@@ -920,9 +943,7 @@ struct ConvertKconvToGPUPass : public kconv::impl::ConvertKconvToGPUBase<Convert
       if (failed(lowering.analyze()))
         return signalPassFailure();
       inner.setInsertionPointToEnd(gpuModule.getBody());
-      lowering.build(inner, /*splitJ=*/false);
-      inner.setInsertionPointToEnd(gpuModule.getBody());
-      lowering.build(inner, /*splitJ=*/true);
+      lowering.buildAll(inner);
       red.erase();
     }
   }

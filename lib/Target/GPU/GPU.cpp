@@ -144,6 +144,10 @@ GpuCompileResult::attributesFor(const std::string &reduction) const {
       continue;
     attrs["gpu.kernel"] = k.kernel;
     attrs["gpu.kernel_splitj"] = k.splitjKernel;
+    if (!k.r1Kernel.empty()) {
+      attrs["gpu.kernel_r1"] = k.r1Kernel;
+      attrs["gpu.kernel_r1_splitj"] = k.r1SplitjKernel;
+    }
     attrs["gpu.block"] = std::to_string(k.blockSize);
     attrs["gpu.rows_per_thread"] = std::to_string(k.rowsPerThread);
     attrs["gpu.tile"] = std::to_string(k.tileRows);
@@ -218,14 +222,22 @@ FailureOr<GpuCompileResult> compileToGpu(ModuleOp module, const GpuTargetOptions
       auto attr = func->getAttrOfType<IntegerAttr>(name);
       return attr ? attr.getInt() : int64_t(0);
     };
-    if (variant.getValue() == "splitj") {
-      info.splitjKernel = func.getName().str();
-    } else {
+    // The first plain kernel of a reduction is the main one; a later one with one row per
+    // thread is the small-problem variant.
+    bool splitj = variant.getValue() == "splitj";
+    bool main = info.kernel.empty() || get(mlir::kconv::kRowsPerThreadAttrName) == info.rowsPerThread;
+    if (!splitj && info.kernel.empty()) {
       info.kernel = func.getName().str();
       info.blockSize = get(mlir::kconv::kBlockSizeAttrName);
       info.rowsPerThread = get(mlir::kconv::kRowsPerThreadAttrName);
       info.tileRows = get(mlir::kconv::kTileRowsAttrName);
       info.sharedBytes = get(mlir::kconv::kSharedBytesAttrName);
+    } else if (!splitj) {
+      info.r1Kernel = func.getName().str();
+    } else if (main) {
+      info.splitjKernel = func.getName().str();
+    } else {
+      info.r1SplitjKernel = func.getName().str();
     }
   });
   for (auto &[name, info] : byReduction)

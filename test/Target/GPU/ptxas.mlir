@@ -12,9 +12,16 @@
 // And the cubin kconv-translate embeds (it runs ptxas itself) reports the same.
 // RUN: kconv-translate --kconv-gpu-metadata %S/Inputs/kernels.mlir | FileCheck %s --check-prefix=META
 
-// 6 reductions × 2 variants, none with a stack frame or a spill (checked between the matches too).
-// CHECK-COUNT-12: 0 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads
-// CHECK-NOT: Compiling entry function
+// Every kernel of the 6 reductions (plain and split-j, with R rows per thread and, where R > 1,
+// with one), none with a stack frame or a spill (--implicit-check-not checks between matches).
+// CHECK-DAG: Compiling entry function 'kconv_gpu_gaussian_conv' for 'sm_90'
+// CHECK-DAG: Compiling entry function 'kconv_gpu_gaussian_conv_splitj' for 'sm_90'
+// CHECK-DAG: Compiling entry function 'kconv_gpu_laplace' for 'sm_90'
+// CHECK-DAG: Compiling entry function 'kconv_gpu_cauchy' for 'sm_90'
+// CHECK-DAG: Compiling entry function 'kconv_gpu_gaussian_axis0' for 'sm_90'
+// CHECK-DAG: Compiling entry function 'kconv_gpu_gaussian_vec3_splitj' for 'sm_90'
+// CHECK-DAG: Compiling entry function 'kconv_gpu_all_ops' for 'sm_90'
+// CHECK: 0 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads
 
 // 8 rows per thread: the seed kernel still fits (the vector-valued one may not).
 // R8: Compiling entry function 'kconv_gpu_gaussian_conv' for 'sm_90'
