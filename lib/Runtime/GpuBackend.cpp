@@ -24,6 +24,7 @@
 #include <array>
 #include <cmath>
 #include <cstdlib>
+#include <cstdio>
 #include <cstring>
 #include <limits>
 #include <mutex>
@@ -145,6 +146,8 @@ public:
     }
     if (const char *plan = std::getenv("KCONV_GPU_PLAN"))
       forcedPlan = plan;
+    if (const char *verbose = std::getenv("KCONV_GPU_VERBOSE"))
+      this->verbose = *verbose && *verbose != '0';
   }
 
   ~GpuBackend() override {
@@ -198,6 +201,7 @@ private:
   std::string sourceName;
   std::vector<KernelSpec> specs;
   std::string forcedPlan;
+  bool verbose = false; // $KCONV_GPU_VERBOSE: print every launch's plan to stderr
 
   std::once_flag initOnce;
   bool initialized = false;
@@ -464,6 +468,13 @@ void GpuBackend::launch(const DeviceState &state, size_t index, const Plan &p,
   slots[args.size() + 1] = &n32;
   slots[args.size() + 2] = &m32;
   slots[args.size() + 3] = &chunk32;
+  if (verbose)
+    std::fprintf(stderr,
+                 "kconv gpu: %s on GPU %d (%s, %d SMs, %s): grid %ux%u, block %d, %d row(s) per "
+                 "thread, chunk %lld, nOut %lld, nReduced %lld, %d block(s)/SM\n",
+                 p.kernel->name->c_str(), state.ordinal, state.name.c_str(), state.sms,
+                 state.loadedFrom.c_str(), p.gridX, p.gridY, specs[index].block, p.kernel->rows,
+                 (long long)p.chunk, (long long)nOut, (long long)nReduced, p.kernel->blocksPerSM);
   check(d.cuLaunchKernel(p.kernel->function, p.gridX, p.gridY, 1, unsigned(specs[index].block), 1,
                          1, 0, stream, slots, nullptr),
         "cuLaunchKernel", *p.kernel->name + ", grid " + std::to_string(p.gridX) + "x" +

@@ -4,9 +4,13 @@
 //   --kconv-to-ptx        the PTX of all kernels (what the artifact embeds)
 //   --kconv-to-cubin      the cubin (ptxas must be found; binary output, use -o)
 //   --kconv-gpu-metadata  the `attr gpu.*` lines of each reduction, and ptxas' resource report
+//   --kconv-to-gpu-artifact  an artifact with GPU code only (metadata, PTX, cubin): for GPU tests
+//                         until kconv-compile writes the GPU sections itself
 // Options: --gpu-arch, --gpu-fast-math, --gpu-block-size, --gpu-rows-per-thread, --gpu-unroll.
 //
 //===----------------------------------------------------------------------===//
+#include "kconv/Dialect/Kconv/IR/KconvOps.h"
+#include "kconv/Runtime/Artifact.h"
 #include "kconv/Target/GPU.h"
 
 #include "mlir/IR/BuiltinOps.h"
@@ -28,8 +32,47 @@ static llvm::cl::opt<unsigned> rowsPerThread("gpu-rows-per-thread",
 static llvm::cl::opt<unsigned> unroll("gpu-unroll", llvm::cl::desc("0: automatic"),
                                       llvm::cl::init(0));
 
-static kconv::GpuTargetOptions targetOptions(bool cubin) {
-  kconv::GpuTargetOptions options;
+/// The metadata of one reduction (variables and serialized formula, docs/architecture.md).
+static FailureOr<::kconv::ReductionInfo> describe(mlir::kconv::ReductionOp reduction) {
+  ::kconv::ReductionInfo info;
+  info.name = reduction.getSymName().str();
+  info.kind = mlir::kconv::stringifyReductionKind(reduction.getKind()).str();
+  info.axis = int(reduction.getAxis());
+  info.dtype = "f32";
+  info.outputDim = reduction.getOutputDim();
+  Block &body = reduction.getBody().front();
+  DenseMap<Value, int64_t> ids;
+  for (auto [arg, var] : llvm::zip(body.getArguments(), reduction.getVariableAttrs())) {
+    ::kconv::VariableInfo v;
+    v.name = var.getName().str();
+    v.category = var.getCategory() == mlir::kconv::VarCategory::Vi   ? ::kconv::VarCategory::Vi
+                 : var.getCategory() == mlir::kconv::VarCategory::Vj ? ::kconv::VarCategory::Vj
+                                                                     : ::kconv::VarCategory::Pm;
+    v.dim = var.getDim();
+    ids[arg] = int64_t(ids.size());
+    info.variables.push_back(std::move(v));
+  }
+  for (Operation &op : body.without_terminator()) {
+    ::kconv::FormulaOp f;
+    f.name = op.getName().stripDialect().str();
+    f.dim = mlir::kconv::getFormulaDim(op.getResult(0).getType());
+    for (Value operand : op.getOperands())
+      f.operands.push_back(ids.lookup(operand));
+    if (auto pow = dyn_cast<mlir::kconv::PowOp>(op))
+      f.integer = pow.getExponent();
+    else if (auto elem = dyn_cast<mlir::kconv::ElemOp>(op))
+      f.integer = elem.getIndex();
+    else if (auto constant = dyn_cast<mlir::kconv::ConstantOp>(op))
+      f.real = constant.getValue().convertToDouble();
+    ids[op.getResult(0)] = int64_t(ids.size());
+    info.formula.push_back(std::move(f));
+  }
+  info.yield = ids.lookup(reduction.getYield().getValue());
+  return info;
+}
+
+static ::kconv::GpuTargetOptions targetOptions(bool cubin) {
+  ::kconv::GpuTargetOptions options;
   options.gpuArch = gpuArch;
   options.fastMath = fastMath;
   options.blockSize = blockSize;
@@ -43,17 +86,17 @@ int main(int argc, char **argv) {
   TranslateFromMLIRRegistration toPtx(
       "kconv-to-ptx", "kconv reductions → PTX",
       [](ModuleOp module, raw_ostream &os) -> LogicalResult {
-        auto result = kconv::compileToGpu(module, targetOptions(/*cubin=*/false));
+        auto result = ::kconv::compileToGpu(module, targetOptions(/*cubin=*/false));
         if (failed(result))
           return failure();
         os << result->ptx;
         return success();
       },
-      kconv::registerGpuTargetDialects);
+      ::kconv::registerGpuTargetDialects);
   TranslateFromMLIRRegistration toCubin(
       "kconv-to-cubin", "kconv reductions → cubin (runs ptxas)",
       [](ModuleOp module, raw_ostream &os) -> LogicalResult {
-        auto result = kconv::compileToGpu(module, targetOptions(/*cubin=*/true));
+        auto result = ::kconv::compileToGpu(module, targetOptions(/*cubin=*/true));
         if (failed(result))
           return failure();
         if (result->cubin.empty())
@@ -61,14 +104,14 @@ int main(int argc, char **argv) {
         os << result->cubin;
         return success();
       },
-      kconv::registerGpuTargetDialects);
+      ::kconv::registerGpuTargetDialects);
   TranslateFromMLIRRegistration metadata(
       "kconv-gpu-metadata", "the gpu.* metadata attributes of each reduction",
       [](ModuleOp module, raw_ostream &os) -> LogicalResult {
-        auto result = kconv::compileToGpu(module, targetOptions(/*cubin=*/true));
+        auto result = ::kconv::compileToGpu(module, targetOptions(/*cubin=*/true));
         if (failed(result))
           return failure();
-        for (const kconv::GpuKernelInfo &kernel : result->kernels) {
+        for (const ::kconv::GpuKernelInfo &kernel : result->kernels) {
           os << "reduction " << kernel.reduction << "\n";
           for (auto &[key, value] : result->attributesFor(kernel.reduction))
             os << "attr " << key << " " << value << "\n";
@@ -79,6 +122,31 @@ int main(int argc, char **argv) {
            << " bytes" << (result->cubin.empty() ? " (" + result->ptxasError + ")" : "") << "\n";
         return success();
       },
-      kconv::registerGpuTargetDialects);
+      ::kconv::registerGpuTargetDialects);
+  TranslateFromMLIRRegistration artifact(
+      "kconv-to-gpu-artifact", "an artifact with the GPU code only (metadata, PTX, cubin)",
+      [](ModuleOp module, raw_ostream &os) -> LogicalResult {
+        ::kconv::ArtifactContents contents;
+        contents.compilerVersion = "kconv 0.1.0 (kconv-translate, GPU only)";
+        if (auto loc = dyn_cast<FileLineColLoc>(module.getLoc()))
+          contents.sourceName = loc.getFilename().str();
+        for (auto reduction : module.getOps<mlir::kconv::ReductionOp>()) {
+          auto info = describe(reduction);
+          if (failed(info))
+            return failure();
+          contents.reductions.push_back(std::move(*info));
+        }
+        auto result = ::kconv::compileToGpu(module, targetOptions(/*cubin=*/true));
+        if (failed(result))
+          return failure();
+        for (::kconv::ReductionInfo &info : contents.reductions)
+          for (auto &[key, value] : result->attributesFor(info.name))
+            info.attributes[key] = value;
+        contents.ptx = result->ptx;
+        contents.cubin = result->cubin;
+        os << ::kconv::serializeArtifact(contents);
+        return success();
+      },
+      ::kconv::registerGpuTargetDialects);
   return failed(mlirTranslateMain(argc, argv, "kconv GPU translation driver"));
 }
