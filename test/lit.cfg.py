@@ -25,6 +25,7 @@ tool_dirs = [config.kconv_tools_dir, config.llvm_tools_dir]
 tools = [
     ToolSubst("kconv-opt", unresolved="ignore"),
     ToolSubst("kconv-translate", unresolved="ignore"),
+    ToolSubst("kconv-gpu-emulate", unresolved="ignore"),
     ToolSubst("kconv-compile", unresolved="ignore"),
     ToolSubst("kconv-run", unresolved="ignore"),
 ]

@@ -32,45 +32,6 @@ static llvm::cl::opt<unsigned> rowsPerThread("gpu-rows-per-thread",
 static llvm::cl::opt<unsigned> unroll("gpu-unroll", llvm::cl::desc("0: automatic"),
                                       llvm::cl::init(0));
 
-/// The metadata of one reduction (variables and serialized formula, docs/architecture.md).
-static FailureOr<::kconv::ReductionInfo> describe(mlir::kconv::ReductionOp reduction) {
-  ::kconv::ReductionInfo info;
-  info.name = reduction.getSymName().str();
-  info.kind = mlir::kconv::stringifyReductionKind(reduction.getKind()).str();
-  info.axis = int(reduction.getAxis());
-  info.dtype = "f32";
-  info.outputDim = reduction.getOutputDim();
-  Block &body = reduction.getBody().front();
-  DenseMap<Value, int64_t> ids;
-  for (auto [arg, var] : llvm::zip(body.getArguments(), reduction.getVariableAttrs())) {
-    ::kconv::VariableInfo v;
-    v.name = var.getName().str();
-    v.category = var.getCategory() == mlir::kconv::VarCategory::Vi   ? ::kconv::VarCategory::Vi
-                 : var.getCategory() == mlir::kconv::VarCategory::Vj ? ::kconv::VarCategory::Vj
-                                                                     : ::kconv::VarCategory::Pm;
-    v.dim = var.getDim();
-    ids[arg] = int64_t(ids.size());
-    info.variables.push_back(std::move(v));
-  }
-  for (Operation &op : body.without_terminator()) {
-    ::kconv::FormulaOp f;
-    f.name = op.getName().stripDialect().str();
-    f.dim = mlir::kconv::getFormulaDim(op.getResult(0).getType());
-    for (Value operand : op.getOperands())
-      f.operands.push_back(ids.lookup(operand));
-    if (auto pow = dyn_cast<mlir::kconv::PowOp>(op))
-      f.integer = pow.getExponent();
-    else if (auto elem = dyn_cast<mlir::kconv::ElemOp>(op))
-      f.integer = elem.getIndex();
-    else if (auto constant = dyn_cast<mlir::kconv::ConstantOp>(op))
-      f.real = constant.getValue().convertToDouble();
-    ids[op.getResult(0)] = int64_t(ids.size());
-    info.formula.push_back(std::move(f));
-  }
-  info.yield = ids.lookup(reduction.getYield().getValue());
-  return info;
-}
-
 static ::kconv::GpuTargetOptions targetOptions(bool cubin) {
   ::kconv::GpuTargetOptions options;
   options.gpuArch = gpuArch;
@@ -131,7 +92,7 @@ int main(int argc, char **argv) {
         if (auto loc = dyn_cast<FileLineColLoc>(module.getLoc()))
           contents.sourceName = loc.getFilename().str();
         for (auto reduction : module.getOps<mlir::kconv::ReductionOp>()) {
-          auto info = describe(reduction);
+          auto info = ::kconv::describeReduction(reduction);
           if (failed(info))
             return failure();
           contents.reductions.push_back(std::move(*info));
