@@ -28,6 +28,7 @@ tools = [
     ToolSubst("kconv-gpu-emulate", unresolved="ignore"),
     ToolSubst("kconv-compile", unresolved="ignore"),
     ToolSubst("kconv-run", unresolved="ignore"),
+    ToolSubst("kconv-cpu-bench", unresolved="ignore"),
 ]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
 

@@ -6,9 +6,11 @@
 //
 //===----------------------------------------------------------------------===//
 #include "kconv/Conversion/KconvToGPU/Passes.h"
+#include "kconv/Conversion/Passes.h"
 #include "kconv/Dialect/Kconv/IR/KconvDialect.h"
 #include "kconv/Dialect/Kconv/Transforms/Passes.h"
 #include "kconv/Frontend/FormulaParser.h"
+#include "kconv/Target/CPU.h"
 #include "kconv/Target/GPU.h"
 
 #include "mlir/IR/Diagnostics.h"
@@ -48,6 +50,8 @@ int main(int argc, char **argv) {
   llvm::InitLLVM initLLVM(argc, argv);
   mlir::registerAllPasses();
   mlir::kconv::registerKconvPasses();
+  mlir::kconv::registerKconvConversionPasses();
+  kconv::registerKconvCPUPipeline();
   mlir::kconv::registerKconvToGPUPasses();
   kconv::registerKconvGPUPipeline();
   mlir::DialectRegistry registry;
