@@ -26,7 +26,7 @@ compile() { # SOURCE OUTPUT [fast|accurate]
   if [ "$use_compile" = 1 ]; then
     local flags=(--gpu-arch="$arch")
     [ "$mode" = accurate ] && flags+=(--no-fast-math)
-    "$bin/kconv-compile" "$src" -o "$dst" "${flags[@]}"
+    "$bin/kconv-compile" "$src" -o "$dst" --cpu="${KCONV_CPU:-x86-64-v3}" "${flags[@]}"
   else
     local fm=true
     [ "$mode" = accurate ] && fm=false
