@@ -19,6 +19,7 @@
 #include "kconv/Dialect/Kconv/IR/KconvOps.h"
 #include "kconv/Frontend/FormulaParser.h"
 #include "kconv/Runtime/Runtime.h"
+#include "kconv/Target/CPU.h"
 #include "kconv/Target/GPU.h"
 
 #include "mlir/Conversion/Passes.h"
@@ -211,7 +212,7 @@ int main(int argc, char **argv) {
     return 1;
   std::map<std::string, ::kconv::ReductionInfo> infos;
   for (auto reduction : module->getOps<mlir::kconv::ReductionOp>()) {
-    auto info = ::kconv::describeReduction(reduction);
+    auto info = ::kconv::serializeReduction(reduction);
     if (failed(info))
       return 1;
     infos[info->name] = *info;

@@ -11,6 +11,7 @@
 //===----------------------------------------------------------------------===//
 #include "kconv/Dialect/Kconv/IR/KconvOps.h"
 #include "kconv/Runtime/Artifact.h"
+#include "kconv/Target/CPU.h"
 #include "kconv/Target/GPU.h"
 
 #include "mlir/IR/BuiltinOps.h"
@@ -92,7 +93,7 @@ int main(int argc, char **argv) {
         if (auto loc = dyn_cast<FileLineColLoc>(module.getLoc()))
           contents.sourceName = loc.getFilename().str();
         for (auto reduction : module.getOps<mlir::kconv::ReductionOp>()) {
-          auto info = ::kconv::describeReduction(reduction);
+          auto info = ::kconv::serializeReduction(reduction);
           if (failed(info))
             return failure();
           contents.reductions.push_back(std::move(*info));

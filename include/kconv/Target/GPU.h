@@ -21,9 +21,6 @@
 namespace mlir {
 class DialectRegistry;
 class OpPassManager;
-namespace kconv {
-class ReductionOp;
-} // namespace kconv
 } // namespace mlir
 
 namespace kconv {
@@ -108,11 +105,6 @@ struct GpuTargetOptions {
 /// ptxas is found, to a cubin. Errors are emitted as diagnostics on the module's context.
 mlir::FailureOr<GpuCompileResult> compileToGpu(mlir::ModuleOp module,
                                                const GpuTargetOptions &options);
-
-/// The artifact metadata of a reduction: variables and serialized formula (docs/architecture.md),
-/// no backend attributes. (kconv-compile has the same in lib/Target/Metadata.cpp of the CPU work;
-/// one of the two goes when both have landed.)
-mlir::FailureOr<ReductionInfo> describeReduction(mlir::kconv::ReductionOp reduction);
 
 /// ptxas on PATH or in /usr/local/cuda/bin (or $KCONV_CUDA_BIN), if any.
 std::optional<std::string> findPtxas();

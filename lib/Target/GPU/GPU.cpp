@@ -283,43 +283,4 @@ FailureOr<GpuCompileResult> compileToGpu(ModuleOp module, const GpuTargetOptions
   return result;
 }
 
-/// The metadata of one reduction (variables and serialized formula, docs/architecture.md).
-FailureOr<ReductionInfo> describeReduction(mlir::kconv::ReductionOp reduction) {
-  ReductionInfo info;
-  info.name = reduction.getSymName().str();
-  info.kind = mlir::kconv::stringifyReductionKind(reduction.getKind()).str();
-  info.axis = int(reduction.getAxis());
-  info.dtype = "f32";
-  info.outputDim = reduction.getOutputDim();
-  Block &body = reduction.getBody().front();
-  DenseMap<Value, int64_t> ids;
-  for (auto [arg, var] : llvm::zip(body.getArguments(), reduction.getVariableAttrs())) {
-    VariableInfo v;
-    v.name = var.getName().str();
-    v.category = var.getCategory() == mlir::kconv::VarCategory::Vi   ? ::kconv::VarCategory::Vi
-                 : var.getCategory() == mlir::kconv::VarCategory::Vj ? ::kconv::VarCategory::Vj
-                                                                     : ::kconv::VarCategory::Pm;
-    v.dim = var.getDim();
-    ids[arg] = int64_t(ids.size());
-    info.variables.push_back(std::move(v));
-  }
-  for (Operation &op : body.without_terminator()) {
-    FormulaOp f;
-    f.name = op.getName().stripDialect().str();
-    f.dim = mlir::kconv::getFormulaDim(op.getResult(0).getType());
-    for (Value operand : op.getOperands())
-      f.operands.push_back(ids.lookup(operand));
-    if (auto pow = dyn_cast<mlir::kconv::PowOp>(op))
-      f.integer = pow.getExponent();
-    else if (auto elem = dyn_cast<mlir::kconv::ElemOp>(op))
-      f.integer = elem.getIndex();
-    else if (auto constant = dyn_cast<mlir::kconv::ConstantOp>(op))
-      f.real = constant.getValue().convertToDouble();
-    ids[op.getResult(0)] = int64_t(ids.size());
-    info.formula.push_back(std::move(f));
-  }
-  info.yield = ids.lookup(reduction.getYield().getValue());
-  return info;
-}
-
 } // namespace kconv
