@@ -408,7 +408,9 @@ Plan GpuBackend::plan(const DeviceState &state, size_t index, int64_t nOut,
     double efficiency = std::min(1.0, warps / 12.0);
     // Instructions per pair: ~8 + 1.5/R (the shared-memory load is shared by R rows).
     double perPair = 8.0 + 1.5 / double(k.rows);
-    double cost = perSM * double(rowsPerBlock) * double(chunkTiles * tile) * perPair / efficiency;
+    // A block also loads its rows and writes (or adds) its outputs: about a quarter tile's work.
+    double cost = perSM * double(rowsPerBlock) * (double(chunkTiles) + 0.25) * double(tile) *
+                  perPair / efficiency;
     // A split adds a memset launch and atomics: about 3 µs of an SM's time at ~16 pairs/clock.
     if (realChunks > 1)
       cost += 3e-6 * 1.5e9 * 16.0 * 8.5;
