@@ -72,13 +72,21 @@ def test_launch_plans_cover_everything(gaussian, tmp_path, n, m, plan):
 
 def test_auto_plan_splits_small_problems(gaussian, tmp_path):
     log = tmp_path / "launches"
-    r = kconv_run(gaussian, "--random", "2000,2000", "--device", "gpu", "--check",
-                  FAKE_CUDA_LOG=log)
-    assert r.returncode == 0, r.stdout + r.stderr
-    name, gx, gy, n_out, n_red, chunk = log.read_text().split("\n")[-2].split()
-    # 2000 rows fill few blocks on the fake's 4 SMs: the reduced range is split (split-j kernel).
-    assert int(gy) > 1 and name.endswith("_splitj")
+    # An H100-like device (132 SMs, 5 blocks of the R-row kernel per SM); plans only.
+    h100 = dict(FAKE_CUDA_LOG=log, FAKE_CUDA_SMS=132, FAKE_CUDA_OCCUPANCY=5,
+                FAKE_CUDA_NOCOMPUTE=1)
+    plans = {}
+    for n in (2000, 1000000):
+        r = kconv_run(gaussian, "--random", str(n), "--device", "gpu", **h100)
+        assert r.returncode == 0, r.stdout + r.stderr
+        plans[n] = log.read_text().split("\n")[-2].split()
+    # 2000 rows fill 8 of 132 SMs: one row per thread, the reduced range split (split-j kernel).
+    name, gx, gy, n_out, n_red, chunk = plans[2000]
+    assert name == "kconv_gpu_gaussian_conv_r1_splitj" and int(gx) == 8 and int(gy) > 1
     assert int(chunk) % 256 == 0 and int(gy) * int(chunk) >= 2000
+    # 1e6 rows: 4 rows per thread.
+    name, gx, gy, n_out, n_red, chunk = plans[1000000]
+    assert name.startswith("kconv_gpu_gaussian_conv") and "_r1" not in name and int(gx) == 977
 
 
 def test_no_gpu(gaussian):
