@@ -111,9 +111,10 @@ def _declare(lib):
                                                ctypes.POINTER(ctypes.c_int),
                                                ctypes.POINTER(ctypes.c_char_p)]),
         "kconv_run_options_init": (None, [ctypes.POINTER(RunOptions)]),
+        # out as void*: a float pointer (host arrays) or a device address (an int, CUDA tensors).
         "kconv_run": (ctypes.c_int, [opaque, ctypes.c_char_p,
                                      ctypes.POINTER(ctypes.POINTER(ctypes.c_float)),
-                                     ctypes.c_int64, ctypes.POINTER(ctypes.c_float),
+                                     ctypes.c_int64, ctypes.c_void_p,
                                      ctypes.c_int64, ctypes.c_int64,
                                      ctypes.POINTER(RunOptions)]),
     }

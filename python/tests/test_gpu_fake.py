@@ -176,3 +176,88 @@ def test_device_memory_path(gaussian):
     r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env())
     assert r.returncode == 0, r.stdout + r.stderr
     assert "device path OK" in r.stdout
+
+
+def test_python_cuda_tensor_path(gaussian):
+    """Artifact.run's CUDA-tensor path (checks, output allocation, stream, cached ctypes blocks),
+    with a stand-in `torch` whose CUDA tensors live in the fake driver's memory."""
+    script = textwrap.dedent(f"""
+        import ctypes, sys, types
+        import numpy as np
+        sys.path.insert(0, {str(ROOT / 'python')!r})
+        fake = ctypes.CDLL({str(FAKE)!r})
+
+        torch = types.ModuleType("torch")
+        torch.float32, torch.float64 = "float32", "float64"
+        class Device:
+            def __init__(self, s): self.s = s
+            def __eq__(self, o): return isinstance(o, Device) and o.s == self.s
+            def __repr__(self): return self.s
+        class Tensor:
+            __module__ = "torch"
+            def __init__(self, array, device="cuda:0", contiguous=True, dtype="float32"):
+                self.shape = array.shape
+                self.dtype = dtype
+                self.device = Device(device)
+                self.is_cuda = device.startswith("cuda")
+                self._contiguous = contiguous
+                p = ctypes.c_ulonglong()
+                assert fake.cuMemAlloc_v2(ctypes.byref(p), ctypes.c_size_t(max(array.nbytes, 4))) == 0
+                ctypes.memmove(p.value, array.ctypes.data, array.nbytes)
+                self._ptr = p.value
+            def data_ptr(self): return self._ptr
+            def is_contiguous(self): return self._contiguous
+            def dim(self): return len(self.shape)
+            def numel(self): return int(np.prod(self.shape))
+            def numpy(self):
+                a = np.empty(self.shape, np.float32)
+                ctypes.memmove(a.ctypes.data, self._ptr, a.nbytes)
+                return a
+        def empty(shape, device=None, dtype=None):
+            return Tensor(np.zeros(shape, np.float32), device=device.s)
+        class Stream:
+            cuda_stream = 0
+        cuda = types.SimpleNamespace(current_stream=lambda dev=None: Stream())
+        torch.Tensor, torch.empty, torch.cuda = Tensor, empty, cuda
+        sys.modules["torch"] = torch
+
+        import kconv
+        art = kconv.load({str(gaussian)!r})
+        rng = np.random.default_rng(1)
+        for n, m in [(1, 1), (300, 200), (2500, 3000)]:
+            x = rng.standard_normal((n, 3)).astype(np.float32)
+            y = rng.standard_normal((m, 3)).astype(np.float32)
+            b = rng.standard_normal((m, 1)).astype(np.float32)
+            d2 = ((x[:, None, :].astype(np.float64) - y[None, :, :]) ** 2).sum(-1)
+            want = np.exp(-d2) @ b.astype(np.float64)
+            tx, ty, tb = Tensor(x), Tensor(y), Tensor(b)
+            out = art.run("gaussian_conv", tx, ty, tb)
+            assert out.is_cuda and out.shape == (n, 1)
+            got = out.numpy()
+            assert np.linalg.norm(got - want) / np.linalg.norm(want) < 1e-5
+            given = Tensor(np.full((n, 1), np.nan, np.float32))
+            again = art.run("gaussian_conv", B=tb, X=tx, Y=ty, out=given, stream=Stream())
+            assert again is given and np.allclose(given.numpy(), got)
+        def fails(match, *args, **kw):
+            try:
+                art.run("gaussian_conv", *args, **kw)
+            except kconv.KconvError as e:
+                assert match in str(e), (match, str(e))
+                return
+            raise AssertionError("no error: " + match)
+        x = rng.standard_normal((10, 3)).astype(np.float32)
+        y = rng.standard_normal((12, 3)).astype(np.float32)
+        b = rng.standard_normal((12, 1)).astype(np.float32)
+        tx, ty, tb = Tensor(x), Tensor(y), Tensor(b)
+        fails("expected torch.float32", Tensor(x, dtype="float64"), ty, tb)
+        fails("not contiguous", Tensor(x, contiguous=False), ty, tb)
+        fails("on cuda:1, other inputs on cuda:0", tx, Tensor(y, device="cuda:1"), tb)
+        fails("a host array mixed with CUDA tensors", tx, y, tb)
+        fails("CUDA tensors run on the GPU, not on 'cpu'", tx, ty, tb, device="cpu")
+        fails("has 5 rows, expected nJ = 12", tx, ty, Tensor(b[:5]))
+        fails("expected 3 inputs", tx, ty)
+        print("python cuda path OK")
+    """)
+    r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env())
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "python cuda path OK" in r.stdout
