@@ -4,6 +4,7 @@
 #   gaussian.kca       the seed benchmark (bench/gpu/formulas/gaussian.kconv)
 #   ops.kca            one reduction per formula op (bench/gpu/formulas/ops.kconv), fast math
 #   ops_accurate.kca   the same without fast math
+#   gaussian_r2.kca, gaussian_r8.kca  the seed kernel with 2 / 8 rows per thread (tuning runs)
 # plus report.txt: registers/spills per kernel and the SASS of the seed kernel's hot loop.
 # Uses kconv-compile when it embeds GPU code, else kconv-opt + kconv-translate (GPU-only artifacts).
 # Ship the source tree and ARTIFACT_DIR to the GPU host, then run scripts/gpu-check.sh there.
@@ -21,17 +22,18 @@ if [ -x "$bin/kconv-compile" ] && "$bin/kconv-compile" --help 2>&1 | grep -q -- 
   use_compile=1
 fi
 
-compile() { # SOURCE OUTPUT [fast|accurate]
-  local src=$1 dst=$2 mode=${3:-fast}
+compile() { # SOURCE OUTPUT [fast|accurate] [ROWS_PER_THREAD]
+  local src=$1 dst=$2 mode=${3:-fast} rows=${4:-0}
   if [ "$use_compile" = 1 ]; then
-    local flags=(--gpu-arch="$arch")
+    local flags=(--gpu-arch="$arch" --gpu-rows-per-thread="$rows")
     [ "$mode" = accurate ] && flags+=(--no-fast-math)
     "$bin/kconv-compile" "$src" -o "$dst" --cpu="${KCONV_CPU:-x86-64-v3}" "${flags[@]}"
   else
     local fm=true
     [ "$mode" = accurate ] && fm=false
     "$bin/kconv-opt" --kconv-simplify "$src" |
-      "$bin/kconv-translate" --kconv-to-gpu-artifact --gpu-arch="$arch" --gpu-fast-math=$fm -o "$dst"
+      "$bin/kconv-translate" --kconv-to-gpu-artifact --gpu-arch="$arch" --gpu-fast-math=$fm \
+        --gpu-rows-per-thread="$rows" -o "$dst"
   fi
   echo "built $dst"
 }
@@ -40,6 +42,8 @@ formulas=bench/gpu/formulas
 compile $formulas/gaussian.kconv "$out/gaussian.kca"
 compile $formulas/ops.kconv "$out/ops.kca"
 compile $formulas/ops.kconv "$out/ops_accurate.kca" accurate
+compile $formulas/gaussian.kconv "$out/gaussian_r2.kca" fast 2
+compile $formulas/gaussian.kconv "$out/gaussian_r8.kca" fast 8
 
 # Report: what ptxas says of each kernel, and the seed kernel's hot loop in SASS.
 {
