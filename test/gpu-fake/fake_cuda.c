@@ -31,12 +31,13 @@ static const char *mode(void) {
 /* Allocations, to answer cuPointerGetAttributes. */
 #define MAX_ALLOCS 4096
 static struct { char *base; size_t size; } allocs[MAX_ALLOCS];
+static int used; /* slots [0, used) may hold allocations */
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 
 static int isDevice(const void *p) {
   int found = 0;
   pthread_mutex_lock(&lock);
-  for (int k = 0; k < MAX_ALLOCS; ++k)
+  for (int k = 0; k < used; ++k)
     if (allocs[k].base && (const char *)p >= allocs[k].base &&
         (const char *)p < allocs[k].base + allocs[k].size)
       found = 1;
@@ -112,6 +113,8 @@ CUresult cuMemAlloc_v2(CUdeviceptr *p, size_t size) {
     if (!allocs[k].base) {
       allocs[k].base = base;
       allocs[k].size = size;
+      if (k >= used)
+        used = k + 1;
       break;
     }
   pthread_mutex_unlock(&lock);
