@@ -569,6 +569,14 @@ void ReductionLowering::foldScales() {
 }
 
 LogicalResult ReductionLowering::analyze() {
+  if (red.getKind() != ReductionKind::Sum)
+    return red.emitOpError("the GPU lowering supports sum reductions only, got ")
+           << stringifyReductionKind(red.getKind());
+  for (Operation &op : red.getBody().front().without_terminator())
+    if (!isa<kconv::ConstantOp, AddOp, SubOp, MulOp, DivOp, NegOp, ExpOp, LogOp, SqrtOp, RsqrtOp,
+             SquareOp, InvOp, AbsOp, PowOp, SumOp, SqNorm2Op, Norm2Op, SqDistOp, ScalprodOp, ElemOp,
+             ConcatOp>(op))
+      return op.emitOpError("is not supported by the GPU lowering");
   if (!red.getElementType().isF32())
     return red.emitOpError("the GPU lowering supports f32 formulas only, got ")
            << red.getElementType();
