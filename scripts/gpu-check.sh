@@ -30,9 +30,11 @@ say "- GPU: ${gpu:-nvidia-smi not available}; artifacts: $art"
 # 1. Build (runtime only).
 start=$(date +%s)
 {
-  cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release -DKCONV_ENABLE_COMPILER=OFF \
+  generator=()
+  command -v ninja >/dev/null && generator=(-G Ninja)
+  cmake -S . -B build-gpu "${generator[@]}" -DCMAKE_BUILD_TYPE=Release -DKCONV_ENABLE_COMPILER=OFF \
     -DKCONV_ENABLE_TESTS=OFF &&
-  cmake --build build-gpu --target kconv_runtime kconv-run kconv-gpu-kernel-bench
+  cmake --build build-gpu --parallel "$(nproc)" --target kconv_runtime kconv-run kconv-gpu-kernel-bench
 } > "$out/build.log" 2>&1
 build_rc=$?
 say "- build (runtime, kconv-run, kernel bench; no MLIR): $([ $build_rc = 0 ] && echo ok || echo FAILED, see build.log) in $(( $(date +%s) - start )) s"

@@ -137,7 +137,8 @@ def test_op_vs_reference(artifacts, gpu, reduction, accurate):
         pytest.skip(f"{artifact.name} not built")
     tolerance = "1e-5" if accurate else "3e-5"
     runs = [((1, 1), "auto"), ((37, 1000), "auto"), ((3000, 2500), "auto")]
-    runs += [((1500, 777), plan) for plan in PLANS[1:]]
+    if not accurate:  # every kernel variant and splits (the accurate kernels differ in math only)
+        runs += [((1500, 777), plan) for plan in PLANS[1:]]
     for (n, m), plan in runs:
         env = dict(os.environ)
         env.pop("KCONV_GPU_PLAN", None)
