@@ -1,8 +1,9 @@
 //===- Runtime.h - load and run kconv artifacts (C++ API) --------*- C++ -*-===//
 //
 // The kconv runtime: loads an artifact written by kconv-compile, validates it, and runs its
-// reductions on host arrays with a thread pool (CPU backend). No MLIR, no LLVM. The C API is
-// kconv.h; docs/runtime.md describes both.
+// reductions on the CPU (thread pool) or a CUDA GPU (driver API opened at run time: no link-time
+// CUDA dependency), on host arrays or CUDA device arrays. No MLIR, no LLVM. The C API is kconv.h;
+// docs/runtime.md describes both.
 //
 //   auto art = kconv::Artifact::load("gaussian.kca");
 //   art->run("gaussian_conv", {x, y, b}, out, nI, nJ);                   // argument order
@@ -10,6 +11,9 @@
 //
 // Arrays are row-major float32: a Vi variable of dimension D is [nI x D], a Vj one [nJ x D], a
 // parameter [D]; `out` is [nOut x outputDim] with nOut = nI for axis = 1 and nJ for axis = 0.
+// On the GPU with device arrays:
+//   kconv::RunOptions o; o.memory = kconv::Memory::CudaDevice; o.stream = stream;
+//   art->run("gaussian_conv", {dx, dy, db}, dout, nI, nJ, o);   // queued on `stream`, no copies
 // Every error is a kconv::Error (Error.h) thrown before anything is written.
 //
 //===----------------------------------------------------------------------===//
