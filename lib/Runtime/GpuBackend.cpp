@@ -444,6 +444,9 @@ Plan GpuBackend::plan(const DeviceState &state, size_t index, int64_t nOut,
     for (int64_t c = 1; c <= maxChunks; ++c)
       consider(v, c);
   }
+  if (!best.kernel)
+    throw Error(ErrorCode::Internal, "GPU: no launch plan for nOut = " + std::to_string(nOut) +
+                                         ", nReduced = " + std::to_string(nReduced));
   return best;
 }
 
