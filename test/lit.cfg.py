@@ -26,6 +26,7 @@ tools = [
     ToolSubst("kconv-opt", unresolved="ignore"),
     ToolSubst("kconv-compile", unresolved="ignore"),
     ToolSubst("kconv-run", unresolved="ignore"),
+    ToolSubst("kconv-cpu-bench", unresolved="ignore"),
 ]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
 

@@ -5,9 +5,11 @@
 // file:line:col of the formula file), then the passes run on that IR as on any .mlir input.
 //
 //===----------------------------------------------------------------------===//
+#include "kconv/Conversion/Passes.h"
 #include "kconv/Dialect/Kconv/IR/KconvDialect.h"
 #include "kconv/Dialect/Kconv/Transforms/Passes.h"
 #include "kconv/Frontend/FormulaParser.h"
+#include "kconv/Target/CPU.h"
 
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/DialectRegistry.h"
@@ -44,6 +46,8 @@ int main(int argc, char **argv) {
   llvm::InitLLVM initLLVM(argc, argv);
   mlir::registerAllPasses();
   mlir::kconv::registerKconvPasses();
+  mlir::kconv::registerKconvConversionPasses();
+  kconv::registerKconvCPUPipeline();
   mlir::DialectRegistry registry;
   mlir::registerAllDialects(registry);
   registry.insert<mlir::kconv::KconvDialect>();

@@ -1,0 +1,27 @@
+//===- Passes.h - kconv conversion passes -----------------------*- C++ -*-===//
+#ifndef KCONV_CONVERSION_PASSES_H
+#define KCONV_CONVERSION_PASSES_H
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/Pass/Pass.h"
+
+namespace mlir::kconv {
+
+#define GEN_PASS_DECL
+#include "kconv/Conversion/Passes.h.inc"
+
+#define GEN_PASS_REGISTRATION
+#include "kconv/Conversion/Passes.h.inc"
+
+/// Name of the CPU entry point of reduction `name` (the `cpu.symbol` metadata attribute).
+inline std::string getCPUKernelName(llvm::StringRef name) { return "kconv_cpu_" + name.str(); }
+
+} // namespace mlir::kconv
+
+#endif // KCONV_CONVERSION_PASSES_H

@@ -1,0 +1,63 @@
+//===- CPUPipeline.cpp - kconv-cpu-pipeline -------------------------------===//
+#include "kconv/Conversion/Passes.h"
+#include "kconv/Dialect/Kconv/IR/KconvDialect.h"
+#include "kconv/Dialect/Kconv/Transforms/Passes.h"
+#include "kconv/Target/CPU.h"
+
+#include "mlir/Conversion/Passes.h"
+#include "mlir/Dialect/ControlFlow/IR/ControlFlow.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+
+namespace kconv {
+
+const char *getCompilerVersion() { return "kconv " KCONV_VERSION; }
+
+void registerCPUTargetDialects(mlir::DialectRegistry &registry) {
+  registry.insert<mlir::kconv::KconvDialect, mlir::arith::ArithDialect,
+                  mlir::cf::ControlFlowDialect, mlir::func::FuncDialect, mlir::LLVM::LLVMDialect,
+                  mlir::math::MathDialect, mlir::scf::SCFDialect, mlir::vector::VectorDialect>();
+  mlir::registerBuiltinDialectTranslation(registry);
+  mlir::registerLLVMDialectTranslation(registry);
+}
+
+void buildKconvSimplifyPipeline(mlir::OpPassManager &pm) {
+  pm.addNestedPass<mlir::kconv::ReductionOp>(mlir::kconv::createKconvSimplify());
+}
+
+void buildKconvCPUPipeline(mlir::OpPassManager &pm, const KconvCPUPipelineOptions &options) {
+  buildKconvSimplifyPipeline(pm);
+  buildKconvCPULoweringPipeline(pm, options);
+}
+
+void buildKconvCPULoweringPipeline(mlir::OpPassManager &pm,
+                                   const KconvCPUPipelineOptions &options) {
+  mlir::kconv::ConvertKconvToCPUOptions cpu;
+  cpu.lanes = options.lanes;
+  cpu.jblock = options.jblock;
+  cpu.rows = options.rows;
+  cpu.fastMath = options.fastMath;
+  cpu.avx512 = options.avx512;
+  cpu.flushDenormals = options.flushDenormals;
+  pm.addPass(mlir::kconv::createConvertKconvToCPU(cpu));
+  pm.addPass(mlir::createSCFToControlFlowPass());
+  mlir::ConvertVectorToLLVMPassOptions vector;
+  vector.reassociateFPReductions = true;
+  pm.addPass(mlir::createConvertVectorToLLVMPass(vector));
+  pm.addPass(mlir::createConvertMathToLLVMPass());
+  pm.addPass(mlir::createArithToLLVMConversionPass());
+  pm.addPass(mlir::createConvertControlFlowToLLVMPass());
+  pm.addPass(mlir::createConvertFuncToLLVMPass());
+  pm.addPass(mlir::createReconcileUnrealizedCastsPass());
+}
+
+void registerKconvCPUPipeline() {
+  mlir::PassPipelineRegistration<KconvCPUPipelineOptions>(
+      "kconv-cpu-pipeline",
+      "kconv.reduction ops to CPU kernels in the LLVM dialect (kconv-simplify where registered, "
+      "convert-kconv-to-cpu, then scf/vector/math/arith/cf/func to LLVM)",
+      buildKconvCPUPipeline);
+}
+
+} // namespace kconv

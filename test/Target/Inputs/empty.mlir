@@ -1,0 +1,3 @@
+// No reduction.
+module {
+}
