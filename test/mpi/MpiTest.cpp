@@ -1,9 +1,11 @@
 //===- MpiTest.cpp - kconv_mpi tests, run under mpirun ----------------------===//
 //
-//   mpirun -np 4 kconv-mpi-tests TEST.kca
+//   mpirun -np 4 kconv-mpi-tests TEST.kca [COMPILED.kca]
 //
-// TEST.kca is the runtime tests' artifact (kconv-make-test-artifact). Every rank builds the same
-// global data, so each can compare its own output rows with single-process runs:
+// TEST.kca is the runtime tests' artifact (kconv-make-test-artifact); COMPILED.kca, if given, is
+// test/mpi/mpi-formulas.kconv compiled by kconv-compile (the bit-identity checks run on it too).
+// Every rank builds the same global data, so each can compare its own output rows with
+// single-process runs:
 //  - the block partition;
 //  - Mode::Ring == runBlocked(the ranks' blocks), Mode::Replicated == runBlocked(1 block) ==
 //    Artifact::run, bit for bit (memcmp), for axis 1 and axis 0, output dims 1 and 3, even and
@@ -368,15 +370,17 @@ int main(int argc, char **argv) {
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   MPI_Comm_size(MPI_COMM_WORLD, &ranks);
   alarm(120); // a hang fails the test instead of blocking CI
-  if (argc != 2) {
+  if (argc != 2 && argc != 3) {
     if (rank == 0)
-      std::fprintf(stderr, "usage: mpirun -np P kconv-mpi-tests TEST.kca\n");
+      std::fprintf(stderr, "usage: mpirun -np P kconv-mpi-tests TEST.kca [COMPILED.kca]\n");
     MPI_Finalize();
     return 2;
   }
-  std::shared_ptr<kconv::Artifact> art;
+  std::shared_ptr<kconv::Artifact> art, compiled;
   try {
     art = kconv::Artifact::load(argv[1]);
+    if (argc == 3)
+      compiled = kconv::Artifact::load(argv[2]);
   } catch (const std::exception &e) {
     std::fprintf(stderr, "rank %d: %s\n", rank, e.what());
     MPI_Abort(MPI_COMM_WORLD, 1);
@@ -392,16 +396,20 @@ int main(int argc, char **argv) {
   int64_t unevenTotal = 0, emptyFirstTotal = 9 * (P - 1);
   for (int64_t s : uneven)
     unevenTotal += s;
-  for (const char *name : {"gaussian_conv", "gaussian_vec", "transposed"}) {
-    unsigned seed = 1;
-    checkProblem(*art, makeProblem(*art, name, 1000, 1500, {}, {}, seed++));
-    checkProblem(*art, makeProblem(*art, name, 257, 131, {}, {}, seed++));
-    checkProblem(*art, makeProblem(*art, name, 33, unevenTotal, {}, uneven, seed++));
-    checkProblem(*art, makeProblem(*art, name, 40, emptyFirstTotal, {}, emptyFirst, seed++));
-    checkProblem(*art, makeProblem(*art, name, 64, 2, {}, {}, seed++)); // empty blocks if P > 2
-    checkProblem(*art, makeProblem(*art, name, 64, 0, {}, {}, seed++)); // the empty sum
-    checkProblem(*art, makeProblem(*art, name, 2, 77, {}, {}, seed++)); // ranks without rows
-    checkProblem(*art, makeProblem(*art, name, 0, 77, {}, {}, seed++)); // no output at all
+  for (const kconv::Artifact *a : {art.get(), compiled.get()}) {
+    if (!a)
+      continue;
+    for (const char *name : {"gaussian_conv", "gaussian_vec", "transposed"}) {
+      unsigned seed = 1;
+      checkProblem(*a, makeProblem(*a, name, 1000, 1500, {}, {}, seed++));
+      checkProblem(*a, makeProblem(*a, name, 257, 131, {}, {}, seed++));
+      checkProblem(*a, makeProblem(*a, name, 33, unevenTotal, {}, uneven, seed++));
+      checkProblem(*a, makeProblem(*a, name, 40, emptyFirstTotal, {}, emptyFirst, seed++));
+      checkProblem(*a, makeProblem(*a, name, 64, 2, {}, {}, seed++)); // empty blocks if P > 2
+      checkProblem(*a, makeProblem(*a, name, 64, 0, {}, {}, seed++)); // the empty sum
+      checkProblem(*a, makeProblem(*a, name, 2, 77, {}, {}, seed++)); // ranks without rows
+      checkProblem(*a, makeProblem(*a, name, 0, 77, {}, {}, seed++)); // no output at all
+    }
   }
   int totals[2] = {checks, failures}, sums[2] = {0, 0};
   MPI_Allreduce(totals, sums, 2, MPI_INT, MPI_SUM, MPI_COMM_WORLD);

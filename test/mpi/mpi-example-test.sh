@@ -3,7 +3,7 @@
 #   mpi-example-test.sh EXAMPLE MAKE_TEST_ARTIFACT MPIEXEC [COMPILED.kca]
 # Runs kconv-mpi-gaussian with `mpirun -np 4 --oversubscribe` on the CPU in ring and replicated
 # mode, for axis 1 (gaussian_conv, gaussian_vec: output dim 3) and axis 0 (transposed) of the
-# runtime tests' artifact (and gaussian_conv of COMPILED.kca, a kconv-compile artifact, if given),
+# runtime tests' artifact (and of COMPILED.kca, test/mpi/mpi-formulas.kconv compiled, if given),
 # and compares the gathered output with the single-process blocked run bit for bit (cmp): ring
 # with `--single --blocks 4`, replicated with `--single --blocks 1`. Every run also checks its
 # error against the float64 reference (the example exits 3 above its tolerance).
@@ -52,7 +52,7 @@ same() { # same A B: bit for bit
 }
 
 check() { # check ARTIFACT REDUCTION N M RANKS
-  local art=$1 red=$2 n=$3 m=$4 np=$5 tag="$2-$3x$4-np$5"
+  local art=$1 red=$2 n=$3 m=$4 np=$5 tag="$(basename "$1" .kca)-$2-$3x$4-np$5"
   local common=("$art" --reduction "$red" --n "$n" --m "$m" --seed 3)
   run "$tag-single$np" "$example" "${common[@]}" --single --blocks "$np" -o "$tmp/$tag-single$np.npy" &&
   run "$tag-single1" "$example" "${common[@]}" --single --blocks 1 -o "$tmp/$tag-single1.npy" &&
@@ -69,7 +69,10 @@ check "$tmp/test.kca" gaussian_vec 999 1501 4     # output dimension 3
 check "$tmp/test.kca" gaussian_conv 1000 1500 3   # another rank count
 if [ -n "$compiled" ]; then
   if [ -f "$compiled" ]; then
-    check "$compiled" gaussian_conv 1000 1500 4   # the compiler's vectorized CPU code
+    # The compiler's vectorized, register-blocked CPU code.
+    check "$compiled" gaussian_conv 1000 1500 4
+    check "$compiled" transposed 1000 1500 4
+    check "$compiled" gaussian_vec 999 1501 4
   else
     echo "FAILED: no compiled artifact $compiled"
     status=1

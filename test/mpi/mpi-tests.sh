@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# kconv_mpi under mpirun (ctest: mpi-tests):  mpi-tests.sh MAKE_TEST_ARTIFACT KCONV_MPI_TESTS MPIEXEC
-# Runs kconv-mpi-tests (test/mpi/MpiTest.cpp) on 4, 3 and 1 ranks. Exit 77 (skipped) without
-# mpirun or a C compiler for the test kernels.
+# kconv_mpi under mpirun (ctest: mpi-tests):
+#   mpi-tests.sh MAKE_TEST_ARTIFACT KCONV_MPI_TESTS MPIEXEC [COMPILED.kca]
+# Runs kconv-mpi-tests (test/mpi/MpiTest.cpp) on 4, 3 and 1 ranks, with the compiler's artifact
+# too when given. Exit 77 (skipped) without mpirun or a C compiler for the test kernels.
 set -uo pipefail
-make_artifact=$1 tests=$2 mpiexec=$3
+make_artifact=$1 tests=$2 mpiexec=$3 compiled=${4:-}
 if ! command -v "$mpiexec" >/dev/null 2>&1; then
   echo "skipped: no mpirun ('$mpiexec' not found)"
   exit 77
@@ -23,8 +24,9 @@ fi
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 status=0
 for np in 4 3 1; do
-  echo "\$ mpirun -np $np kconv-mpi-tests test.kca"
-  "$mpiexec" -np $np --oversubscribe --allow-run-as-root --bind-to none "$tests" "$tmp/test.kca" ||
+  echo "\$ mpirun -np $np kconv-mpi-tests test.kca $compiled"
+  "$mpiexec" -np $np --oversubscribe --allow-run-as-root --bind-to none "$tests" "$tmp/test.kca" \
+    $compiled ||
     status=1
 done
 exit $status
