@@ -50,8 +50,6 @@ Mode parseMode(std::string_view text) {
 
 namespace {
 
-constexpr int kBlockTag = 0x6b63; // "kc": the only tag, on the call's own communicator
-
 double now() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
@@ -340,6 +338,18 @@ RunStats run(const Artifact &artifact, std::string_view reductionName, MPI_Comm 
                 " reduced rows in all, but the ranks' blocks add up to " +
                 std::to_string(globalReduced) + " (" + blocks + ")");
     }
+  if (options.mode == Mode::Ring) {
+    int tagBound = 32767; // MPI guarantees at least this
+    void *value = nullptr;
+    int found = 0;
+    MPI_Comm_get_attr(own.comm, MPI_TAG_UB, &value, &found);
+    if (found && value)
+      tagBound = std::max(tagBound, *static_cast<int *>(value));
+    if (P - 1 > tagBound)
+      call.fail("Mode::Ring tags block b with b, but this MPI's tags end at " +
+                std::to_string(tagBound) + " (" + std::to_string(P) +
+                " ranks); use Mode::Replicated");
+  }
   if (options.mode == Mode::Replicated && globalReduced > INT_MAX)
     call.fail("reduction '" + r->name + "': Mode::Replicated gathers at most " +
               std::to_string(INT_MAX) + " reduced rows (MPI counts are ints), got " +
@@ -483,11 +493,24 @@ RunStats run(const Artifact &artifact, std::string_view reductionName, MPI_Comm 
     return int(std::clamp<int64_t>(rows.out / 64, 1, 8));
   }();
 
-  Requests requests;
+  // Block b travels with tag b (the checks made sure that P - 1 <= MPI_TAG_UB): the own block goes
+  // out first, before the forwarded ones, and must still match the receive posted for it.
+  auto tag = [](int b) { return b; };
+  Requests requests, ownSend;
+  // The own block leaves at once, straight from the caller's arrays: the right neighbour takes it
+  // whenever it posts the receive (its step me - 1), without waiting for this rank's progress.
+  if (P > 1) {
+    MPI_Request req;
+    MPI_Isend(MPI_BOTTOM, ownType.type == MPI_DATATYPE_NULL ? 0 : 1,
+              ownType.type == MPI_DATATYPE_NULL ? rowType.type : ownType.type, right, tag(me),
+              own.comm, &req);
+    ownSend.add(req);
+    stats.bytesSent += int64_t(sizeof(float)) * rows.reduced * rowFloats;
+  }
   int slot = 0; // buffer holding the current foreign block
   if (P > 1 && me != 0) {
     MPI_Request req;
-    MPI_Irecv(buffers[0].data(), int(at(0, FReducedRows)), rowType.type, left, kBlockTag, own.comm,
+    MPI_Irecv(buffers[0].data(), int(at(0, FReducedRows)), rowType.type, left, tag(0), own.comm,
               &req);
     requests.add(req);
     timed(stats.waitSeconds, [&] { requests.waitAll(); });
@@ -497,16 +520,10 @@ RunStats run(const Artifact &artifact, std::string_view reductionName, MPI_Comm 
   for (int b = 0; b < P; ++b) {
     const int64_t blockRows = at(b, FReducedRows);
     const bool ownBlock = b == me;
-    // Forward block b to the right unless the right neighbour owns it.
-    if (P > 1 && b != right) {
+    // Forward block b to the right unless the right neighbour owns it (the own block is out).
+    if (P > 1 && b != right && !ownBlock) {
       MPI_Request req;
-      if (ownBlock)
-        MPI_Isend(MPI_BOTTOM, ownType.type == MPI_DATATYPE_NULL ? 0 : 1,
-                  ownType.type == MPI_DATATYPE_NULL ? rowType.type : ownType.type, right, kBlockTag,
-                  own.comm, &req);
-      else
-        MPI_Isend(buffers[slot].data(), int(blockRows), rowType.type, right, kBlockTag, own.comm,
-                  &req);
+      MPI_Isend(buffers[slot].data(), int(blockRows), rowType.type, right, tag(b), own.comm, &req);
       requests.add(req);
       stats.bytesSent += int64_t(sizeof(float)) * blockRows * rowFloats;
     }
@@ -515,7 +532,7 @@ RunStats run(const Artifact &artifact, std::string_view reductionName, MPI_Comm 
     if (b + 1 < P && b + 1 != me) {
       MPI_Request req;
       MPI_Irecv(buffers[nextSlot].data(), int(at(b + 1, FReducedRows)), rowType.type, left,
-                kBlockTag, own.comm, &req);
+                tag(b + 1), own.comm, &req);
       requests.add(req);
       stats.bytesReceived += int64_t(sizeof(float)) * at(b + 1, FReducedRows) * rowFloats;
     }
@@ -541,6 +558,7 @@ RunStats run(const Artifact &artifact, std::string_view reductionName, MPI_Comm 
         });
       });
       requests.test();
+      ownSend.test();
     }
     if (b > 0)
       timed(stats.computeSeconds,
@@ -549,6 +567,7 @@ RunStats run(const Artifact &artifact, std::string_view reductionName, MPI_Comm 
     if (b + 1 != me)
       slot = nextSlot;
   }
+  timed(stats.waitSeconds, [&] { ownSend.waitAll(); });
   call.agree(localCode, localMessage);
   stats.seconds = now() - start;
   return stats;
