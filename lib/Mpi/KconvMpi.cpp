@@ -302,9 +302,8 @@ RunStats run(const Artifact &artifact, std::string_view reductionName, MPI_Comm 
       std::string a = call.share(0, signatureString(*r) + " in " + artifact.sourceName());
       std::string b = call.share(q, signatureString(*r) + " in " + artifact.sourceName());
       call.fail("the ranks disagree on reduction '" + r->name +
-                "' (its signature or formula): "
-                "rank 0 has " +
-                a + ", rank " + std::to_string(q) + " has " + b);
+                "' (signature or formula): rank 0 has " + a + ", rank " + std::to_string(q) +
+                " has " + b);
     }
   for (int q = 1; q < P; ++q)
     if (at(q, FMode) != at(0, FMode))

@@ -232,7 +232,7 @@ void expectSameError(const std::string &what, ErrorCode code, const std::string 
     std::printf("  %s -> %s\n", what.c_str(), message.c_str());
 }
 
-void checkErrors(const kconv::Artifact &art) {
+void checkErrors(const kconv::Artifact &art, const kconv::Artifact *compiled) {
   Problem g = makeProblem(art, "gaussian_conv", 50, 70, {}, {}, 7);
   Problem t = makeProblem(art, "transposed", 30, 40, {}, {}, 8);
   const int last = ranks - 1;
@@ -284,6 +284,18 @@ void checkErrors(const kconv::Artifact &art) {
                       if (rank == 0 || rank == last)
                         in.pop_back();
                       kmpi::run(art, "gaussian_conv", MPI_COMM_WORLD, in, out.data(), rowsOf(g));
+                    });
+  }
+  if (ranks > 1 && compiled) {
+    // The same name, another formula: the compiled 'transposed' orders its arguments X, Y, A, S.
+    Problem c = makeProblem(*compiled, "transposed", 30, 40, {}, {}, 8);
+    expectSameError("another formula under the same name", ErrorCode::InvalidArgument,
+                    "the ranks disagree on reduction 'transposed' (signature or formula): rank 0 "
+                    "has X: i 3, A: i 1, Y: j 3, S: p 1 -> j 1 (sum over i) in ",
+                    [&] {
+                      const Problem &p = rank == 1 ? c : t;
+                      kmpi::run(rank == 1 ? *compiled : art, "transposed", MPI_COMM_WORLD,
+                                p.localInputs(rank), out.data(), rowsOf(p));
                     });
   }
   expectSameError("wrong input count on rank 0", ErrorCode::InvalidArgument,
@@ -387,7 +399,7 @@ int main(int argc, char **argv) {
   }
   // Errors first: the calls after them must work.
   checkPartition();
-  checkErrors(*art);
+  checkErrors(*art, compiled.get());
   const int P = ranks;
   std::vector<int64_t> uneven(static_cast<size_t>(P)), emptyFirst(static_cast<size_t>(P), 9);
   for (int q = 0; q < P; ++q)
