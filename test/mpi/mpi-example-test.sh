@@ -29,6 +29,9 @@ fi
 
 # CI runs as root; OpenMPI refuses that without both the flag and the variables.
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+# Containers often forbid the cross-process reads (CMA, process_vm_readv) of OpenMPI's shared-memory
+# transport ("Read -1, expected ..., errno = 1"): copy through shared memory instead (small data).
+export OMPI_MCA_btl_vader_single_copy_mechanism=${OMPI_MCA_btl_vader_single_copy_mechanism:-none}
 mpirun() { "$mpiexec" --oversubscribe --allow-run-as-root --bind-to none "$@"; }
 
 status=0
