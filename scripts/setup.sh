@@ -18,6 +18,13 @@ if ((${#missing[@]})); then
 fi
 
 python3 -c "import numpy, pytest" 2>/dev/null || python3 -m pip install -q numpy pytest
+# Where the CUDA toolkit's ptxas exists but not cuobjdump (e.g. /usr/local/cuda with the compiler
+# only), the lit SASS checks get cuobjdump + nvdisasm from their PyPI wheels. Best effort.
+if [ -x /usr/local/cuda/bin/ptxas ] && ! command -v cuobjdump >/dev/null &&
+   [ ! -x /usr/local/cuda/bin/cuobjdump ] &&
+   ! python3 -c "import nvidia, os, glob, sys; sys.exit(not glob.glob(os.path.join(list(nvidia.__path__)[0], 'cu*', 'bin', 'cuobjdump')))" 2>/dev/null; then
+  python3 -m pip install -q nvidia-cuda-cuobjdump nvidia-cuda-nvdisasm || echo "setup: no cuobjdump (SASS lit tests will be skipped)"
+fi
 
 cmake -G Ninja -S . -B build -DCMAKE_BUILD_TYPE=Release -DKCONV_ENABLE_COMPILER=ON >/dev/null
 ninja -C build

@@ -2,11 +2,12 @@
 //
 // Runtime.cpp validates a call (names, counts, shapes, pointers) and then hands a Call to the one
 // backend chosen by Artifact::Impl::selectBackend (the only place that dispatches on Device).
-// A backend never sees an invalid call, nOut = 0 or nReduced = 0 (the runtime handles those).
+// A backend never sees an invalid call or nOut = 0, and sees nReduced = 0 only for device memory
+// (the GPU backend then zero-fills out; on the host the runtime does).
 //
 //  - CpuBackend.cpp: the artifact's ELF shared object, loaded from memory, on the thread pool.
-//  - GpuBackend.cpp: placeholder returning "no GPU path"; the CUDA backend (lib/Runtime/Cuda*.cpp)
-//    replaces it by defining createGpuBackend.
+//  - GpuBackend.cpp: the artifact's PTX/cubin through the CUDA driver API (CudaDriver.h, dlopen),
+//    null when the artifact has no GPU code.
 //
 //===----------------------------------------------------------------------===//
 #ifndef KCONV_LIB_RUNTIME_BACKEND_H
@@ -22,6 +23,8 @@ namespace kconv {
 
 /// A validated call of one reduction.
 struct Call {
+  bool deviceMemory = false;      // the arrays are CUDA device memory (RunOptions::memory)
+  void *stream = nullptr;         // RunOptions::stream
   const ReductionInfo *reduction = nullptr;
   size_t reductionIndex = 0;      // position in ArtifactContents::reductions
   std::vector<const float *> args; // argument order, the caller's arrays (host pointers)
@@ -36,6 +39,8 @@ public:
   virtual ~Backend() = default;
   /// Empty if reduction `index` can run on this backend, else why not.
   virtual std::string unavailableReason(size_t index) const = 0;
+  /// The error code for that reason: Unsupported (no code for it), DeviceError (no driver/GPU).
+  virtual ErrorCode unavailableCode(size_t) const { return ErrorCode::Unsupported; }
   virtual void run(const Call &call) = 0;
 };
 

@@ -161,6 +161,19 @@ kconv_status kconv_cpu_available(const kconv_artifact *artifact, const char *red
   });
 }
 
+kconv_status kconv_gpu_available(const kconv_artifact *artifact, const char *reduction,
+                                 int *available, const char **reason) {
+  return guarded("kconv_gpu_available", [&] {
+    require(artifact, "kconv_gpu_available", "artifact");
+    require(reduction, "kconv_gpu_available", "reduction");
+    require(available, "kconv_gpu_available", "available");
+    lastReason = artifact->artifact->gpuUnavailableReason(reduction);
+    *available = lastReason.empty() ? 1 : 0;
+    if (reason)
+      *reason = lastReason.c_str();
+  });
+}
+
 void kconv_run_options_init(kconv_run_options *options) {
   if (!options)
     return;
@@ -168,6 +181,8 @@ void kconv_run_options_init(kconv_run_options *options) {
   options->threads = 0;
   options->input_rows = nullptr;
   options->input_dims = nullptr;
+  options->memory = KCONV_MEMORY_HOST;
+  options->stream = nullptr;
 }
 
 kconv_status kconv_run(const kconv_artifact *artifact, const char *reduction,
@@ -195,6 +210,14 @@ kconv_status kconv_run(const kconv_artifact *artifact, const char *reduction,
                            "kconv_run: unknown device " + std::to_string(int(options->device)));
       }
       runOptions.threads = options->threads;
+      switch (options->memory) {
+      case KCONV_MEMORY_HOST: runOptions.memory = kconv::Memory::Host; break;
+      case KCONV_MEMORY_DEVICE: runOptions.memory = kconv::Memory::CudaDevice; break;
+      default:
+        throw kconv::Error(kconv::ErrorCode::InvalidArgument,
+                           "kconv_run: unknown memory kind " + std::to_string(options->memory));
+      }
+      runOptions.stream = options->stream;
       for (int64_t k = 0; k < numInputs; ++k) {
         if (options->input_rows)
           in[size_t(k)].rows = options->input_rows[k];

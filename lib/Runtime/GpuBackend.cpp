@@ -1,15 +1,581 @@
-//===- GpuBackend.cpp - placeholder until the CUDA backend lands ----------===//
+//===- GpuBackend.cpp - run an artifact's GPU kernels (CUDA driver API) ----===//
 //
-// This build has no GPU backend: Device::Gpu is refused with "this build/artifact has no GPU
-// path". The CUDA backend replaces this file (lib/Runtime/Cuda*.cpp defining createGpuBackend).
+// Implements the GPU kernel ABI of docs/architecture.md through the CUDA driver API opened with
+// dlopen (CudaDriver.h): no link-time CUDA dependency, a clear error where no driver or GPU is.
+//
+//  - Per device (the device of the call's pointers, else the current context's, else
+//    $KCONV_GPU_DEVICE or 0): its primary context, retained once; the artifact's module loaded
+//    once per process (the cubin when it was built for this device's architecture, else the PTX,
+//    JIT-compiled by the driver), its kernels' handles and occupancies read once.
+//  - A call picks a kernel variant (R rows per thread, or one row per thread for small problems)
+//    and a split of the reduced range over blockIdx.y (plain kernel when not split; split-j
+//    kernel adding into a zeroed output otherwise) from nOut, nReduced and the SM count.
+//  - Device memory (RunOptions::memory = CudaDevice): every pointer is checked with one
+//    cuPointerGetAttributes, then memset (split-j only) and launch are queued on the caller's
+//    stream; nothing is allocated, nothing waits.
+//  - Host memory: inputs are copied to device buffers kept per device and reused across calls
+//    (grown when too small), the result is copied back, the stream synchronized.
 //
 //===----------------------------------------------------------------------===//
 #include "Backend.h"
+#include "CudaDriver.h"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstdlib>
+#include <cstdio>
+#include <cstring>
+#include <limits>
+#include <mutex>
 
 namespace kconv {
+namespace {
 
-std::unique_ptr<Backend> createGpuBackend(const ArtifactContents &, const std::string &) {
-  return nullptr;
+using namespace cuda;
+
+[[noreturn]] void deviceError(const std::string &what) { throw Error(ErrorCode::DeviceError, what); }
+
+void check(CUresult rc, const char *what, const std::string &context = "") {
+  if (rc != CUDA_SUCCESS)
+    deviceError(std::string("GPU: ") + what + (context.empty() ? "" : " (" + context + ")") +
+                ": " + resultString(rc));
+}
+
+std::string mib(size_t bytes) {
+  char text[32];
+  std::snprintf(text, sizeof(text), "%.1f MiB", double(bytes) / (1024.0 * 1024.0));
+  return text;
+}
+
+/// Kernel names and launch parameters of one reduction, from its `gpu.*` metadata attributes.
+struct KernelSpec {
+  std::string plain, splitj, plainR1, splitjR1;
+  int block = 256, rows = 1, tile = 256;
+  std::string arch;
+  bool valid() const { return !plain.empty() && !splitj.empty(); }
+};
+
+struct Kernel {
+  CUfunction function = nullptr;
+  int rows = 1;        // output rows per thread
+  int blocksPerSM = 1; // occupancy
+  bool splitj = false;
+  const std::string *name = nullptr;
+};
+
+/// The two register blockings of a reduction: [0] R rows per thread, [1] one row (may be absent).
+struct Variant {
+  Kernel plain, splitj;
+  bool present = false;
+};
+
+struct DeviceState {
+  int ordinal = 0;
+  CUdevice device = 0;
+  CUcontext context = nullptr;
+  int sms = 1, ccMajor = 0, ccMinor = 0;
+  std::string name;
+
+  std::once_flag loadOnce;
+  std::string loadError; // non-empty: the module could not be loaded (reported on every call)
+  CUmodule module = nullptr;
+  std::string loadedFrom;
+  std::vector<std::array<Variant, 2>> variants; // per reduction
+
+  // The host-memory path: one call at a time per device (its buffers are shared).
+  std::mutex hostMutex;
+  CUstream stream = nullptr;
+  std::vector<std::pair<CUdeviceptr, size_t>> buffers; // per argument, then out
+};
+
+/// Makes `context` current on this thread for the scope, restoring the caller's afterwards.
+class ScopedContext {
+public:
+  explicit ScopedContext(CUcontext context) {
+    const Driver &d = driver();
+    CUcontext current = nullptr;
+    d.cuCtxGetCurrent(&current);
+    if (current != context) {
+      check(d.cuCtxPushCurrent(context), "cuCtxPushCurrent");
+      pushed = true;
+    }
+  }
+  ~ScopedContext() {
+    if (pushed) {
+      CUcontext popped = nullptr;
+      driver().cuCtxPopCurrent(&popped);
+    }
+  }
+  ScopedContext(const ScopedContext &) = delete;
+  ScopedContext &operator=(const ScopedContext &) = delete;
+
+private:
+  bool pushed = false;
+};
+
+struct Plan {
+  const Kernel *kernel = nullptr;
+  unsigned gridX = 1, gridY = 1;
+  int64_t chunk = 0; // reduced rows per blockIdx.y
+};
+
+class GpuBackend final : public Backend {
+public:
+  GpuBackend(const ArtifactContents &contents, std::string sourceName)
+      : contents(contents), sourceName(std::move(sourceName)) {
+    for (const ReductionInfo &r : contents.reductions) {
+      KernelSpec spec;
+      auto get = [&](const char *key) {
+        auto it = r.attributes.find(key);
+        return it == r.attributes.end() ? std::string() : it->second;
+      };
+      auto getInt = [&](const char *key, int fallback) {
+        std::string text = get(key);
+        return text.empty() ? fallback : std::atoi(text.c_str());
+      };
+      spec.plain = get("gpu.kernel");
+      spec.splitj = get("gpu.kernel_splitj");
+      spec.plainR1 = get("gpu.kernel_r1");
+      spec.splitjR1 = get("gpu.kernel_r1_splitj");
+      spec.block = getInt("gpu.block", 256);
+      spec.rows = getInt("gpu.rows_per_thread", 1);
+      spec.tile = getInt("gpu.tile", spec.block);
+      spec.arch = get("gpu.arch");
+      specs.push_back(std::move(spec));
+    }
+    if (const char *plan = std::getenv("KCONV_GPU_PLAN"))
+      forcedPlan = plan;
+    if (const char *verbose = std::getenv("KCONV_GPU_VERBOSE"))
+      this->verbose = *verbose && *verbose != '0';
+  }
+
+  ~GpuBackend() override {
+    if (!initialized)
+      return;
+    const Driver &d = driver();
+    for (auto &state : devices) {
+      if (!state || !state->context)
+        continue;
+      CUcontext current = nullptr;
+      if (d.cuCtxPushCurrent(state->context) != CUDA_SUCCESS)
+        continue; // the driver is shutting down: nothing to release
+      for (auto &[pointer, bytes] : state->buffers)
+        if (pointer)
+          d.cuMemFree(pointer);
+      if (state->stream)
+        d.cuStreamDestroy(state->stream);
+      if (state->module)
+        d.cuModuleUnload(state->module);
+      d.cuCtxPopCurrent(&current);
+      d.cuDevicePrimaryCtxRelease(state->device);
+    }
+  }
+
+  std::string unavailableReason(size_t index) const override {
+    if (!specs[index].valid())
+      return "the artifact has no GPU kernel for it (no gpu.kernel / gpu.kernel_splitj metadata)";
+    const Driver &d = driver();
+    if (!d.available)
+      return d.error;
+    return "";
+  }
+
+  ErrorCode unavailableCode(size_t index) const override {
+    return specs[index].valid() ? ErrorCode::DeviceError : ErrorCode::Unsupported;
+  }
+
+  void run(const Call &call) override;
+
+private:
+  void initDevices();
+  DeviceState &deviceFor(const Call &call);
+  void load(DeviceState &state);
+  Plan plan(const DeviceState &state, size_t index, int64_t nOut, int64_t nReduced) const;
+  void launch(const DeviceState &state, size_t index, const Plan &plan,
+              const std::vector<CUdeviceptr> &args, CUdeviceptr out, int64_t nOut,
+              int64_t nReduced, CUstream stream) const;
+  CUdeviceptr buffer(DeviceState &state, size_t slot, size_t bytes, const std::string &what);
+
+  const ArtifactContents &contents;
+  std::string sourceName;
+  std::vector<KernelSpec> specs;
+  std::string forcedPlan;
+  bool verbose = false; // $KCONV_GPU_VERBOSE: print every launch's plan to stderr
+
+  std::once_flag initOnce;
+  bool initialized = false;
+  std::vector<std::unique_ptr<DeviceState>> devices; // by ordinal; contexts retained lazily
+  std::mutex devicesMutex;
+};
+
+void GpuBackend::initDevices() {
+  std::call_once(initOnce, [&] {
+    const Driver &d = driver();
+    if (!d.available)
+      return;
+    int count = 0;
+    d.cuDeviceGetCount(&count);
+    devices.resize(size_t(std::max(count, 0)));
+    initialized = true;
+  });
+  if (!initialized)
+    deviceError(sourceName + ": " + driver().error);
+}
+
+DeviceState &GpuBackend::deviceFor(const Call &call) {
+  initDevices();
+  const Driver &d = driver();
+  int ordinal = -1;
+  if (call.deviceMemory) {
+    // Every array must be device (or unified) memory of one device.
+    const ReductionInfo &r = *call.reduction;
+    auto describe = [&](size_t k) {
+      if (k == r.variables.size())
+        return std::string("out");
+      return "input " + std::to_string(k) + " (" + r.variables[k].name + ")";
+    };
+    for (size_t k = 0; k <= call.args.size(); ++k) {
+      const void *pointer = k < call.args.size() ? static_cast<const void *>(call.args[k])
+                                                 : static_cast<const void *>(call.out);
+      if (!pointer)
+        continue; // an empty array (0 rows)
+      unsigned memoryType = 0;
+      int deviceOrdinal = -1;
+      int attributes[2] = {CU_POINTER_ATTRIBUTE_MEMORY_TYPE, CU_POINTER_ATTRIBUTE_DEVICE_ORDINAL};
+      void *data[2] = {&memoryType, &deviceOrdinal};
+      CUresult rc = d.cuPointerGetAttributes(2, attributes, data,
+                                             reinterpret_cast<CUdeviceptr>(pointer));
+      if (rc != CUDA_SUCCESS || (memoryType != CU_MEMORYTYPE_DEVICE &&
+                                 memoryType != CU_MEMORYTYPE_UNIFIED)) {
+        throw Error(ErrorCode::InvalidArgument,
+                    "reduction '" + r.name + "': " + describe(k) +
+                        " is not CUDA device memory" +
+                        (memoryType == CU_MEMORYTYPE_HOST ? " (it is page-locked host memory)"
+                                                          : " (a host pointer?)") +
+                        ", but the call says memory = device");
+      }
+      if (ordinal < 0)
+        ordinal = deviceOrdinal;
+      else if (deviceOrdinal != ordinal)
+        throw Error(ErrorCode::InvalidArgument,
+                    "reduction '" + r.name + "': " + describe(k) + " is on GPU " +
+                        std::to_string(deviceOrdinal) + " but other arrays are on GPU " +
+                        std::to_string(ordinal));
+    }
+  }
+  if (ordinal < 0) {
+    CUcontext current = nullptr;
+    CUdevice device = 0;
+    if (d.cuCtxGetCurrent(&current) == CUDA_SUCCESS && current &&
+        d.cuCtxGetDevice(&device) == CUDA_SUCCESS)
+      ordinal = device;
+    else if (const char *env = std::getenv("KCONV_GPU_DEVICE"))
+      ordinal = std::atoi(env);
+    else
+      ordinal = 0;
+  }
+  if (ordinal < 0 || size_t(ordinal) >= devices.size())
+    deviceError(sourceName + ": GPU " + std::to_string(ordinal) + " does not exist (" +
+                std::to_string(devices.size()) + " GPU(s))");
+  DeviceState *state;
+  {
+    std::lock_guard<std::mutex> lock(devicesMutex);
+    std::unique_ptr<DeviceState> &slot = devices[size_t(ordinal)];
+    if (!slot) {
+      auto fresh = std::make_unique<DeviceState>();
+      fresh->ordinal = ordinal;
+      check(d.cuDeviceGet(&fresh->device, ordinal), "cuDeviceGet");
+      check(d.cuDevicePrimaryCtxRetain(&fresh->context, fresh->device),
+            "cuDevicePrimaryCtxRetain");
+      d.cuDeviceGetAttribute(&fresh->sms, CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT, fresh->device);
+      d.cuDeviceGetAttribute(&fresh->ccMajor, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR,
+                             fresh->device);
+      d.cuDeviceGetAttribute(&fresh->ccMinor, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR,
+                             fresh->device);
+      char name[256] = {0};
+      d.cuDeviceGetName(name, sizeof(name) - 1, fresh->device);
+      fresh->name = name;
+      slot = std::move(fresh);
+    }
+    state = slot.get();
+  }
+  std::call_once(state->loadOnce, [&] { load(*state); });
+  if (!state->loadError.empty())
+    deviceError(sourceName + ": " + state->loadError);
+  return *state;
+}
+
+void GpuBackend::load(DeviceState &state) {
+  const Driver &d = driver();
+  try {
+    ScopedContext scope(state.context);
+    std::string arch;
+    for (const KernelSpec &spec : specs)
+      if (!spec.arch.empty())
+        arch = spec.arch;
+    // A cubin for sm_XY runs on compute capability X.Y' with Y' >= Y.
+    int archMajor = 0, archMinor = 0;
+    bool cubinFits = false;
+    if (!contents.cubin.empty() && arch.size() >= 5 && arch.rfind("sm_", 0) == 0) {
+      int number = std::atoi(arch.c_str() + 3);
+      archMajor = number / 10;
+      archMinor = number % 10;
+      cubinFits = archMajor == state.ccMajor && archMinor <= state.ccMinor;
+    }
+    std::string cubinError;
+    if (cubinFits) {
+      CUresult rc = d.cuModuleLoadDataEx(&state.module, contents.cubin.data(), 0, nullptr, nullptr);
+      if (rc == CUDA_SUCCESS)
+        state.loadedFrom = "cubin " + arch;
+      else
+        cubinError = "the cubin (" + arch + ") did not load: " + resultString(rc) + "; ";
+    }
+    if (!state.module) {
+      if (contents.ptx.empty())
+        throw Error(ErrorCode::DeviceError,
+                    cubinError + "the artifact has no PTX" +
+                        (contents.cubin.empty() ? "" : " and its cubin is for " + arch) +
+                        ", GPU " + std::to_string(state.ordinal) + " (" + state.name +
+                        ") is sm_" + std::to_string(state.ccMajor) + std::to_string(state.ccMinor));
+      std::vector<char> log(8192, '\0');
+      int options[2] = {CU_JIT_ERROR_LOG_BUFFER, CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES};
+      void *values[2] = {log.data(), reinterpret_cast<void *>(uintptr_t(log.size() - 1))};
+      CUresult rc = d.cuModuleLoadDataEx(&state.module, contents.ptx.c_str(), 2, options, values);
+      if (rc != CUDA_SUCCESS)
+        throw Error(ErrorCode::DeviceError,
+                    cubinError + "the driver could not compile the PTX for GPU " +
+                        std::to_string(state.ordinal) + " (" + state.name + ", sm_" +
+                        std::to_string(state.ccMajor) + std::to_string(state.ccMinor) +
+                        "): " + resultString(rc) + (log[0] ? std::string(": ") + log.data() : ""));
+      state.loadedFrom = "PTX (JIT for sm_" + std::to_string(state.ccMajor) +
+                         std::to_string(state.ccMinor) + ")";
+    }
+    check(d.cuStreamCreate(&state.stream, CU_STREAM_NON_BLOCKING), "cuStreamCreate");
+    state.variants.resize(specs.size());
+    for (size_t k = 0; k < specs.size(); ++k) {
+      const KernelSpec &spec = specs[k];
+      if (!spec.valid())
+        continue;
+      auto get = [&](const std::string &name, int rows, bool splitj, Kernel &kernel) {
+        check(d.cuModuleGetFunction(&kernel.function, state.module, name.c_str()),
+              "cuModuleGetFunction", "kernel " + name + " of the artifact");
+        kernel.rows = rows;
+        kernel.splitj = splitj;
+        kernel.name = &name;
+        if (d.cuOccupancyMaxActiveBlocksPerMultiprocessor(&kernel.blocksPerSM, kernel.function,
+                                                          spec.block, 0) != CUDA_SUCCESS ||
+            kernel.blocksPerSM < 1)
+          kernel.blocksPerSM = 1;
+      };
+      std::array<Variant, 2> &v = state.variants[k];
+      get(spec.plain, spec.rows, false, v[0].plain);
+      get(spec.splitj, spec.rows, true, v[0].splitj);
+      v[0].present = true;
+      if (!spec.plainR1.empty() && !spec.splitjR1.empty()) {
+        get(spec.plainR1, 1, false, v[1].plain);
+        get(spec.splitjR1, 1, true, v[1].splitj);
+        v[1].present = true;
+      }
+    }
+  } catch (const Error &e) {
+    state.loadError = e.what();
+  }
+}
+
+/// Chooses the variant and the split of the reduced range. Model: blocks are spread evenly over
+/// the SMs, an SM's time is the pairs of the blocks it gets (ceil(blocks / SMs) of them) at a
+/// rate that drops when it holds too few warps; a split costs a memset and atomics.
+Plan GpuBackend::plan(const DeviceState &state, size_t index, int64_t nOut,
+                      int64_t nReduced) const {
+  const KernelSpec &spec = specs[index];
+  const std::array<Variant, 2> &variants = state.variants[index];
+  const int64_t tile = spec.tile, block = spec.block;
+  const int64_t tiles = (nReduced + tile - 1) / tile;
+  Plan best;
+  double bestCost = std::numeric_limits<double>::infinity();
+  auto consider = [&](const Variant &v, int64_t chunks) {
+    int64_t rowsPerBlock = block * v.plain.rows;
+    int64_t gridX = (nOut + rowsPerBlock - 1) / rowsPerBlock;
+    int64_t chunkTiles = (tiles + chunks - 1) / chunks;
+    int64_t realChunks = (tiles + chunkTiles - 1) / chunkTiles;
+    if (gridX > std::numeric_limits<int32_t>::max() || realChunks > 65535)
+      return;
+    const Kernel &k = realChunks > 1 ? v.splitj : v.plain;
+    double blocks = double(gridX) * double(realChunks);
+    double perSM = std::ceil(blocks / state.sms);
+    double warps = std::min<double>(perSM, k.blocksPerSM) * double(block) / 32.0;
+    double efficiency = std::min(1.0, warps / 12.0);
+    // Instructions per pair: ~8 + 1.5/R (the shared-memory load is shared by R rows).
+    double perPair = 8.0 + 1.5 / double(k.rows);
+    // A block also loads its rows and writes (or adds) its outputs: about a quarter tile's work.
+    double cost = perSM * double(rowsPerBlock) * (double(chunkTiles) + 0.25) * double(tile) *
+                  perPair / efficiency;
+    // A split adds a memset launch and atomics: about 3 µs of an SM's time at ~16 pairs/clock.
+    if (realChunks > 1)
+      cost += 3e-6 * 1.5e9 * 16.0 * 8.5;
+    if (cost < bestCost) {
+      bestCost = cost;
+      best.kernel = &k;
+      best.gridX = unsigned(gridX);
+      best.gridY = unsigned(realChunks);
+      best.chunk = realChunks > 1 ? chunkTiles * tile : nReduced;
+    }
+  };
+  // KCONV_GPU_PLAN=VARIANT:CHUNKS (VARIANT 0: R rows per thread, 1: one row) forces a plan.
+  if (!forcedPlan.empty()) {
+    int v = std::atoi(forcedPlan.c_str());
+    size_t colon = forcedPlan.find(':');
+    int64_t chunks = colon == std::string::npos ? 1 : std::atoll(forcedPlan.c_str() + colon + 1);
+    if (v >= 0 && v < 2 && variants[size_t(v)].present && chunks >= 1) {
+      consider(variants[size_t(v)], std::min<int64_t>(chunks, tiles));
+      if (best.kernel)
+        return best;
+    }
+  }
+  for (const Variant &v : variants) {
+    if (!v.present)
+      continue;
+    int64_t rowsPerBlock = block * v.plain.rows;
+    int64_t gridX = (nOut + rowsPerBlock - 1) / rowsPerBlock;
+    int64_t slots = int64_t(state.sms) * v.plain.blocksPerSM;
+    // Splits beyond ~4 waves of blocks gain nothing.
+    int64_t maxChunks = std::min<int64_t>(tiles, std::max<int64_t>(1, (4 * slots + gridX - 1) / gridX));
+    for (int64_t c = 1; c <= maxChunks; ++c)
+      consider(v, c);
+  }
+  if (!best.kernel)
+    throw Error(ErrorCode::Internal, "GPU: no launch plan for nOut = " + std::to_string(nOut) +
+                                         ", nReduced = " + std::to_string(nReduced));
+  return best;
+}
+
+void GpuBackend::launch(const DeviceState &state, size_t index, const Plan &p,
+                        const std::vector<CUdeviceptr> &args, CUdeviceptr out, int64_t nOut,
+                        int64_t nReduced, CUstream stream) const {
+  const Driver &d = driver();
+  const ReductionInfo &r = contents.reductions[index];
+  if (p.kernel->splitj)
+    check(d.cuMemsetD32Async(out, 0, size_t(nOut * r.outputDim), stream), "cuMemsetD32Async",
+          "zeroing out for the split-j kernel");
+  // The ABI: one device pointer per variable, out, then nOut, nReduced, jChunk (int32).
+  void *params[64 + 4];
+  std::vector<void *> heap;
+  void **slots = params;
+  if (args.size() + 4 > 64 + 4) {
+    heap.resize(args.size() + 4);
+    slots = heap.data();
+  }
+  for (size_t k = 0; k < args.size(); ++k)
+    slots[k] = const_cast<CUdeviceptr *>(&args[k]);
+  int32_t n32 = int32_t(nOut), m32 = int32_t(nReduced), chunk32 = int32_t(p.chunk);
+  slots[args.size()] = &out;
+  slots[args.size() + 1] = &n32;
+  slots[args.size() + 2] = &m32;
+  slots[args.size() + 3] = &chunk32;
+  if (verbose)
+    std::fprintf(stderr,
+                 "kconv gpu: %s on GPU %d (%s, %d SMs, %s): grid %ux%u, block %d, %d row(s) per "
+                 "thread, chunk %lld, nOut %lld, nReduced %lld, %d block(s)/SM\n",
+                 p.kernel->name->c_str(), state.ordinal, state.name.c_str(), state.sms,
+                 state.loadedFrom.c_str(), p.gridX, p.gridY, specs[index].block, p.kernel->rows,
+                 (long long)p.chunk, (long long)nOut, (long long)nReduced, p.kernel->blocksPerSM);
+  check(d.cuLaunchKernel(p.kernel->function, p.gridX, p.gridY, 1, unsigned(specs[index].block), 1,
+                         1, 0, stream, slots, nullptr),
+        "cuLaunchKernel", *p.kernel->name + ", grid " + std::to_string(p.gridX) + "x" +
+                              std::to_string(p.gridY));
+  (void)state;
+}
+
+CUdeviceptr GpuBackend::buffer(DeviceState &state, size_t slot, size_t bytes,
+                               const std::string &what) {
+  const Driver &d = driver();
+  if (state.buffers.size() <= slot)
+    state.buffers.resize(slot + 1, {0, 0});
+  auto &[pointer, size] = state.buffers[slot];
+  if (size >= bytes && pointer)
+    return pointer;
+  if (pointer) {
+    d.cuMemFree(pointer);
+    pointer = 0;
+    size = 0;
+  }
+  size_t want = std::max<size_t>(bytes + bytes / 4, 256); // room to grow
+  CUresult rc = d.cuMemAlloc(&pointer, want);
+  if (rc == CUDA_ERROR_OUT_OF_MEMORY && want > bytes)
+    rc = d.cuMemAlloc(&pointer, want = bytes);
+  if (rc != CUDA_SUCCESS) {
+    pointer = 0;
+    size_t freeBytes = 0, totalBytes = 0;
+    d.cuMemGetInfo(&freeBytes, &totalBytes);
+    deviceError(sourceName + ": GPU " + std::to_string(state.ordinal) + ": " +
+                (rc == CUDA_ERROR_OUT_OF_MEMORY ? "out of device memory" : "cuMemAlloc failed") +
+                " allocating " + mib(bytes) + " for " + what + " (" + mib(freeBytes) +
+                " free of " + mib(totalBytes) + "): " + resultString(rc));
+  }
+  size = want;
+  return pointer;
+}
+
+void GpuBackend::run(const Call &call) {
+  const size_t index = call.reductionIndex;
+  const ReductionInfo &r = *call.reduction;
+  if (call.nOut > std::numeric_limits<int32_t>::max() ||
+      call.nReduced > std::numeric_limits<int32_t>::max())
+    throw Error(ErrorCode::Unsupported,
+                "reduction '" + r.name + "': the GPU kernels take fewer than 2^31 rows, got nI = " +
+                    std::to_string(call.nI) + ", nJ = " + std::to_string(call.nJ));
+  DeviceState &state = deviceFor(call);
+  const Driver &d = driver();
+  ScopedContext scope(state.context);
+  const size_t outCount = size_t(call.nOut * r.outputDim);
+
+  if (call.deviceMemory) {
+    CUstream stream = static_cast<CUstream>(call.stream);
+    CUdeviceptr out = reinterpret_cast<CUdeviceptr>(call.out);
+    if (call.nReduced == 0) {
+      check(d.cuMemsetD32Async(out, 0, outCount, stream), "cuMemsetD32Async");
+      return;
+    }
+    std::vector<CUdeviceptr> args(call.args.size());
+    for (size_t k = 0; k < args.size(); ++k)
+      args[k] = reinterpret_cast<CUdeviceptr>(call.args[k]);
+    Plan p = plan(state, index, call.nOut, call.nReduced);
+    launch(state, index, p, args, out, call.nOut, call.nReduced, stream);
+    return;
+  }
+
+  // Host memory: copy in, run, copy out, wait.
+  std::lock_guard<std::mutex> lock(state.hostMutex);
+  CUstream stream = call.stream ? static_cast<CUstream>(call.stream) : state.stream;
+  std::vector<CUdeviceptr> args(call.args.size());
+  for (size_t k = 0; k < args.size(); ++k) {
+    const VariableInfo &v = r.variables[k];
+    int64_t rows = v.category == VarCategory::Vi ? call.nI
+                   : v.category == VarCategory::Vj ? call.nJ
+                                                   : 1;
+    size_t bytes = size_t(rows * v.dim) * sizeof(float);
+    args[k] = buffer(state, k, bytes, "input " + v.name);
+    if (bytes)
+      check(d.cuMemcpyHtoDAsync(args[k], call.args[k], bytes, stream), "cuMemcpyHtoDAsync",
+            "input " + v.name);
+  }
+  CUdeviceptr out = buffer(state, args.size(), outCount * sizeof(float), "out");
+  Plan p = plan(state, index, call.nOut, call.nReduced);
+  launch(state, index, p, args, out, call.nOut, call.nReduced, stream);
+  check(d.cuMemcpyDtoHAsync(call.out, out, outCount * sizeof(float), stream), "cuMemcpyDtoHAsync",
+        "out");
+  check(d.cuStreamSynchronize(stream), "the kernel or a copy failed: cuStreamSynchronize",
+        *p.kernel->name);
+}
+
+} // namespace
+
+std::unique_ptr<Backend> createGpuBackend(const ArtifactContents &contents,
+                                          const std::string &sourceName) {
+  if (contents.ptx.empty() && contents.cubin.empty())
+    return nullptr; // no GPU code: "this build/artifact has no GPU path"
+  return std::make_unique<GpuBackend>(contents, sourceName);
 }
 
 } // namespace kconv

@@ -50,7 +50,8 @@ struct Artifact::Impl {
     case Device::Gpu: {
       std::string why = gpuUnavailableReason(index);
       if (!why.empty())
-        throw Error(ErrorCode::Unsupported, sourceName + ": " + why);
+        throw Error(gpu ? gpu->unavailableCode(index) : ErrorCode::Unsupported,
+                    sourceName + ": " + why);
       return *gpu;
     }
     case Device::Auto: {
@@ -116,8 +117,8 @@ std::string Artifact::cpuUnavailableReason(std::string_view reduction) const {
   return impl_->cpu->unavailableReason(impl_->indexOf(reduction));
 }
 
-bool Artifact::hasGpu(std::string_view reduction) const {
-  return impl_->gpuUnavailableReason(impl_->indexOf(reduction)).empty();
+std::string Artifact::gpuUnavailableReason(std::string_view reduction) const {
+  return impl_->gpuUnavailableReason(impl_->indexOf(reduction));
 }
 
 void Artifact::setThreads(int threads) {
@@ -187,10 +188,20 @@ void Artifact::run(std::string_view reductionName, const std::vector<Input> &inp
   int threads = options.threads > 0 ? options.threads : impl_->threads.load();
   call.threads = threads > 0 ? threads : defaultThreadCount();
 
-  Backend &backend = impl_->selectBackend(index, options.device);
+  call.deviceMemory = options.memory == Memory::CudaDevice;
+  call.stream = options.stream;
+  Device device = options.device;
+  if (call.deviceMemory) {
+    if (device == Device::Cpu)
+      throw Error(ErrorCode::InvalidArgument,
+                  "reduction '" + r.name + "': CUDA device memory cannot be read on the CPU "
+                  "(device = cpu with memory = device)");
+    device = Device::Gpu;
+  }
+  Backend &backend = impl_->selectBackend(index, device);
   if (call.nOut == 0)
     return;
-  if (call.nReduced == 0) {
+  if (call.nReduced == 0 && !call.deviceMemory) {
     // The empty sum.
     std::fill(out, out + call.nOut * r.outputDim, 0.0f);
     return;

@@ -19,6 +19,8 @@ STATUS_NAMES = {
 }
 # kconv_device
 DEVICES = {"cpu": 0, "gpu": 1, "auto": 2}
+# kconv_memory
+MEMORY_HOST, MEMORY_DEVICE = 0, 1
 # kconv_category
 CATEGORIES = {0: "i", 1: "j", 2: "p"}
 
@@ -60,6 +62,8 @@ class RunOptions(ctypes.Structure):
         ("threads", ctypes.c_int),
         ("input_rows", ctypes.POINTER(ctypes.c_int64)),
         ("input_dims", ctypes.POINTER(ctypes.c_int64)),
+        ("memory", ctypes.c_int),
+        ("stream", ctypes.c_void_p),
     ]
 
 
@@ -103,10 +107,14 @@ def _declare(lib):
         "kconv_cpu_available": (ctypes.c_int, [opaque, ctypes.c_char_p,
                                                ctypes.POINTER(ctypes.c_int),
                                                ctypes.POINTER(ctypes.c_char_p)]),
+        "kconv_gpu_available": (ctypes.c_int, [opaque, ctypes.c_char_p,
+                                               ctypes.POINTER(ctypes.c_int),
+                                               ctypes.POINTER(ctypes.c_char_p)]),
         "kconv_run_options_init": (None, [ctypes.POINTER(RunOptions)]),
+        # out as void*: a float pointer (host arrays) or a device address (an int, CUDA tensors).
         "kconv_run": (ctypes.c_int, [opaque, ctypes.c_char_p,
                                      ctypes.POINTER(ctypes.POINTER(ctypes.c_float)),
-                                     ctypes.c_int64, ctypes.POINTER(ctypes.c_float),
+                                     ctypes.c_int64, ctypes.c_void_p,
                                      ctypes.c_int64, ctypes.c_int64,
                                      ctypes.POINTER(RunOptions)]),
     }

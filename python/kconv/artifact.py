@@ -1,5 +1,6 @@
-"""Artifacts and reductions over the C API."""
+"""Artifacts and reductions over the C API (NumPy arrays, torch CPU and CUDA tensors)."""
 import ctypes
+import threading
 from typing import NamedTuple, Tuple
 
 import numpy as np
@@ -57,19 +58,26 @@ def load_bytes(data, name="<memory>"):
     return Artifact(handle, name)
 
 
+def _is_torch(value):
+    return (type(value).__module__ or "").startswith("torch")
+
+
+def _is_cuda_tensor(value):
+    return _is_torch(value) and getattr(value, "is_cuda", False)
+
+
 def _as_host_float32(value, what):
     """The array the C runtime reads: float32, C-contiguous, on the host.
 
     float32 C-contiguous NumPy arrays are used as they are (no copy); anything else that NumPy can
-    convert (float64, integers, non-contiguous views, lists) is copied. This is the seam for other
-    array types: CPU torch tensors go through NumPy; device tensors need the GPU backend.
+    convert (float64, integers, non-contiguous views, lists, CPU torch tensors) is copied. CUDA
+    tensors take the device path of Artifact.run instead.
     """
-    module = type(value).__module__ or ""
-    if module.startswith("torch"):
-        if getattr(value, "is_cuda", False) or str(getattr(value, "device", "cpu")) != "cpu":
-            raise KconvError(_capi.UNSUPPORTED,
-                             f"{what}: tensors on {value.device} need the GPU backend, which this "
-                             f"build does not have")
+    if _is_torch(value):
+        if str(getattr(value, "device", "cpu")) != "cpu":
+            raise KconvError(_capi.INVALID_ARGUMENT,
+                             f"{what}: a tensor on {value.device} mixed with host arrays: give "
+                             f"every array on the same CUDA device, or every array on the host")
         value = value.detach().numpy()
     array = np.asarray(value)
     if array.dtype.kind not in "fiub":
@@ -88,6 +96,8 @@ class Artifact:
         self._handle = handle
         self.path = path
         self._lib = library()
+        self._tls = threading.local()
+        self._names = {}
         self.reductions = {}
         count = ctypes.c_int64()
         check(self._lib.kconv_num_reductions(handle, ctypes.byref(count)))
@@ -146,17 +156,40 @@ class Artifact:
                                                          ctypes.byref(info)))
         return self.reductions[name]
 
+    def gpu_unavailable_reason(self, name):
+        """"" when reduction `name` can run on a GPU here, else why not (no GPU code in the
+        artifact, no CUDA driver, no GPU)."""
+        self._check_open()
+        available = ctypes.c_int()
+        reason = ctypes.c_char_p()
+        check(self._lib.kconv_gpu_available(self._handle, str(name).encode(),
+                                            ctypes.byref(available), ctypes.byref(reason)))
+        return "" if available.value else reason.value.decode()
+
+    def gpu_available(self, name):
+        return not self.gpu_unavailable_reason(name)
+
     def run(self, name, *arrays, threads=None, device="auto", out=None, n_i=None, n_j=None,
-            **by_name):
-        """Runs reduction `name` and returns its result, a float32 array (nOut, output_dim).
+            stream=None, **by_name):
+        """Runs reduction `name` and returns its result, (nOut, output_dim) float32.
 
         Inputs in argument order (`*arrays`) or by variable name (`**by_name`): a Vi/Vj variable
         of dimension D is an (n, D) array, or (n,) when D = 1; a parameter is (D,). nI and nJ are
         taken from the arrays (n_i / n_j give them when no array says). `out`, if given, must be
         a float32 C-contiguous array of nOut * output_dim elements; it is filled and returned.
         nOut = 0 gives an empty result; nReduced = 0 gives zeros.
+
+        Host arrays (NumPy arrays, CPU torch tensors, anything NumPy converts) run on `device`
+        ("cpu", "gpu" or "auto"); the result is a NumPy array (a CPU tensor if every input was a
+        torch tensor). CUDA torch tensors (all on one device, float32, contiguous: checked) run on
+        that GPU without copies, queued on `stream` (a torch.cuda.Stream or a CUstream handle;
+        default: torch's current stream) without waiting, like a torch operation; the result is a
+        CUDA tensor.
         """
         r = self.reduction(name)
+        if arrays and any(_is_cuda_tensor(a) for a in arrays) or \
+                by_name and any(_is_cuda_tensor(a) for a in by_name.values()):
+            return self._run_cuda(r, arrays, by_name, device, out, n_i, n_j, stream)
         if arrays and by_name:
             raise KconvError(_capi.INVALID_ARGUMENT,
                              f"reduction '{name}': give inputs either in order or by name, not both")
@@ -198,6 +231,7 @@ class Artifact:
         n_i = counts["i"] if counts["i"] is not None else 0
         n_j = counts["j"] if counts["j"] is not None else 0
         n_out = n_i if r.axis == 1 else n_j
+        all_torch = bool(arrays) and all(_is_torch(a) for a in arrays) and out is None
 
         if out is None:
             out = np.empty((n_out, r.output_dim), dtype=np.float32)
@@ -226,4 +260,118 @@ class Artifact:
         check(self._lib.kconv_run(self._handle, name.encode(), pointers, len(host),
                                   out.ctypes.data_as(float_p) if out.size else None,
                                   n_i, n_j, ctypes.byref(options)))
+        if all_torch:
+            import torch
+            return torch.from_numpy(out)
         return out
+
+    def _run_cuda(self, r, arrays, by_name, device, out, n_i, n_j, stream):
+        """The zero-copy path: every array a float32 contiguous CUDA tensor of one device."""
+        import torch
+        name = r.name
+        if device not in ("gpu", "auto"):
+            raise KconvError(_capi.INVALID_ARGUMENT,
+                             f"reduction '{name}': CUDA tensors run on the GPU, not on '{device}'")
+        if arrays and by_name:
+            raise KconvError(_capi.INVALID_ARGUMENT,
+                             f"reduction '{name}': give inputs either in order or by name, not both")
+        names = [v.name for v in r.variables]
+        if by_name:
+            for key in by_name:
+                if key not in names:
+                    raise KconvError(_capi.INVALID_ARGUMENT,
+                                     f"reduction '{name}' has no variable '{key}' "
+                                     f"(its variables: {', '.join(names)})")
+            missing = [n for n in names if n not in by_name]
+            if missing:
+                raise KconvError(_capi.INVALID_ARGUMENT,
+                                 f"reduction '{name}': no input given for variable '{missing[0]}'")
+            arrays = tuple(by_name[n] for n in names)
+        if len(arrays) != len(r.variables):
+            raise KconvError(_capi.INVALID_ARGUMENT,
+                             f"reduction '{name}': expected {len(r.variables)} inputs "
+                             f"({', '.join(names)}), got {len(arrays)}")
+        dev = None
+        counts = {"i": n_i, "j": n_j}
+        rows, dims, pointers = [], [], []
+        for k, (t, v) in enumerate(zip(arrays, r.variables)):
+            what = f"reduction '{name}': input {k} ({v.name})"
+            if not _is_cuda_tensor(t):
+                raise KconvError(_capi.INVALID_ARGUMENT,
+                                 f"{what}: a host array mixed with CUDA tensors: give every array "
+                                 f"on the same CUDA device, or every array on the host")
+            if dev is None:
+                dev = t.device
+            elif t.device != dev:
+                raise KconvError(_capi.INVALID_ARGUMENT,
+                                 f"{what}: on {t.device}, other inputs on {dev}")
+            if t.dtype != torch.float32:
+                raise KconvError(_capi.INVALID_ARGUMENT,
+                                 f"{what}: dtype {t.dtype}, expected torch.float32 (use .float())")
+            if not t.is_contiguous():
+                raise KconvError(_capi.INVALID_ARGUMENT,
+                                 f"{what}: not contiguous (use .contiguous())")
+            if v.category == "p":
+                if t.dim() > 2 or (t.dim() == 2 and t.shape[0] != 1):
+                    raise KconvError(_capi.INVALID_ARGUMENT,
+                                     f"{what}: a parameter is a ({v.dim},) tensor, got shape "
+                                     f"{tuple(t.shape)}")
+                rows.append(1)
+                dims.append(t.numel())
+            else:
+                if t.dim() not in (1, 2):
+                    raise KconvError(_capi.INVALID_ARGUMENT,
+                                     f"{what}: expected an (n, dim) tensor, got shape "
+                                     f"{tuple(t.shape)}")
+                rows.append(t.shape[0])
+                dims.append(t.shape[1] if t.dim() == 2 else 1)
+                if counts[v.category] is None:
+                    counts[v.category] = t.shape[0]
+            pointers.append(t.data_ptr())
+        n_i = counts["i"] if counts["i"] is not None else 0
+        n_j = counts["j"] if counts["j"] is not None else 0
+        n_out = n_i if r.axis == 1 else n_j
+        if out is None:
+            out = torch.empty((n_out, r.output_dim), device=dev, dtype=torch.float32)
+        elif (not _is_cuda_tensor(out) or out.device != dev or out.dtype != torch.float32
+              or not out.is_contiguous() or out.numel() != n_out * r.output_dim):
+            raise KconvError(_capi.INVALID_ARGUMENT,
+                             f"reduction '{name}': out must be a contiguous float32 tensor on "
+                             f"{dev} of {n_out} x {r.output_dim} elements")
+        if stream is None:
+            stream = torch.cuda.current_stream(dev).cuda_stream
+        elif hasattr(stream, "cuda_stream"):
+            stream = stream.cuda_stream
+        # The ctypes argument blocks are made once per thread and input count, then refilled: a
+        # small call's cost is mostly this Python code, so it stays lean.
+        count = len(pointers)
+        cache = self._tls.__dict__.setdefault("cuda_calls", {})
+        call = cache.get(count)
+        if call is None:
+            n = max(count, 1)
+            ptr_array = (ctypes.c_void_p * n)()
+            row_array = (ctypes.c_int64 * n)()
+            dim_array = (ctypes.c_int64 * n)()
+            options = _capi.RunOptions()
+            self._lib.kconv_run_options_init(ctypes.byref(options))
+            options.device = _capi.DEVICES["gpu"]
+            options.input_rows = row_array
+            options.input_dims = dim_array
+            options.memory = _capi.MEMORY_DEVICE
+            call = cache[count] = (ptr_array, row_array, dim_array, options,
+                                   ctypes.cast(ptr_array, ctypes.POINTER(ctypes.POINTER(
+                                       ctypes.c_float))), ctypes.byref(options))
+        ptr_array, row_array, dim_array, options, ptr_arg, options_arg = call
+        for k in range(count):
+            ptr_array[k] = pointers[k]
+            row_array[k] = rows[k]
+            dim_array[k] = dims[k]
+        options.stream = stream
+        self._check_open()
+        check(self._lib.kconv_run(self._handle, self._names.get(name) or self._encode(name),
+                                  ptr_arg, count, out.data_ptr() or None, n_i, n_j, options_arg))
+        return out
+
+    def _encode(self, name):
+        encoded = self._names[name] = name.encode()
+        return encoded

@@ -1,7 +1,7 @@
 //===- kconv-compile.cpp - formula file to kconv artifact -----------------===//
 //
 //   kconv-compile FILE.kconv|FILE.mlir -o OUT.kca [--cpu=native|NAME] [--no-fast-math]
-//                 [--emit=artifact|mlir|llvm|asm|metadata]
+//                 [--gpu-arch=sm_90] [--no-gpu] [--emit=artifact|mlir|llvm|asm|metadata|ptx]
 //
 // Parses the formula file (a .mlir module of kconv.reduction ops, or a .kconv formula file through
 // the frontend), simplifies it, records each reduction's formula in the metadata, lowers it to a
@@ -15,6 +15,7 @@
 #include "kconv/Frontend/FormulaParser.h"
 #include "kconv/Runtime/Artifact.h"
 #include "kconv/Target/CPU.h"
+#include "kconv/Target/GPU.h"
 
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Parser/Parser.h"
@@ -37,7 +38,7 @@ namespace cl = llvm::cl;
 
 namespace {
 
-enum class Emit { Artifact, Mlir, Llvm, Asm, Metadata };
+enum class Emit { Artifact, Mlir, Llvm, Asm, Metadata, Ptx };
 
 cl::OptionCategory category("kconv-compile options");
 cl::opt<std::string> inputFile(cl::Positional, cl::desc("<formula file: .kconv or .mlir>"),
@@ -57,7 +58,8 @@ cl::opt<Emit> emit(
                clEnumValN(Emit::Mlir, "mlir", "the kconv IR after simplification"),
                clEnumValN(Emit::Llvm, "llvm", "the optimized LLVM IR of the CPU kernels"),
                clEnumValN(Emit::Asm, "asm", "the CPU assembly"),
-               clEnumValN(Emit::Metadata, "metadata", "the artifact's metadata text")),
+               clEnumValN(Emit::Metadata, "metadata", "the artifact's metadata text"),
+               clEnumValN(Emit::Ptx, "ptx", "the PTX of the GPU kernels")),
     cl::cat(category));
 
 cl::OptionCategory tuning("kconv-compile CPU tuning options");
@@ -67,6 +69,17 @@ cl::opt<int64_t> jblockOpt("jblock", cl::desc("reduced rows per block (block sum
                            cl::init(1024), cl::cat(tuning));
 cl::opt<int64_t> rowsOpt("rows", cl::desc("output rows per register block"), cl::init(4),
                          cl::cat(tuning));
+
+cl::OptionCategory gpuCategory("kconv-compile GPU options");
+cl::opt<std::string> gpuArch("gpu-arch",
+                             cl::desc("CUDA architecture of the GPU code: the PTX target, and the "
+                                      "cubin's when ptxas is found (default sm_90)"),
+                             cl::init("sm_90"), cl::cat(gpuCategory));
+cl::opt<bool> noGpu("no-gpu", cl::desc("No GPU code in the artifact"), cl::init(false),
+                    cl::cat(gpuCategory));
+cl::opt<unsigned> gpuRows("gpu-rows-per-thread",
+                          cl::desc("Output rows per GPU thread (0: by the formula's size)"),
+                          cl::init(0), cl::cat(gpuCategory));
 
 int fail(const llvm::Twine &message) {
   llvm::WithColor::error(llvm::errs(), "kconv-compile") << message << "\n";
@@ -90,7 +103,7 @@ int writeOutput(llvm::StringRef path, llvm::StringRef bytes) {
 
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
-  cl::HideUnrelatedOptions({&category, &tuning});
+  cl::HideUnrelatedOptions({&category, &tuning, &gpuCategory});
   cl::ParseCommandLineOptions(
       argc, argv,
       "kconv-compile: compile a formula file (.kconv or .mlir) into a kconv artifact (.kca)\n");
@@ -102,10 +115,11 @@ int main(int argc, char **argv) {
   if (jblockOpt < 1)
     return fail("--jblock must be positive, got " + llvm::Twine(int64_t(jblockOpt)));
   if (emit == Emit::Artifact && outputFile.empty())
-    return fail("no output file: use -o OUT.kca (or --emit=mlir|llvm|asm|metadata to print)");
+    return fail("no output file: use -o OUT.kca (or --emit=mlir|llvm|asm|metadata|ptx to print)");
 
   DialectRegistry registry;
   ::kconv::registerCPUTargetDialects(registry);
+  ::kconv::registerGpuTargetDialects(registry);
   MLIRContext context(registry, MLIRContext::Threading::DISABLED);
   context.loadDialect<mlir::kconv::KconvDialect>();
 
@@ -172,6 +186,38 @@ int main(int argc, char **argv) {
     info->attributes["cpu.fast_math"] = options.fastMath ? "1" : "0";
     contents.reductions.push_back(std::move(*info));
   }
+  // GPU code, from the simplified kconv IR (compileToGpu lowers a clone): PTX, a cubin when ptxas
+  // is found, and the gpu.* attributes of each reduction. For an artifact it runs after the CPU
+  // code (on this IR, kept aside), so that errors common to both read as the CPU backend's.
+  auto addGpuCode = [&](ModuleOp source) -> LogicalResult {
+    ::kconv::GpuTargetOptions gpu;
+    gpu.gpuArch = gpuArch;
+    gpu.fastMath = !noFastMath;
+    gpu.rowsPerThread = gpuRows;
+    gpu.cubin = emit != Emit::Ptx;
+    FailureOr<::kconv::GpuCompileResult> result = ::kconv::compileToGpu(source, gpu);
+    if (failed(result))
+      return failure();
+    for (::kconv::ReductionInfo &info : contents.reductions)
+      for (auto &[key, value] : result->attributesFor(info.name))
+        info.attributes[key] = value;
+    contents.ptx = std::move(result->ptx);
+    contents.cubin = std::move(result->cubin);
+    if (gpu.cubin && contents.cubin.empty())
+      llvm::WithColor::note(llvm::errs(), "kconv-compile")
+          << "no cubin (" << llvm::StringRef(result->ptxasError).split('\n').first
+          << "): the GPU code is PTX only, compiled by the driver when loaded\n";
+    return success();
+  };
+  OwningOpRef<ModuleOp> gpuSource;
+  if (emit == Emit::Ptx || (emit == Emit::Metadata && !noGpu)) {
+    if (failed(addGpuCode(*module)))
+      return 1;
+    if (emit == Emit::Ptx)
+      return writeOutput(outputFile, contents.ptx);
+  } else if (!noGpu && emit == Emit::Artifact) {
+    gpuSource = cast<ModuleOp>(module->clone());
+  }
   if (emit == Emit::Metadata)
     return writeOutput(outputFile, ::kconv::printMetadata(contents));
 
@@ -209,5 +255,7 @@ int main(int argc, char **argv) {
   if (!shared)
     return fail(llvm::toString(shared.takeError()));
   contents.cpuSharedObject = std::move(*shared);
+  if (gpuSource && failed(addGpuCode(*gpuSource)))
+    return 1;
   return writeOutput(outputFile, ::kconv::serializeArtifact(contents));
 }

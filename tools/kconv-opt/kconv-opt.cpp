@@ -5,19 +5,23 @@
 // file:line:col of the formula file), then the passes run on that IR as on any .mlir input.
 //
 //===----------------------------------------------------------------------===//
+#include "kconv/Conversion/KconvToGPU/Passes.h"
 #include "kconv/Conversion/Passes.h"
 #include "kconv/Dialect/Kconv/IR/KconvDialect.h"
 #include "kconv/Dialect/Kconv/Transforms/Passes.h"
 #include "kconv/Frontend/FormulaParser.h"
 #include "kconv/Target/CPU.h"
+#include "kconv/Target/GPU.h"
 
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/OperationSupport.h"
 #include "mlir/InitAllDialects.h"
+#include "mlir/InitAllExtensions.h"
 #include "mlir/InitAllPasses.h"
 #include "mlir/Support/FileUtilities.h"
+#include "mlir/Target/LLVMIR/Dialect/All.h"
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/SourceMgr.h"
@@ -48,8 +52,12 @@ int main(int argc, char **argv) {
   mlir::kconv::registerKconvPasses();
   mlir::kconv::registerKconvConversionPasses();
   kconv::registerKconvCPUPipeline();
+  mlir::kconv::registerKconvToGPUPasses();
+  kconv::registerKconvGPUPipeline();
   mlir::DialectRegistry registry;
   mlir::registerAllDialects(registry);
+  mlir::registerAllExtensions(registry);
+  mlir::registerAllToLLVMIRTranslations(registry);
   registry.insert<mlir::kconv::KconvDialect>();
 
   auto [inputFilename, outputFilename] =

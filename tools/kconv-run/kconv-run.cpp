@@ -174,8 +174,9 @@ void list(const kconv::Artifact &art) {
   for (const kconv::ReductionInfo &r : c.reductions) {
     std::cout << "  " << r.name << ": " << kconv::signatureString(r) << "\n";
     std::string cpu = art.cpuUnavailableReason(r.name);
+    std::string gpu = art.gpuUnavailableReason(r.name);
     std::cout << "    cpu: " << (cpu.empty() ? "yes" : "no (" + cpu + ")")
-              << ", gpu: " << (art.hasGpu(r.name) ? "yes" : "no") << "\n";
+              << ", gpu: " << (gpu.empty() ? "yes" : "no (" + gpu + ")") << "\n";
   }
 }
 

@@ -1,8 +1,9 @@
 //===- Runtime.h - load and run kconv artifacts (C++ API) --------*- C++ -*-===//
 //
 // The kconv runtime: loads an artifact written by kconv-compile, validates it, and runs its
-// reductions on host arrays with a thread pool (CPU backend). No MLIR, no LLVM. The C API is
-// kconv.h; docs/runtime.md describes both.
+// reductions on the CPU (thread pool) or a CUDA GPU (driver API opened at run time: no link-time
+// CUDA dependency), on host arrays or CUDA device arrays. No MLIR, no LLVM. The C API is kconv.h;
+// docs/runtime.md describes both.
 //
 //   auto art = kconv::Artifact::load("gaussian.kca");
 //   art->run("gaussian_conv", {x, y, b}, out, nI, nJ);                   // argument order
@@ -10,6 +11,9 @@
 //
 // Arrays are row-major float32: a Vi variable of dimension D is [nI x D], a Vj one [nJ x D], a
 // parameter [D]; `out` is [nOut x outputDim] with nOut = nI for axis = 1 and nJ for axis = 0.
+// On the GPU with device arrays:
+//   kconv::RunOptions o; o.memory = kconv::Memory::CudaDevice; o.stream = stream;
+//   art->run("gaussian_conv", {dx, dy, db}, dout, nI, nJ, o);   // queued on `stream`, no copies
 // Every error is a kconv::Error (Error.h) thrown before anything is written.
 //
 //===----------------------------------------------------------------------===//
@@ -30,9 +34,17 @@
 namespace kconv {
 
 /// Where a reduction runs. Auto: the CPU code when the artifact has usable CPU code for the
-/// reduction, else the GPU. (The GPU backend is not built yet: Gpu is refused with
-/// ErrorCode::Unsupported.)
+/// reduction and the arrays are in host memory, else the GPU.
 enum class Device { Cpu, Gpu, Auto };
+
+/// Where the arrays of a call (inputs and out) live.
+///  - Host: host memory. On the GPU the runtime copies them to device buffers that it keeps and
+///    reuses across calls, runs, copies the result back and synchronizes: the call is synchronous.
+///  - CudaDevice: CUDA device memory (cudaMalloc / torch CUDA tensors / unified memory) of one
+///    device; nothing is copied, the call runs on that device on RunOptions::stream and returns
+///    without waiting (like a CUDA kernel launch): synchronize the stream before reading `out`.
+///    Every pointer is checked (cuPointerGetAttributes): a host pointer is refused.
+enum class Memory { Host, CudaDevice };
 
 const char *toString(Device device);
 /// "cpu", "gpu" or "auto"; anything else throws Error(InvalidArgument).
@@ -43,6 +55,11 @@ struct RunOptions {
   /// Threads working on this call, the calling thread included. 0: the artifact's setting
   /// (Artifact::setThreads), whose default is defaultThreadCount().
   int threads = 0;
+  /// Where the arrays are (see Memory). CudaDevice implies the GPU (Auto picks it, Cpu is refused).
+  Memory memory = Memory::Host;
+  /// The CUstream (a cudaStream_t) the GPU work is queued on; null: the legacy default stream for
+  /// CudaDevice memory, the runtime's own stream for Host memory.
+  void *stream = nullptr;
 };
 
 /// One input array. Converts implicitly from a pointer (shape not stated). When the caller states
@@ -82,7 +99,10 @@ public:
   /// missing, ...). Throws for an unknown reduction.
   std::string cpuUnavailableReason(std::string_view reduction) const;
   bool hasCpu(std::string_view reduction) const { return cpuUnavailableReason(reduction).empty(); }
-  bool hasGpu(std::string_view reduction) const;
+  bool hasGpu(std::string_view reduction) const { return gpuUnavailableReason(reduction).empty(); }
+  /// Empty when `reduction` can run on a GPU of this host, else why not (no GPU code in the
+  /// artifact, no CUDA driver, no GPU). Initializes the CUDA driver on first use.
+  std::string gpuUnavailableReason(std::string_view reduction) const;
 
   /// Default threads for this artifact's calls (0: defaultThreadCount()). Thread-safe.
   void setThreads(int threads);

@@ -34,6 +34,12 @@ typedef enum kconv_device {
   KCONV_DEVICE_AUTO = 2
 } kconv_device;
 
+/* Where a call's arrays live (see kconv::Memory in Runtime.h). */
+typedef enum kconv_memory {
+  KCONV_MEMORY_HOST = 0,  /* host memory; a GPU call copies in and out and is synchronous */
+  KCONV_MEMORY_DEVICE = 1 /* CUDA device memory; runs on the GPU on `stream`, asynchronously */
+} kconv_memory;
+
 typedef enum kconv_category {
   KCONV_CATEGORY_I = 0, /* Vi: indexed by i */
   KCONV_CATEGORY_J = 1, /* Vj: indexed by j */
@@ -64,6 +70,8 @@ typedef struct kconv_run_options {
      not stated); checked against nI/nJ and the variables' dimensions. */
   const int64_t *input_rows;
   const int64_t *input_dims;
+  int memory;   /* a kconv_memory; default KCONV_MEMORY_HOST */
+  void *stream; /* a CUstream / cudaStream_t for the GPU work; NULL: see Runtime.h */
 } kconv_run_options;
 
 /* The message of the calling thread's last failed call ("" if none). */
@@ -94,6 +102,11 @@ kconv_status kconv_variable_at(const kconv_artifact *artifact, const char *reduc
 /* *available = 1 if `reduction` can run on this host's CPU, else 0 and *reason (owned by the
    calling thread, valid until its next call of this function) says why. reason may be NULL. */
 kconv_status kconv_cpu_available(const kconv_artifact *artifact, const char *reduction,
+                                 int *available, const char **reason);
+
+/* *available = 1 if `reduction` can run on a GPU of this host (the artifact has GPU code, a CUDA
+   driver and a GPU are present), else 0 and *reason says why (as kconv_cpu_available). */
+kconv_status kconv_gpu_available(const kconv_artifact *artifact, const char *reduction,
                                  int *available, const char **reason);
 
 void kconv_run_options_init(kconv_run_options *options);

@@ -1,0 +1,27 @@
+//===- Passes.h - kconv → GPU conversion ------------------------*- C++ -*-===//
+#ifndef KCONV_CONVERSION_KCONVTOGPU_PASSES_H
+#define KCONV_CONVERSION_KCONVTOGPU_PASSES_H
+
+#include "mlir/Pass/Pass.h"
+
+namespace mlir {
+class ModuleOp;
+namespace kconv {
+
+#define GEN_PASS_DECL_CONVERTKCONVTOGPU
+#define GEN_PASS_REGISTRATION
+#include "kconv/Conversion/KconvToGPU/Passes.h.inc"
+
+/// Attribute names the conversion puts on every generated gpu.func (read back by the GPU target to
+/// fill the artifact's `gpu.*` metadata).
+constexpr llvm::StringLiteral kReductionAttrName = "kconv.reduction";
+constexpr llvm::StringLiteral kVariantAttrName = "kconv.variant"; // "plain" | "splitj"
+constexpr llvm::StringLiteral kBlockSizeAttrName = "kconv.block_size";
+constexpr llvm::StringLiteral kRowsPerThreadAttrName = "kconv.rows_per_thread";
+constexpr llvm::StringLiteral kTileRowsAttrName = "kconv.tile_rows";
+constexpr llvm::StringLiteral kSharedBytesAttrName = "kconv.shared_bytes";
+
+} // namespace kconv
+} // namespace mlir
+
+#endif // KCONV_CONVERSION_KCONVTOGPU_PASSES_H

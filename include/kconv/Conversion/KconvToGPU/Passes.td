@@ -1,0 +1,56 @@
+//===- Passes.td - kconv → GPU conversion pass --------------*- tablegen -*-===//
+//
+// Lives beside (not in) include/kconv/Conversion/Passes.td so that the GPU and CPU lowerings can
+// be developed in parallel; it has its own tablegen target (KconvToGPUPassIncGen).
+//
+//===----------------------------------------------------------------------===//
+#ifndef KCONV_CONVERSION_KCONVTOGPU_PASSES_TD
+#define KCONV_CONVERSION_KCONVTOGPU_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def ConvertKconvToGPU : Pass<"convert-kconv-to-gpu", "ModuleOp"> {
+  let summary = "Lower kconv.reduction ops to CUDA kernels in a gpu.module";
+  let description = [{
+    Every `kconv.reduction @NAME` becomes two kernels in one `gpu.module` (named by `module-name`):
+    `kconv_gpu_NAME` (stores its rows) and `kconv_gpu_NAME_splitj` (adds its partial sums to a
+    zeroed output with atomics; blockIdx.y takes a chunk of the reduced range). One thread owns
+    `rows-per-thread` output rows (strided by the block size); the reduced variables are staged
+    through a shared-memory tile of `block-size` rows (one record of 4-float vectors per row),
+    loaded cooperatively from the caller's row-major layout; the formula is fused into the loop
+    over the tile, summed per tile into a register partial and added to the accumulator at tile
+    end ("block sum"). The kernel ABI is documented in docs/architecture.md ("GPU kernel ABI").
+
+    With `fast-math` (the default) `Exp` is `ex2.approx.ftz.f32` with the log2(e) factor folded
+    into the inputs where the formula allows it (e.g. `Exp(-SqDist(x, y))` scales x and y by
+    sqrt(log2 e) once, so the pair costs one MUFU.EX2); `Log`, `Sqrt`, `Rsqrt`, `Inv` and division
+    use the approximate PTX instructions. Without it, the accurate math-dialect/LLVM versions are
+    used (no libdevice needed).
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::gpu::GPUDialect",
+    "::mlir::LLVM::LLVMDialect",
+    "::mlir::math::MathDialect",
+    "::mlir::memref::MemRefDialect",
+    "::mlir::NVVM::NVVMDialect",
+    "::mlir::scf::SCFDialect",
+    "::mlir::vector::VectorDialect",
+  ];
+  let options = [
+    Option<"fastMath", "fast-math", "bool", /*default=*/"true",
+           "Approximate transcendentals (ex2.approx.ftz for Exp, with log2(e) folded in)">,
+    Option<"blockSize", "block-size", "unsigned", /*default=*/"256",
+           "Threads per block = rows of the shared-memory tile (a multiple of 32)">,
+    Option<"rowsPerThread", "rows-per-thread", "unsigned", /*default=*/"0",
+           "Output rows per thread (register blocking: each shared-memory load serves all); "
+           "0: 4, 2 or 1 by the registers the formula needs">,
+    Option<"unroll", "unroll", "unsigned", /*default=*/"0",
+           "Unroll factor of the loop over a full tile (a power of two dividing block-size); "
+           "0: up to 16, fewer for large formulas">,
+    Option<"moduleName", "module-name", "std::string", /*default=*/"\"kconv_gpu\"",
+           "Name of the gpu.module that receives all kernels">,
+  ];
+}
+
+#endif // KCONV_CONVERSION_KCONVTOGPU_PASSES_TD

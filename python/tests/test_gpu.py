@@ -1,0 +1,287 @@
+"""GPU execution tests: every formula op on the GPU against the float64 reference evaluator
+(kconv-run --device gpu --check), every kernel variant (KCONV_GPU_PLAN), the zero-copy torch CUDA
+path, the host path, and the error messages.
+
+Artifacts: $KCONV_GPU_ARTIFACTS (scripts/build-gpu-artifacts.sh writes build/artifacts), else
+built here from bench/gpu/formulas when the compiler tools are built. Tests that need a GPU skip,
+with the runtime's reason, where there is none; the no-GPU error tests run everywhere.
+"""
+import ctypes
+import os
+import pathlib
+import shutil
+import subprocess
+import threading
+
+import numpy as np
+import pytest
+
+import kconv
+from kconv import _capi
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+FORMULAS = ROOT / "bench" / "gpu" / "formulas"
+
+
+def _tool(name, env):
+    if os.environ.get(env):
+        return pathlib.Path(os.environ[env])
+    for build in ("build", "build-gpu", "build-nocompiler"):
+        path = ROOT / build / "bin" / name
+        if path.exists():
+            return path
+    return None
+
+
+@pytest.fixture(scope="session")
+def artifacts(tmp_path_factory):
+    env = os.environ.get("KCONV_GPU_ARTIFACTS")
+    if env:
+        path = pathlib.Path(env)
+        if not (path / "ops.kca").exists():
+            pytest.skip(f"KCONV_GPU_ARTIFACTS={env} has no ops.kca "
+                        f"(scripts/build-gpu-artifacts.sh makes it)")
+        return path
+    default = ROOT / "build" / "artifacts"
+    if (default / "ops.kca").exists():
+        return default
+    script = ROOT / "scripts" / "build-gpu-artifacts.sh"
+    if _tool("kconv-opt", "KCONV_OPT") is None:
+        pytest.skip("no GPU artifacts (set KCONV_GPU_ARTIFACTS or run "
+                    "scripts/build-gpu-artifacts.sh) and no compiler here to build them")
+    out = tmp_path_factory.mktemp("gpu-artifacts")
+    result = subprocess.run(["bash", str(script), str(out)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return out
+
+
+@pytest.fixture(scope="session")
+def ops(artifacts):
+    a = kconv.load(artifacts / "ops.kca")
+    yield a
+    a.close()
+
+
+@pytest.fixture(scope="session")
+def gpu(ops):
+    """Skips (with the runtime's reason) where no GPU can run the artifact."""
+    why = ops.gpu_unavailable_reason("op_exp")
+    if why:
+        pytest.skip(f"no GPU: {why}")
+    return True
+
+
+def kconv_run():
+    path = _tool("kconv-run", "KCONV_RUN")
+    if path is None:
+        pytest.skip("kconv-run not built")
+    return path
+
+
+def reductions(path):
+    a = kconv.load(path)
+    names = list(a.reductions)
+    a.close()
+    return names
+
+
+def _names(file):
+    """Reduction names of a formula file (the tests' parameters, known without artifacts)."""
+    names = []
+    for line in (FORMULAS / file).read_text().splitlines():
+        line = line.split("#")[0]
+        if "Sum_Reduction" in line:
+            names.append(line.split("=")[0].strip())
+    return names
+
+
+OPS = _names("ops.kconv")
+
+
+# ---------------------------------------------------------------------------------------------
+# Without a GPU: clear errors, never a crash.
+
+
+def test_no_gpu_errors_are_clear(ops):
+    why = ops.gpu_unavailable_reason("op_exp")
+    if not why:
+        pytest.skip("a GPU is present: the no-GPU messages are not reachable here")
+    assert "CUDA" in why or "GPU" in why
+    x = np.ones((4, 3), np.float32)
+    with pytest.raises(kconv.KconvError) as e:
+        ops.run("op_exp", x, x, np.ones(4, np.float32), device="gpu")
+    assert e.value.code == _capi.DEVICE_ERROR
+    assert why in str(e.value)
+    # Auto takes the CPU code where the artifact has usable CPU code; otherwise it says why neither
+    # backend can run it.
+    if ops.reductions["op_exp"].cpu_available:
+        assert ops.run("op_exp", x, x, np.ones(4, np.float32)).shape == (4, 1)
+    else:
+        with pytest.raises(kconv.KconvError) as e:
+            ops.run("op_exp", x, x, np.ones(4, np.float32))
+        assert "GPU" in str(e.value)
+
+
+# ---------------------------------------------------------------------------------------------
+# Every op against the float64 reference, on every kernel variant.
+
+
+PLANS = ["auto", "0:1", "0:3", "1:1", "1:2"]
+
+
+@pytest.mark.parametrize("reduction", OPS)
+@pytest.mark.parametrize("accurate", [False, True], ids=["fast", "accurate"])
+def test_op_vs_reference(artifacts, gpu, reduction, accurate):
+    artifact = artifacts / ("ops_accurate.kca" if accurate else "ops.kca")
+    if not artifact.exists():
+        pytest.skip(f"{artifact.name} not built")
+    tolerance = "1e-5" if accurate else "3e-5"
+    runs = [((1, 1), "auto"), ((37, 1000), "auto"), ((3000, 2500), "auto")]
+    if not accurate:  # every kernel variant and splits (the accurate kernels differ in math only)
+        runs += [((1500, 777), plan) for plan in PLANS[1:]]
+    for (n, m), plan in runs:
+        env = dict(os.environ)
+        env.pop("KCONV_GPU_PLAN", None)
+        if plan != "auto":
+            env["KCONV_GPU_PLAN"] = plan
+        cmd = [str(kconv_run()), str(artifact), reduction, "--random", f"{n},{m}",
+               "--device", "gpu", "--check", "--tolerance", tolerance, "--seed", str(n + m)]
+        result = subprocess.run(cmd, capture_output=True, text=True, env=env)
+        assert result.returncode == 0, (
+            f"{reduction} n={n} m={m} plan={plan}:\n{result.stdout}{result.stderr}")
+        assert "OK" in result.stdout
+
+
+# ---------------------------------------------------------------------------------------------
+# The host path (NumPy arrays on device="gpu").
+
+
+def gauss_ref(x, y, b):
+    x, y, b = (np.asarray(a, dtype=np.float64) for a in (x, y, b))
+    d2 = ((x[:, None, :] - y[None, :, :]) ** 2).sum(-1)
+    return np.exp(-d2) @ b.reshape(len(y), -1)
+
+
+def rel_err(got, want):
+    got = np.asarray(got, dtype=np.float64).reshape(want.shape)
+    return np.linalg.norm(got - want) / np.linalg.norm(want)
+
+
+def randn(*shape, seed=0):
+    return np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
+
+
+@pytest.mark.parametrize("n,m", [(1, 1), (5, 3000), (2000, 7), (1025, 1023), (4096, 4096)])
+def test_host_path(ops, gpu, n, m):
+    x, y, b = randn(n, 3, seed=1), randn(m, 3, seed=2), randn(m, 1, seed=3)
+    out = ops.run("op_exp", x, y, b, device="gpu")
+    assert out.shape == (n, 1) and out.dtype == np.float32
+    assert rel_err(out, gauss_ref(x, y, b)) < 1e-5
+
+
+def test_host_path_buffers_reused_and_threads(ops, gpu):
+    # Growing and shrinking sizes reuse the device buffers; concurrent calls are serialized.
+    errors = []
+
+    def worker(seed):
+        try:
+            for n in (100, 3000, 10, 2000):
+                x, y, b = randn(n, 3, seed=seed), randn(n + 1, 3, seed=seed + 1), randn(n + 1, seed=2)
+                got = ops.run("op_exp", x, y, b, device="gpu")
+                if rel_err(got, gauss_ref(x, y, b)) > 1e-5:
+                    errors.append((seed, n))
+        except Exception as e:  # noqa: BLE001
+            errors.append(e)
+
+    threads = [threading.Thread(target=worker, args=(s,)) for s in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+
+
+def test_empty_sizes_gpu(ops, gpu):
+    x = randn(5, 3)
+    out = ops.run("op_exp", x, np.zeros((0, 3), np.float32), np.zeros((0, 1), np.float32),
+                  device="gpu")
+    assert out.shape == (5, 1) and not out.any()
+    out = ops.run("op_exp", np.zeros((0, 3), np.float32), x, randn(5), device="gpu")
+    assert out.shape == (0, 1)
+
+
+# ---------------------------------------------------------------------------------------------
+# The zero-copy path: torch CUDA tensors.
+
+
+@pytest.fixture(scope="session")
+def torch_cuda(gpu):
+    torch = pytest.importorskip("torch")
+    if not torch.cuda.is_available():
+        pytest.skip("torch sees no CUDA device")
+    return torch
+
+
+def test_torch_cuda_tensors(ops, torch_cuda):
+    torch = torch_cuda
+    for n, m in [(1, 1), (100, 300), (5000, 4000), (70000, 1000)]:
+        x = torch.randn(n, 3, device="cuda")
+        y = torch.randn(m, 3, device="cuda")
+        b = torch.randn(m, 1, device="cuda")
+        out = ops.run("op_exp", x, y, b)
+        assert out.is_cuda and out.shape == (n, 1) and out.dtype == torch.float32
+        torch.cuda.synchronize()
+        want = gauss_ref(x.cpu().numpy(), y.cpu().numpy(), b.cpu().numpy())
+        assert rel_err(out.cpu().numpy(), want) < 1e-5
+        # By name, into a given output, on a side stream.
+        s = torch.cuda.Stream()
+        given = torch.full((n, 1), float("nan"), device="cuda")
+        with torch.cuda.stream(s):
+            got = ops.run("op_exp", B=b, X=x, Y=y, out=given, stream=s)
+        s.synchronize()
+        assert got is given
+        assert rel_err(given.cpu().numpy(), want) < 1e-5
+    # nReduced = 0 on device memory: zeros without a kernel.
+    x = torch.randn(7, 3, device="cuda")
+    out = ops.run("op_exp", x, torch.zeros(0, 3, device="cuda"), torch.zeros(0, 1, device="cuda"))
+    torch.cuda.synchronize()
+    assert out.shape == (7, 1) and not out.any()
+
+
+def test_torch_cuda_checks(ops, torch_cuda):
+    torch = torch_cuda
+    x = torch.randn(10, 3, device="cuda")
+    y = torch.randn(12, 3, device="cuda")
+    b = torch.randn(12, 1, device="cuda")
+    with pytest.raises(kconv.KconvError, match="float32"):
+        ops.run("op_exp", x.double(), y, b)
+    with pytest.raises(kconv.KconvError, match="contiguous"):
+        ops.run("op_exp", torch.randn(3, 10, device="cuda").T, y, b)
+    with pytest.raises(kconv.KconvError, match="same CUDA device|host"):
+        ops.run("op_exp", x, y.cpu(), b)
+    with pytest.raises(kconv.KconvError, match="CUDA tensors run on the GPU"):
+        ops.run("op_exp", x, y, b, device="cpu")
+    with pytest.raises(kconv.KconvError, match="rows"):
+        ops.run("op_exp", x, y, b[:5])
+
+
+def test_host_pointer_as_device_pointer(ops, gpu):
+    """The C API checks every pointer of a memory=device call: host memory is refused."""
+    lib = _capi.library()
+    x, y, b = randn(10, 3), randn(12, 3), randn(12, 1)
+    out = np.empty((10, 1), np.float32)
+    float_p = ctypes.POINTER(ctypes.c_float)
+    ptrs = (float_p * 3)(*[a.ctypes.data_as(float_p) for a in (x, y, b)])
+    options = _capi.RunOptions()
+    lib.kconv_run_options_init(ctypes.byref(options))
+    options.memory = _capi.MEMORY_DEVICE
+    status = lib.kconv_run(ops._handle, b"op_exp", ptrs, 3, out.ctypes.data_as(float_p), 10, 12,
+                           ctypes.byref(options))
+    assert status == _capi.INVALID_ARGUMENT
+    message = lib.kconv_last_error().decode()
+    assert "input 0 (X) is not CUDA device memory" in message
+    options.device = 0  # cpu with device memory: refused
+    status = lib.kconv_run(ops._handle, b"op_exp", ptrs, 3, out.ctypes.data_as(float_p), 10, 12,
+                           ctypes.byref(options))
+    assert status == _capi.INVALID_ARGUMENT
+    assert "cannot be read on the CPU" in lib.kconv_last_error().decode()

@@ -1,0 +1,263 @@
+"""The GPU backend's host side against a CPU stand-in for the CUDA driver (test/gpu-fake/fake_cuda.c,
+loaded through $KCONV_LIBCUDA): driver loading, device and module setup, launch plans and split-j
+(the fake computes the Gaussian kernels over the rows and reduced range each launch covers),
+buffers, device-pointer checks, and the error messages for no GPU, out of memory, failed launches
+and modules. Each case runs in a fresh process (the driver is opened once per process)."""
+import os
+import pathlib
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+
+
+def _find(env, *candidates):
+    if os.environ.get(env):
+        return pathlib.Path(os.environ[env])
+    for c in candidates:
+        if c.exists():
+            return c
+    return None
+
+
+FAKE = _find("KCONV_FAKE_CUDA", ROOT / "build" / "lib" / "libkconv_fake_cuda.so")
+RUN = _find("KCONV_RUN", ROOT / "build" / "bin" / "kconv-run")
+
+
+@pytest.fixture(scope="module")
+def gaussian(tmp_path_factory):
+    """A Gaussian artifact with GPU code (built artifacts, or kconv-compile here)."""
+    if FAKE is None or RUN is None:
+        pytest.skip("the fake CUDA driver or kconv-run is not built")
+    for d in (os.environ.get("KCONV_GPU_ARTIFACTS"), ROOT / "build" / "artifacts"):
+        if d and (pathlib.Path(d) / "gaussian.kca").exists():
+            return pathlib.Path(d) / "gaussian.kca"
+    compile_ = ROOT / "build" / "bin" / "kconv-compile"
+    if not compile_.exists():
+        pytest.skip("no GPU artifact and no kconv-compile to make one")
+    path = tmp_path_factory.mktemp("fake") / "gaussian.kca"
+    subprocess.run([str(compile_), str(ROOT / "bench/gpu/formulas/gaussian.kconv"), "-o",
+                    str(path), "--cpu=x86-64-v3"], check=True, capture_output=True)
+    return path
+
+
+def env(mode="ok", **extra):
+    e = dict(os.environ, KCONV_LIBCUDA=str(FAKE), FAKE_CUDA_MODE=mode)
+    e.pop("KCONV_GPU_PLAN", None)
+    e.update({k: str(v) for k, v in extra.items()})
+    return e
+
+
+def kconv_run(artifact, *args, **kw):
+    return subprocess.run([str(RUN), str(artifact), *args], capture_output=True, text=True,
+                          env=env(**kw))
+
+
+@pytest.mark.parametrize("n,m", [(1, 1), (100, 300), (1500, 777), (3000, 2500), (20000, 300)])
+@pytest.mark.parametrize("plan", [None, "0:1", "0:3", "1:1", "1:4", "0:1000"])
+def test_launch_plans_cover_everything(gaussian, tmp_path, n, m, plan):
+    extra = {"FAKE_CUDA_LOG": tmp_path / "launches"}
+    if plan:
+        extra["KCONV_GPU_PLAN"] = plan
+    r = kconv_run(gaussian, "--random", f"{n},{m}", "--device", "gpu", "--check",
+                  "--check-rows", "4000", **extra)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "OK" in r.stdout
+    launches = (tmp_path / "launches").read_text().split("\n")
+    assert any(line.startswith("kconv_gpu_gaussian_conv") for line in launches)
+
+
+def test_auto_plan_splits_small_problems(gaussian, tmp_path):
+    log = tmp_path / "launches"
+    # An H100-like device (132 SMs, 5 blocks of the R-row kernel per SM); plans only.
+    h100 = dict(FAKE_CUDA_LOG=log, FAKE_CUDA_SMS=132, FAKE_CUDA_OCCUPANCY=5,
+                FAKE_CUDA_NOCOMPUTE=1)
+    plans = {}
+    for n in (2000, 1000000):
+        r = kconv_run(gaussian, "--random", str(n), "--device", "gpu", **h100)
+        assert r.returncode == 0, r.stdout + r.stderr
+        plans[n] = log.read_text().split("\n")[-2].split()
+    # 2000 rows fill 8 of 132 SMs: one row per thread, the reduced range split (split-j kernel).
+    name, gx, gy, n_out, n_red, chunk = plans[2000]
+    assert name == "kconv_gpu_gaussian_conv_r1_splitj" and int(gx) == 8 and int(gy) > 1
+    assert int(chunk) % 256 == 0 and int(gy) * int(chunk) >= 2000
+    # 1e6 rows: 4 rows per thread.
+    name, gx, gy, n_out, n_red, chunk = plans[1000000]
+    assert name.startswith("kconv_gpu_gaussian_conv") and "_r1" not in name and int(gx) == 977
+
+
+def test_no_gpu(gaussian):
+    r = kconv_run(gaussian, "--random", "10", "--device", "gpu", mode="nodevice")
+    assert r.returncode == 1
+    assert "no CUDA GPU: cuInit: CUDA_ERROR_NO_DEVICE (no CUDA-capable device is detected)" in r.stderr
+    r = kconv_run(gaussian, "--list", mode="nodevice")
+    assert "gpu: no (reduction 'gaussian_conv': no CUDA GPU" in r.stdout
+
+
+def test_no_driver(gaussian):
+    r = subprocess.run([str(RUN), str(gaussian), "--random", "10", "--device", "gpu"],
+                       capture_output=True, text=True,
+                       env=dict(os.environ, KCONV_LIBCUDA="/nonexistent/libcuda.so.1"))
+    assert r.returncode == 1
+    assert "no CUDA driver: cannot load /nonexistent/libcuda.so.1" in r.stderr
+
+
+def test_out_of_memory(gaussian):
+    r = kconv_run(gaussian, "--random", "1000", "--device", "gpu", mode="oom")
+    assert r.returncode == 1
+    assert "out of device memory allocating" in r.stderr and "input X" in r.stderr
+
+
+def test_launch_failure(gaussian):
+    r = kconv_run(gaussian, "--random", "1000", "--device", "gpu", mode="launchfail")
+    assert r.returncode == 1
+    assert "cuLaunchKernel" in r.stderr and "CUDA_ERROR_LAUNCH_FAILED" in r.stderr
+
+
+def test_module_failure(gaussian):
+    r = kconv_run(gaussian, "--random", "1000", "--device", "gpu", mode="badmodule")
+    assert r.returncode == 1
+    assert "did not load" in r.stderr and "could not compile the PTX" in r.stderr
+
+
+def test_device_memory_path(gaussian):
+    """memory=device through the C API: fake device buffers, asynchronous launch, pointer checks."""
+    script = textwrap.dedent(f"""
+        import ctypes, sys
+        import numpy as np
+        sys.path.insert(0, {str(ROOT / 'python')!r})
+        import kconv
+        from kconv import _capi
+        fake = ctypes.CDLL({str(FAKE)!r})
+        art = kconv.load({str(gaussian)!r})
+        lib = _capi.library()
+        rng = np.random.default_rng(0)
+        n, m = 3000, 2000
+        x = rng.standard_normal((n, 3)).astype(np.float32)
+        y = rng.standard_normal((m, 3)).astype(np.float32)
+        b = rng.standard_normal((m, 1)).astype(np.float32)
+        def dev(a):
+            p = ctypes.c_ulonglong()
+            assert fake.cuMemAlloc_v2(ctypes.byref(p), ctypes.c_size_t(max(a.nbytes, 4))) == 0
+            ctypes.memmove(p.value, a.ctypes.data, a.nbytes)
+            return p.value
+        out = np.full((n, 1), np.nan, np.float32)
+        dx, dy, db, dout = dev(x), dev(y), dev(b), dev(out)
+        float_p = ctypes.POINTER(ctypes.c_float)
+        def run(ptrs, o, n, m):
+            arr = (ctypes.c_void_p * 3)(*ptrs)
+            opt = _capi.RunOptions()
+            lib.kconv_run_options_init(ctypes.byref(opt))
+            opt.memory = _capi.MEMORY_DEVICE
+            return lib.kconv_run(art._handle, b"gaussian_conv",
+                                 ctypes.cast(arr, ctypes.POINTER(float_p)), 3,
+                                 ctypes.cast(ctypes.c_void_p(o), float_p), n, m, ctypes.byref(opt))
+        assert run([dx, dy, db], dout, n, m) == 0, lib.kconv_last_error()
+        ctypes.memmove(out.ctypes.data, dout, out.nbytes)
+        d2 = ((x[:, None, :].astype(np.float64) - y[None, :, :]) ** 2).sum(-1)
+        want = np.exp(-d2) @ b.astype(np.float64)
+        err = np.linalg.norm(out - want) / np.linalg.norm(want)
+        assert err < 1e-5, err
+        # nReduced = 0: zeros through a device memset.
+        assert run([dx, dy, db], dout, n, 0) == 0
+        ctypes.memmove(out.ctypes.data, dout, out.nbytes)
+        assert not out.any()
+        # A host pointer where device memory is promised: refused, naming the input.
+        assert run([dx, y.ctypes.data, db], dout, n, m) == _capi.INVALID_ARGUMENT
+        msg = lib.kconv_last_error().decode()
+        assert "input 1 (Y) is not CUDA device memory" in msg, msg
+        assert run([dx, dy, db], out.ctypes.data, n, m) == _capi.INVALID_ARGUMENT
+        assert "out is not CUDA device memory" in lib.kconv_last_error().decode()
+        print("device path OK")
+    """)
+    r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env())
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "device path OK" in r.stdout
+
+
+def test_python_cuda_tensor_path(gaussian):
+    """Artifact.run's CUDA-tensor path (checks, output allocation, stream, cached ctypes blocks),
+    with a stand-in `torch` whose CUDA tensors live in the fake driver's memory."""
+    script = textwrap.dedent(f"""
+        import ctypes, sys, types
+        import numpy as np
+        sys.path.insert(0, {str(ROOT / 'python')!r})
+        fake = ctypes.CDLL({str(FAKE)!r})
+
+        torch = types.ModuleType("torch")
+        torch.float32, torch.float64 = "float32", "float64"
+        class Device:
+            def __init__(self, s): self.s = s
+            def __eq__(self, o): return isinstance(o, Device) and o.s == self.s
+            def __repr__(self): return self.s
+        class Tensor:
+            __module__ = "torch"
+            def __init__(self, array, device="cuda:0", contiguous=True, dtype="float32"):
+                self.shape = array.shape
+                self.dtype = dtype
+                self.device = Device(device)
+                self.is_cuda = device.startswith("cuda")
+                self._contiguous = contiguous
+                p = ctypes.c_ulonglong()
+                assert fake.cuMemAlloc_v2(ctypes.byref(p), ctypes.c_size_t(max(array.nbytes, 4))) == 0
+                ctypes.memmove(p.value, array.ctypes.data, array.nbytes)
+                self._ptr = p.value
+            def data_ptr(self): return self._ptr
+            def is_contiguous(self): return self._contiguous
+            def dim(self): return len(self.shape)
+            def numel(self): return int(np.prod(self.shape))
+            def numpy(self):
+                a = np.empty(self.shape, np.float32)
+                ctypes.memmove(a.ctypes.data, self._ptr, a.nbytes)
+                return a
+        def empty(shape, device=None, dtype=None):
+            return Tensor(np.zeros(shape, np.float32), device=device.s)
+        class Stream:
+            cuda_stream = 0
+        cuda = types.SimpleNamespace(current_stream=lambda dev=None: Stream())
+        torch.Tensor, torch.empty, torch.cuda = Tensor, empty, cuda
+        sys.modules["torch"] = torch
+
+        import kconv
+        art = kconv.load({str(gaussian)!r})
+        rng = np.random.default_rng(1)
+        for n, m in [(1, 1), (300, 200), (2500, 3000)]:
+            x = rng.standard_normal((n, 3)).astype(np.float32)
+            y = rng.standard_normal((m, 3)).astype(np.float32)
+            b = rng.standard_normal((m, 1)).astype(np.float32)
+            d2 = ((x[:, None, :].astype(np.float64) - y[None, :, :]) ** 2).sum(-1)
+            want = np.exp(-d2) @ b.astype(np.float64)
+            tx, ty, tb = Tensor(x), Tensor(y), Tensor(b)
+            out = art.run("gaussian_conv", tx, ty, tb)
+            assert out.is_cuda and out.shape == (n, 1)
+            got = out.numpy()
+            assert np.linalg.norm(got - want) / np.linalg.norm(want) < 1e-5
+            given = Tensor(np.full((n, 1), np.nan, np.float32))
+            again = art.run("gaussian_conv", B=tb, X=tx, Y=ty, out=given, stream=Stream())
+            assert again is given and np.allclose(given.numpy(), got)
+        def fails(match, *args, **kw):
+            try:
+                art.run("gaussian_conv", *args, **kw)
+            except kconv.KconvError as e:
+                assert match in str(e), (match, str(e))
+                return
+            raise AssertionError("no error: " + match)
+        x = rng.standard_normal((10, 3)).astype(np.float32)
+        y = rng.standard_normal((12, 3)).astype(np.float32)
+        b = rng.standard_normal((12, 1)).astype(np.float32)
+        tx, ty, tb = Tensor(x), Tensor(y), Tensor(b)
+        fails("expected torch.float32", Tensor(x, dtype="float64"), ty, tb)
+        fails("not contiguous", Tensor(x, contiguous=False), ty, tb)
+        fails("on cuda:1, other inputs on cuda:0", tx, Tensor(y, device="cuda:1"), tb)
+        fails("a host array mixed with CUDA tensors", tx, y, tb)
+        fails("CUDA tensors run on the GPU, not on 'cpu'", tx, ty, tb, device="cpu")
+        fails("has 5 rows, expected nJ = 12", tx, ty, Tensor(b[:5]))
+        fails("expected 3 inputs", tx, ty)
+        print("python cuda path OK")
+    """)
+    r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env())
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "python cuda path OK" in r.stdout

@@ -1,0 +1,228 @@
+/*===- fake_cuda.c - a CPU stand-in for libcuda.so.1, for tests -----------===
+ *
+ * Loaded by the runtime instead of the CUDA driver through $KCONV_LIBCUDA, so that the GPU
+ * backend's host-side logic (driver loading, device and module setup, pointer checks, buffers,
+ * launch plans, memset + split-j, errors) runs where there is no GPU. "Device memory" is host
+ * memory from malloc, tracked so that cuPointerGetAttributes can tell it from other pointers.
+ * cuLaunchKernel computes the kernels of the Gaussian reduction (out_i = sum_j exp(-|x_i -
+ * y_j|^2) b_j: kernels named kconv_gpu_gaussian_conv*) on the CPU over exactly the rows and the
+ * reduced range its grid covers: plain kernels store, split-j kernels add. Rows per thread: 1 for
+ * *_r1* kernels, else $FAKE_CUDA_ROWS (default 4); block size $FAKE_CUDA_BLOCK (default 256).
+ *
+ * $FAKE_CUDA_SMS (default 4) and $FAKE_CUDA_OCCUPANCY (blocks per SM, default 4) shape the device.
+ * $FAKE_CUDA_MODE: "ok" (default), "nodevice" (cuInit fails with CUDA_ERROR_NO_DEVICE), "oom"
+ * (cuMemAlloc fails), "launchfail" (cuLaunchKernel fails), "badmodule" (module load fails).
+ *===----------------------------------------------------------------------===*/
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <pthread.h>
+
+typedef int CUresult;
+typedef unsigned long long CUdeviceptr;
+
+static const char *mode(void) {
+  const char *m = getenv("FAKE_CUDA_MODE");
+  return m ? m : "ok";
+}
+
+/* Allocations, to answer cuPointerGetAttributes. */
+#define MAX_ALLOCS 4096
+static struct { char *base; size_t size; } allocs[MAX_ALLOCS];
+static int used; /* slots [0, used) may hold allocations */
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int isDevice(const void *p) {
+  int found = 0;
+  pthread_mutex_lock(&lock);
+  for (int k = 0; k < used; ++k)
+    if (allocs[k].base && (const char *)p >= allocs[k].base &&
+        (const char *)p < allocs[k].base + allocs[k].size)
+      found = 1;
+  pthread_mutex_unlock(&lock);
+  return found;
+}
+
+CUresult cuInit(unsigned flags) { (void)flags; return strcmp(mode(), "nodevice") ? 0 : 100; }
+CUresult cuDriverGetVersion(int *v) { *v = 13000; return 0; }
+CUresult cuGetErrorName(CUresult r, const char **s) {
+  *s = r == 2 ? "CUDA_ERROR_OUT_OF_MEMORY" : r == 100 ? "CUDA_ERROR_NO_DEVICE"
+       : r == 200 ? "CUDA_ERROR_INVALID_IMAGE" : r == 719 ? "CUDA_ERROR_LAUNCH_FAILED"
+                                                         : "CUDA_ERROR_UNKNOWN";
+  return 0;
+}
+CUresult cuGetErrorString(CUresult r, const char **s) {
+  *s = r == 2 ? "out of memory" : r == 100 ? "no CUDA-capable device is detected"
+       : r == 200 ? "device kernel image is invalid" : r == 719 ? "unspecified launch failure"
+                                                               : "unknown error";
+  return 0;
+}
+CUresult cuDeviceGetCount(int *n) { *n = 1; return 0; }
+CUresult cuDeviceGet(int *d, int ordinal) { *d = ordinal; return ordinal == 0 ? 0 : 101; }
+CUresult cuDeviceGetName(char *name, int len, int d) {
+  (void)d;
+  snprintf(name, (size_t)len, "Fake GPU (CPU stand-in)");
+  return 0;
+}
+CUresult cuDeviceGetAttribute(int *v, int attribute, int d) {
+  (void)d;
+  const char *sms = getenv("FAKE_CUDA_SMS");
+  *v = attribute == 16 ? (sms ? atoi(sms) : 4) : attribute == 75 ? 9 : attribute == 76 ? 0 : 49152;
+  return 0;
+}
+static int context;
+CUresult cuDevicePrimaryCtxRetain(void **c, int d) { (void)d; *c = &context; return 0; }
+CUresult cuDevicePrimaryCtxRelease_v2(int d) { (void)d; return 0; }
+static __thread void *current;
+CUresult cuCtxGetCurrent(void **c) { *c = current; return 0; }
+CUresult cuCtxGetDevice(int *d) { *d = 0; return 0; }
+CUresult cuCtxPushCurrent_v2(void *c) { current = c; return 0; }
+CUresult cuCtxPopCurrent_v2(void **c) { if (c) *c = current; current = 0; return 0; }
+CUresult cuCtxSynchronize(void) { return 0; }
+static int module;
+CUresult cuModuleLoadDataEx(void **m, const void *image, unsigned n, int *o, void **v) {
+  (void)image; (void)n; (void)o; (void)v;
+  if (!strcmp(mode(), "badmodule"))
+    return 200;
+  *m = &module;
+  return 0;
+}
+CUresult cuModuleUnload(void *m) { (void)m; return 0; }
+/* A function handle is its name (strdup'ed, leaked: tests are short). */
+CUresult cuModuleGetFunction(void **f, void *m, const char *name) {
+  (void)m;
+  *f = strdup(name);
+  return 0;
+}
+CUresult cuFuncGetAttribute(int *v, int a, void *f) { (void)a; (void)f; *v = 32; return 0; }
+CUresult cuOccupancyMaxActiveBlocksPerMultiprocessor(int *n, void *f, int b, size_t s) {
+  (void)b; (void)s;
+  /* $FAKE_CUDA_OCCUPANCY: blocks per SM of the R-row kernels; the one-row kernels get 8. */
+  const char *occ = getenv("FAKE_CUDA_OCCUPANCY");
+  *n = strstr((const char *)f, "_r1") ? 8 : occ ? atoi(occ) : 4;
+  return 0;
+}
+CUresult cuMemAlloc_v2(CUdeviceptr *p, size_t size) {
+  if (!strcmp(mode(), "oom"))
+    return 2;
+  char *base = malloc(size ? size : 1);
+  pthread_mutex_lock(&lock);
+  for (int k = 0; k < MAX_ALLOCS; ++k)
+    if (!allocs[k].base) {
+      allocs[k].base = base;
+      allocs[k].size = size;
+      if (k >= used)
+        used = k + 1;
+      break;
+    }
+  pthread_mutex_unlock(&lock);
+  *p = (CUdeviceptr)(uintptr_t)base;
+  return 0;
+}
+CUresult cuMemFree_v2(CUdeviceptr p) {
+  pthread_mutex_lock(&lock);
+  for (int k = 0; k < MAX_ALLOCS; ++k)
+    if (allocs[k].base == (char *)(uintptr_t)p)
+      allocs[k].base = 0;
+  pthread_mutex_unlock(&lock);
+  free((void *)(uintptr_t)p);
+  return 0;
+}
+CUresult cuMemGetInfo_v2(size_t *f, size_t *t) { *f = 1 << 20; *t = 1 << 30; return 0; }
+CUresult cuMemcpyHtoDAsync_v2(CUdeviceptr d, const void *h, size_t n, void *s) {
+  (void)s;
+  if (!isDevice((void *)(uintptr_t)d))
+    return 1;
+  memcpy((void *)(uintptr_t)d, h, n);
+  return 0;
+}
+CUresult cuMemcpyDtoHAsync_v2(void *h, CUdeviceptr d, size_t n, void *s) {
+  (void)s;
+  if (!isDevice((void *)(uintptr_t)d))
+    return 1;
+  memcpy(h, (void *)(uintptr_t)d, n);
+  return 0;
+}
+CUresult cuMemsetD32Async(CUdeviceptr d, unsigned v, size_t n, void *s) {
+  (void)s;
+  if (!isDevice((void *)(uintptr_t)d))
+    return 1;
+  for (size_t k = 0; k < n; ++k)
+    memcpy((char *)(uintptr_t)d + 4 * k, &v, 4);
+  return 0;
+}
+CUresult cuPointerGetAttributes(unsigned n, int *attributes, void **data, CUdeviceptr p) {
+  int device = isDevice((void *)(uintptr_t)p);
+  for (unsigned k = 0; k < n; ++k) {
+    if (attributes[k] == 2) /* memory type */
+      *(unsigned *)data[k] = device ? 2u : 0u;
+    else if (attributes[k] == 9) /* device ordinal */
+      *(int *)data[k] = device ? 0 : -2;
+  }
+  return 0;
+}
+static int stream;
+CUresult cuStreamCreate(void **s, unsigned f) { (void)f; *s = &stream; return 0; }
+CUresult cuStreamDestroy_v2(void *s) { (void)s; return 0; }
+CUresult cuStreamSynchronize(void *s) { (void)s; return 0; }
+static int event;
+CUresult cuEventCreate(void **e, unsigned f) { (void)f; *e = &event; return 0; }
+CUresult cuEventDestroy_v2(void *e) { (void)e; return 0; }
+CUresult cuEventRecord(void *e, void *s) { (void)e; (void)s; return 0; }
+CUresult cuEventSynchronize(void *e) { (void)e; return 0; }
+CUresult cuEventElapsedTime_v2(float *ms, void *a, void *b) { (void)a; (void)b; *ms = 1; return 0; }
+
+/* The launches log here ($FAKE_CUDA_LOG), one line each: kernel gridX gridY nOut nRed chunk. */
+CUresult cuLaunchKernel(void *f, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by,
+                        unsigned bz, unsigned shared, void *s, void **params, void **extra) {
+  (void)gz; (void)by; (void)bz; (void)shared; (void)s; (void)extra;
+  const char *name = (const char *)f;
+  if (!strcmp(mode(), "launchfail"))
+    return 719;
+  const char *log = getenv("FAKE_CUDA_LOG");
+  if (strstr(name, "gaussian_conv") == NULL)
+    return 0; /* other kernels: accepted, not computed */
+  /* params: X, Y, B, out (device pointers), nOut, nRed, jChunk (int32). */
+  const float *x = *(const float **)params[0], *y = *(const float **)params[1],
+              *b = *(const float **)params[2];
+  float *out = *(float **)params[3];
+  int nOut = *(int *)params[4], nRed = *(int *)params[5], chunk = *(int *)params[6];
+  if (!isDevice(x) || !isDevice(y) || !isDevice(b) || !isDevice(out))
+    return 1; /* CUDA_ERROR_INVALID_VALUE: not device memory */
+  if (log) {
+    FILE *fp = fopen(log, "a");
+    if (fp) {
+      fprintf(fp, "%s %u %u %d %d %d\n", name, gx, gy, nOut, nRed, chunk);
+      fclose(fp);
+    }
+  }
+  int rows = strstr(name, "_r1") ? 1 : (getenv("FAKE_CUDA_ROWS") ? atoi(getenv("FAKE_CUDA_ROWS")) : 4);
+  int block = getenv("FAKE_CUDA_BLOCK") ? atoi(getenv("FAKE_CUDA_BLOCK")) : 256;
+  if ((int)bx != block)
+    return 1;
+  int splitj = strstr(name, "_splitj") != NULL;
+  if (getenv("FAKE_CUDA_NOCOMPUTE"))
+    return 0; /* plan inspection only ($FAKE_CUDA_NOCOMPUTE) */
+  for (unsigned gyy = 0; gyy < gy; ++gyy)
+    for (unsigned gxx = 0; gxx < gx; ++gxx) {
+      long rowBegin = (long)gxx * block * rows, rowEnd = rowBegin + (long)block * rows;
+      long j0 = (long)gyy * chunk, j1 = j0 + chunk;
+      if (j1 > nRed)
+        j1 = nRed;
+      for (long i = rowBegin; i < rowEnd && i < nOut; ++i) {
+        double acc = 0;
+        for (long j = j0; j < j1; ++j) {
+          double d0 = x[3 * i] - y[3 * j], d1 = x[3 * i + 1] - y[3 * j + 1],
+                 d2 = x[3 * i + 2] - y[3 * j + 2];
+          acc += exp(-(d0 * d0 + d1 * d1 + d2 * d2)) * b[j];
+        }
+        if (splitj)
+          out[i] += (float)acc;
+        else
+          out[i] = (float)acc;
+      }
+    }
+  return 0;
+}

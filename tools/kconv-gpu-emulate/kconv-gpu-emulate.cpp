@@ -1,0 +1,374 @@
+//===- kconv-gpu-emulate.cpp - run the GPU kernels' IR on the CPU ---------===//
+//
+// Checks the logic of the kernels convert-kconv-to-gpu generates, on a machine without a GPU:
+// each gpu.func is turned into a CPU function of (kernel arguments, thread id, block ids, the
+// block's shared tile, a barrier), its NVVM approximations replaced by the libm-exact functions,
+// JIT-compiled, and launched like CUDA would: for each block, one OS thread per CUDA thread,
+// gpu.barrier a pthread barrier. The outputs are compared with the runtime's float64 reference
+// evaluator (independent of the generated code). Every variant (R rows per thread or one, plain
+// or split-j) and several splits of the reduced range are run.
+//
+//   kconv-gpu-emulate FILE.mlir|FILE.kconv [--sizes N:M,...] [--tolerance T] [--fast-math=0|1]
+//                     [--rows-per-thread R] [--block-size B]
+//
+// Prints one line per (reduction, kernel, size, split) and exits 1 if any is off. What it does not
+// check: the NVPTX backend, ptxas, the real approximations' error, the runtime's launch code.
+//
+//===----------------------------------------------------------------------===//
+#include "kconv/Conversion/KconvToGPU/Passes.h"
+#include "kconv/Dialect/Kconv/IR/KconvOps.h"
+#include "kconv/Frontend/FormulaParser.h"
+#include "kconv/Runtime/Runtime.h"
+#include "kconv/Target/CPU.h"
+#include "kconv/Target/GPU.h"
+
+#include "mlir/Conversion/Passes.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/ExecutionEngine/ExecutionEngine.h"
+#include "mlir/ExecutionEngine/OptUtils.h"
+#include "mlir/IR/IRMapping.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "mlir/Transforms/Passes.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/SourceMgr.h"
+#include "llvm/Support/TargetSelect.h"
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <pthread.h>
+#include <random>
+#include <thread>
+#include <vector>
+
+using namespace mlir;
+namespace cl = llvm::cl;
+
+namespace {
+
+cl::opt<std::string> inputFile(cl::Positional, cl::desc("<.mlir or .kconv file>"), cl::Required);
+cl::opt<std::string> sizesOpt("sizes", cl::desc("N:M pairs (nI:nJ), comma-separated"),
+                              cl::init("1:1,37:300,700:1100,1100:513"));
+cl::opt<double> tolerance("tolerance", cl::desc("bound on the relative error"), cl::init(1e-5));
+cl::opt<bool> fastMath("fast-math", cl::desc("emulate the fast-math kernels"), cl::init(true));
+cl::opt<unsigned> rowsPerThread("rows-per-thread", cl::desc("0: automatic"), cl::init(0));
+cl::opt<unsigned> blockSizeOpt("block-size", cl::init(128));
+cl::opt<unsigned> unrollOpt("unroll", cl::desc("0: automatic"), cl::init(0));
+
+/// The kernel of one gpu.func as a CPU function; see the file comment.
+struct EmulatedKernel {
+  std::string name, reduction, variant;
+  int rows = 1, block = 0;
+  int64_t tileVectors = 0, vectorWidth = 1; // the shared tile: memref<tileVectors x vector<...>>
+};
+
+/// Turns every gpu.func into `func.func @emu_NAME(kernel args..., tid, bx, by, tile, barrier)`.
+LogicalResult prepareForCpu(ModuleOp module, std::vector<EmulatedKernel> &kernels) {
+  MLIRContext *ctx = module.getContext();
+  OpBuilder b(ctx);
+  auto ptr = LLVM::LLVMPointerType::get(ctx);
+  b.setInsertionPointToEnd(module.getBody());
+  auto barrierFn = func::FuncOp::create(b, module.getLoc(), "kconv_emu_barrier",
+                                        b.getFunctionType({ptr}, {}));
+  barrierFn.setPrivate();
+  SmallVector<gpu::GPUModuleOp> gpuModules(module.getOps<gpu::GPUModuleOp>());
+  for (gpu::GPUModuleOp gpuModule : gpuModules) {
+    for (gpu::GPUFuncOp kernel : llvm::make_early_inc_range(gpuModule.getOps<gpu::GPUFuncOp>())) {
+      Value tileArg = kernel.getWorkgroupAttributions()[0];
+      auto tileType = cast<MemRefType>(tileArg.getType());
+      auto cpuTileType = MemRefType::get(tileType.getShape(), tileType.getElementType());
+      SmallVector<Type> args(kernel.getArgumentTypes());
+      size_t numKernelArgs = args.size();
+      Type idx = b.getIndexType();
+      args.append({idx, idx, idx, cpuTileType, ptr});
+      b.setInsertionPointToEnd(module.getBody());
+      auto fn = func::FuncOp::create(b, kernel.getLoc(), ("emu_" + kernel.getName()).str(),
+                                     b.getFunctionType(args, {}));
+      Block *entry = fn.addEntryBlock();
+      IRMapping map;
+      Block &old = kernel.getBody().front();
+      for (size_t k = 0; k < numKernelArgs; ++k)
+        map.map(old.getArgument(k), entry->getArgument(k));
+      Value tid = entry->getArgument(numKernelArgs), bx = entry->getArgument(numKernelArgs + 1),
+            by = entry->getArgument(numKernelArgs + 2), tile = entry->getArgument(numKernelArgs + 3),
+            barrier = entry->getArgument(numKernelArgs + 4);
+      map.map(tileArg, tile);
+      b.setInsertionPointToStart(entry);
+      for (Operation &op : old.getOperations())
+        b.clone(op, map);
+      EmulatedKernel info;
+      info.name = kernel.getName().str();
+      info.reduction = kernel->getAttrOfType<StringAttr>(mlir::kconv::kReductionAttrName).str();
+      info.variant = kernel->getAttrOfType<StringAttr>(mlir::kconv::kVariantAttrName).str();
+      info.rows = int(kernel->getAttrOfType<IntegerAttr>(mlir::kconv::kRowsPerThreadAttrName).getInt());
+      info.block = int(kernel->getAttrOfType<IntegerAttr>(mlir::kconv::kBlockSizeAttrName).getInt());
+      info.tileVectors = tileType.getShape()[0];
+      info.vectorWidth = cast<VectorType>(tileType.getElementType()).getNumElements();
+      kernels.push_back(info);
+      // GPU ops → arguments and calls; NVVM approximations → exact CPU equivalents.
+      SmallVector<Operation *> toErase;
+      fn.walk([&](Operation *op) {
+        OpBuilder rb(op);
+        Location loc = op->getLoc();
+        if (auto id = dyn_cast<gpu::ThreadIdOp>(op)) {
+          id.replaceAllUsesWith(tid);
+        } else if (auto id = dyn_cast<gpu::BlockIdOp>(op)) {
+          id.replaceAllUsesWith(id.getDimension() == gpu::Dimension::x ? bx : by);
+        } else if (isa<gpu::BarrierOp>(op)) {
+          func::CallOp::create(rb, loc, barrierFn, ValueRange{barrier});
+        } else if (isa<gpu::ReturnOp>(op)) {
+          func::ReturnOp::create(rb, loc);
+        } else if (auto rcp = dyn_cast<NVVM::RcpApproxFtzF32Op>(op)) {
+          Value one = arith::ConstantOp::create(rb, loc, rb.getF32FloatAttr(1.0f));
+          rcp.getResult().replaceAllUsesWith(
+              arith::DivFOp::create(rb, loc, one, rcp.getOperand()).getResult());
+        } else if (auto call = dyn_cast<LLVM::CallIntrinsicOp>(op)) {
+          StringRef name = call.getIntrin();
+          Value x = call.getArgs().empty() ? Value() : call.getArgs()[0];
+          Value replacement;
+          if (name == "llvm.nvvm.ex2.approx.ftz.f32")
+            call.setIntrinAttr(rb.getStringAttr("llvm.exp2.f32"));
+          else if (name == "llvm.nvvm.lg2.approx.ftz.f")
+            call.setIntrinAttr(rb.getStringAttr("llvm.log2.f32"));
+          else if (name == "llvm.nvvm.sqrt.approx.ftz.f")
+            call.setIntrinAttr(rb.getStringAttr("llvm.sqrt.f32"));
+          else if (name == "llvm.nvvm.rsqrt.approx.ftz.f") {
+            Value one = arith::ConstantOp::create(rb, loc, rb.getF32FloatAttr(1.0f));
+            Value root = LLVM::CallIntrinsicOp::create(rb, loc, rb.getF32Type(),
+                                                       rb.getStringAttr("llvm.sqrt.f32"), x)
+                             .getResult(0);
+            replacement = arith::DivFOp::create(rb, loc, one, root);
+          } else if (name == "llvm.nvvm.div.approx.ftz.f") {
+            replacement = arith::DivFOp::create(rb, loc, x, call.getArgs()[1]);
+          }
+          if (replacement)
+            call.getResult(0).replaceAllUsesWith(replacement);
+          else
+            return;
+        } else {
+          return;
+        }
+        toErase.push_back(op);
+      });
+      for (Operation *op : toErase)
+        op->erase();
+    }
+    gpuModule.erase();
+  }
+  module->removeAttr(gpu::GPUDialect::getContainerModuleAttrName());
+  bool leftover = false;
+  module.walk([&](Operation *op) {
+    if (op->getDialect() && (isa<gpu::GPUDialect>(op->getDialect()) ||
+                             isa<NVVM::NVVMDialect>(op->getDialect()))) {
+      op->emitError("kconv-gpu-emulate: cannot emulate this op");
+      leftover = true;
+    }
+  });
+  return failure(leftover);
+}
+
+struct BlockContext {
+  pthread_barrier_t barrier;
+};
+
+} // namespace
+
+extern "C" void kconv_emu_barrier(void *context) {
+  pthread_barrier_wait(&static_cast<BlockContext *>(context)->barrier);
+}
+
+int main(int argc, char **argv) {
+  llvm::InitLLVM init(argc, argv);
+  cl::ParseCommandLineOptions(argc, argv, "kconv-gpu-emulate: GPU kernels on the CPU\n");
+  llvm::InitializeNativeTarget();
+  llvm::InitializeNativeTargetAsmPrinter();
+
+  DialectRegistry registry;
+  ::kconv::registerGpuTargetDialects(registry);
+  MLIRContext context(registry);
+  context.loadAllAvailableDialects();
+  llvm::SourceMgr sourceMgr;
+  auto buffer = llvm::MemoryBuffer::getFileOrSTDIN(inputFile);
+  if (!buffer) {
+    llvm::errs() << "cannot read " << inputFile << "\n";
+    return 1;
+  }
+  sourceMgr.AddNewSourceBuffer(std::move(*buffer), llvm::SMLoc());
+  SourceMgrDiagnosticHandler diagnostics(sourceMgr, &context);
+  OwningOpRef<ModuleOp> module = StringRef(inputFile).ends_with(".kconv")
+                                     ? ::kconv::parseFormulaFile(sourceMgr, &context)
+                                     : parseSourceFile<ModuleOp>(sourceMgr, &context);
+  if (!module)
+    return 1;
+  std::map<std::string, ::kconv::ReductionInfo> infos;
+  for (auto reduction : module->getOps<mlir::kconv::ReductionOp>()) {
+    auto info = ::kconv::serializeReduction(reduction);
+    if (failed(info))
+      return 1;
+    infos[info->name] = *info;
+  }
+
+  PassManager pm(&context);
+  mlir::kconv::ConvertKconvToGPUOptions convert;
+  convert.fastMath = fastMath;
+  convert.blockSize = blockSizeOpt;
+  convert.rowsPerThread = rowsPerThread;
+  convert.unroll = unrollOpt;
+  pm.addPass(mlir::kconv::createConvertKconvToGPU(convert));
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+  if (failed(pm.run(*module)))
+    return 1;
+  std::vector<EmulatedKernel> kernels;
+  if (failed(prepareForCpu(*module, kernels)))
+    return 1;
+  PassManager lower(&context);
+  lower.addPass(createSCFToControlFlowPass());
+  lower.addPass(createConvertToLLVMPass());
+  lower.addPass(createReconcileUnrealizedCastsPass());
+  if (failed(lower.run(*module))) {
+    module->print(llvm::errs());
+    return 1;
+  }
+  registerBuiltinDialectTranslation(context);
+  registerLLVMDialectTranslation(context);
+  ExecutionEngineOptions options;
+  options.transformer = makeOptimizingTransformer(2, 0, nullptr);
+  auto engine = ExecutionEngine::create(*module, options);
+  if (!engine) {
+    llvm::errs() << "JIT: " << llvm::toString(engine.takeError()) << "\n";
+    return 1;
+  }
+  (*engine)->registerSymbols([](llvm::orc::MangleAndInterner interner) {
+    llvm::orc::SymbolMap map;
+    map[interner("kconv_emu_barrier")] = {llvm::orc::ExecutorAddr::fromPtr(&kconv_emu_barrier),
+                                          llvm::JITSymbolFlags::Exported};
+    return map;
+  });
+
+  std::vector<std::pair<int64_t, int64_t>> sizes;
+  {
+    std::string text = sizesOpt;
+    size_t start = 0;
+    while (start < text.size()) {
+      size_t comma = text.find(',', start);
+      std::string item = text.substr(start, comma == std::string::npos ? std::string::npos
+                                                                       : comma - start);
+      size_t colon = item.find(':');
+      sizes.push_back({std::atoll(item.c_str()),
+                       colon == std::string::npos ? std::atoll(item.c_str())
+                                                  : std::atoll(item.c_str() + colon + 1)});
+      if (comma == std::string::npos)
+        break;
+      start = comma + 1;
+    }
+  }
+
+  int failures = 0, runs = 0;
+  for (const EmulatedKernel &kernel : kernels) {
+    const ::kconv::ReductionInfo &r = infos.at(kernel.reduction);
+    auto packed = (*engine)->lookupPacked("emu_" + kernel.name);
+    if (!packed) {
+      llvm::errs() << "no symbol for " << kernel.name << ": " << llvm::toString(packed.takeError())
+                   << "\n";
+      return 1;
+    }
+    void (*invoke)(void **) = *packed;
+    for (auto [nI, nJ] : sizes) {
+      int64_t nOut = r.axis == 1 ? nI : nJ, nRed = r.axis == 1 ? nJ : nI;
+      std::mt19937_64 rng(uint64_t(nI * 7919 + nJ));
+      std::normal_distribution<float> normal(0.0f, 1.0f);
+      std::vector<std::vector<float>> inputs(r.variables.size());
+      std::vector<const float *> pointers;
+      for (size_t k = 0; k < r.variables.size(); ++k) {
+        const ::kconv::VariableInfo &v = r.variables[k];
+        int64_t rows = v.category == ::kconv::VarCategory::Vi   ? nI
+                       : v.category == ::kconv::VarCategory::Vj ? nJ
+                                                              : 1;
+        inputs[k].resize(size_t(std::max<int64_t>(rows * v.dim, 1)));
+        for (float &x : inputs[k])
+          x = normal(rng);
+        pointers.push_back(inputs[k].data());
+      }
+      std::vector<double> ref = ::kconv::referenceRun(r, pointers, nI, nJ);
+      const int64_t tile = kernel.block, block = kernel.block;
+      const int64_t tiles = (nRed + tile - 1) / tile;
+      std::vector<int64_t> splits = {1};
+      if (kernel.variant == "splitj") {
+        for (int64_t c : {int64_t(2), int64_t(3), tiles})
+          if (c <= tiles && std::find(splits.begin(), splits.end(), c) == splits.end())
+            splits.push_back(c);
+      }
+      for (int64_t chunks : splits) {
+        int64_t chunkTiles = std::max<int64_t>(1, (tiles + chunks - 1) / chunks);
+        int64_t jChunk = kernel.variant == "splitj" ? chunkTiles * tile : std::max<int64_t>(nRed, 1);
+        int64_t gridY = kernel.variant == "splitj" ? std::max<int64_t>(1, (nRed + jChunk - 1) / jChunk) : 1;
+        int64_t rowsPerBlock = block * kernel.rows;
+        int64_t gridX = (nOut + rowsPerBlock - 1) / rowsPerBlock;
+        std::vector<float> out(size_t(std::max<int64_t>(nOut * r.outputDim, 1)),
+                               kernel.variant == "splitj" ? 0.0f : std::nanf(""));
+        int32_t n32 = int32_t(nOut), m32 = int32_t(nRed), c32 = int32_t(jChunk);
+        const int64_t tileElems = kernel.tileVectors; // vectors of vectorWidth floats
+        // One OS thread per CUDA thread, each running the blocks in the same order (the kernel
+        // starts every tile with a barrier, so a block's tile is never overwritten early).
+        std::vector<float> tileStorage(size_t(tileElems * kernel.vectorWidth) + 16, std::nanf(""));
+        float *aligned = reinterpret_cast<float *>(
+            (reinterpret_cast<uintptr_t>(tileStorage.data()) + 15) & ~uintptr_t(15));
+        BlockContext blockContext;
+        pthread_barrier_init(&blockContext.barrier, nullptr, unsigned(block));
+        std::vector<std::thread> threads;
+        for (int64_t t = 0; t < block; ++t)
+          threads.emplace_back([&, t] {
+            std::vector<const void *> ptrs(pointers.begin(), pointers.end());
+            void *outPtr = out.data();
+            int64_t tid = t, bxv = 0, byv = 0;
+            void *tileAlloc = aligned, *tileAligned = aligned;
+            int64_t offset = 0, size = tileElems, stride = 1;
+            void *barrierPtr = &blockContext;
+            // Packed arguments: kernel args, tid, bx, by, the tile's memref descriptor, barrier.
+            std::vector<void *> args;
+            for (auto &p : ptrs)
+              args.push_back(&p);
+            for (void *a : {(void *)&outPtr, (void *)&n32, (void *)&m32, (void *)&c32, (void *)&tid,
+                            (void *)&bxv, (void *)&byv, (void *)&tileAlloc, (void *)&tileAligned,
+                            (void *)&offset, (void *)&size, (void *)&stride, (void *)&barrierPtr})
+              args.push_back(a);
+            for (byv = 0; byv < gridY; ++byv)
+              for (bxv = 0; bxv < gridX; ++bxv)
+                invoke(args.data());
+          });
+        for (auto &thread : threads)
+          thread.join();
+        pthread_barrier_destroy(&blockContext.barrier);
+        double diff = 0, norm = 0;
+        bool finite = true;
+        for (size_t k = 0; k < ref.size(); ++k) {
+          finite = finite && std::isfinite(out[k]);
+          diff += (out[k] - ref[k]) * (out[k] - ref[k]);
+          norm += ref[k] * ref[k];
+        }
+        double error = norm > 0 ? std::sqrt(diff / norm) : std::sqrt(diff);
+        bool ok = finite && error <= tolerance;
+        ++runs;
+        failures += !ok;
+        std::printf("%s %s nI=%lld nJ=%lld grid=%lldx%lld chunk=%lld: relative error %.2e %s\n",
+                    ok ? "OK  " : "FAIL", kernel.name.c_str(), (long long)nI, (long long)nJ,
+                    (long long)gridX, (long long)gridY, (long long)jChunk, error,
+                    finite ? "" : "(non-finite or unwritten output)");
+      }
+    }
+  }
+  std::printf("%d of %d emulated runs within %.1e of the float64 reference\n", runs - failures,
+              runs, double(tolerance));
+  return failures ? 1 : 0;
+}
