@@ -2,6 +2,10 @@
 #include "kconv/Runtime/Artifact.h"
 #include "kconv/Runtime/Error.h"
 
+#include <cctype>
+#include <cerrno>
+#include <charconv>
+#include <cstdlib>
 #include <cstring>
 #include <sstream>
 
@@ -47,107 +51,154 @@ VarCategory parseCategory(const std::string &text, std::string_view source) {
   fail(source, "unknown variable category '" + text + "'");
 }
 
+/// The words of one metadata line. Parsed by hand (std::from_chars, strtod), not with iostreams:
+/// a host process (e.g. Python with torch loaded) may interpose libstdc++'s stream extractors, and
+/// the runtime must read its artifacts whatever else is loaded.
+struct MetadataLine {
+  std::string_view text;
+  std::vector<std::string_view> words;
+
+  explicit MetadataLine(std::string_view line) : text(line) {
+    size_t i = 0;
+    while (i < line.size()) {
+      while (i < line.size() && std::isspace(static_cast<unsigned char>(line[i])))
+        ++i;
+      size_t start = i;
+      while (i < line.size() && !std::isspace(static_cast<unsigned char>(line[i])))
+        ++i;
+      if (i > start)
+        words.push_back(line.substr(start, i - start));
+    }
+  }
+  /// Everything after word `k`, leading blanks dropped (free text like the compiler version).
+  std::string restAfter(size_t k) const {
+    if (words.size() <= k + 1)
+      return "";
+    return std::string(text.substr(size_t(words[k + 1].data() - text.data())));
+  }
+};
+
+template <typename Int> bool parseInt(std::string_view word, Int &value) {
+  auto [end, ec] = std::from_chars(word.data(), word.data() + word.size(), value);
+  return ec == std::errc() && end == word.data() + word.size();
+}
+
+bool parseReal(std::string_view word, double &value) {
+  std::string copy(word);
+  char *end = nullptr;
+  errno = 0;
+  value = std::strtod(copy.c_str(), &end);
+  return !copy.empty() && end == copy.c_str() + copy.size() && errno != ERANGE;
+}
+
 /// Reads the metadata text back; every malformed line is an error naming its line number.
-void parseMetadata(const std::string &text, ArtifactContents &contents, std::string_view source) {
-  std::istringstream lines(text);
-  std::string line;
+void parseMetadata(std::string_view text, ArtifactContents &contents, std::string_view source) {
   int lineNo = 0;
   ReductionInfo *current = nullptr;
+  std::string_view line;
   auto bad = [&](const std::string &why) {
-    fail(source, "metadata line " + std::to_string(lineNo) + ": " + why + ": '" + line + "'");
+    fail(source, "metadata line " + std::to_string(lineNo) + ": " + why + ": '" +
+                     std::string(line) + "'");
   };
-  while (std::getline(lines, line)) {
+  for (size_t pos = 0; pos < text.size();) {
+    size_t eol = text.find('\n', pos);
+    if (eol == std::string_view::npos)
+      eol = text.size();
+    line = text.substr(pos, eol - pos);
+    pos = eol + 1;
     ++lineNo;
-    std::istringstream words(line);
-    std::string key;
-    if (!(words >> key))
+    MetadataLine words(line);
+    const std::vector<std::string_view> &w = words.words;
+    if (w.empty())
       continue;
+    std::string_view key = w[0];
+    auto word = [&](size_t k) { return k < w.size() ? std::string(w[k]) : std::string(); };
     if (lineNo == 1) {
       uint32_t version = 0;
-      if (key != "kconv-metadata" || !(words >> version) || version != kArtifactFormatVersion)
+      if (key != "kconv-metadata" || w.size() != 2 || !parseInt(w[1], version) ||
+          version != kArtifactFormatVersion)
         bad("expected 'kconv-metadata " + std::to_string(kArtifactFormatVersion) + "'");
       continue;
     }
     if (key == "compiler") {
-      std::getline(words >> std::ws, contents.compilerVersion);
+      contents.compilerVersion = words.restAfter(0);
     } else if (key == "source") {
-      std::getline(words >> std::ws, contents.sourceName);
+      contents.sourceName = words.restAfter(0);
     } else if (key == "reduction") {
       if (current)
         bad("reduction inside reduction");
+      if (w.size() != 2)
+        bad("expected 'reduction NAME'");
       contents.reductions.emplace_back();
       current = &contents.reductions.back();
-      if (!(words >> current->name))
-        bad("missing reduction name");
+      current->name = word(1);
     } else if (!current) {
-      bad("'" + key + "' outside a reduction");
+      bad("'" + std::string(key) + "' outside a reduction");
     } else if (key == "kind") {
-      if (!(words >> current->kind))
+      if (w.size() != 2)
         bad("missing kind");
+      current->kind = word(1);
     } else if (key == "axis") {
-      if (!(words >> current->axis) || (current->axis != 0 && current->axis != 1))
+      if (w.size() != 2 || !parseInt(w[1], current->axis) ||
+          (current->axis != 0 && current->axis != 1))
         bad("axis must be 0 or 1");
     } else if (key == "dtype") {
-      if (!(words >> current->dtype))
+      if (w.size() != 2)
         bad("missing dtype");
+      current->dtype = word(1);
     } else if (key == "output_dim") {
-      if (!(words >> current->outputDim) || current->outputDim < 1)
+      if (w.size() != 2 || !parseInt(w[1], current->outputDim) || current->outputDim < 1)
         bad("bad output dimension");
     } else if (key == "var") {
       VariableInfo var;
-      std::string category;
-      if (!(words >> var.name >> category >> var.dim) || var.dim < 1)
+      if (w.size() != 4 || !parseInt(w[3], var.dim) || var.dim < 1)
         bad("expected 'var NAME i|j|p DIM'");
-      var.category = parseCategory(category, source);
+      var.name = word(1);
+      var.category = parseCategory(word(2), source);
       current->variables.push_back(var);
     } else if (key == "op") {
       FormulaOp op;
-      if (!(words >> op.name >> op.dim) || op.dim < 1)
+      if (w.size() < 3 || !parseInt(w[2], op.dim) || op.dim < 1)
         bad("expected 'op NAME DIM OPERANDS...'");
+      op.name = word(1);
       int64_t defined = int64_t(current->variables.size() + current->formula.size());
-      std::string word;
-      while (words >> word) {
-        if (word.rfind("int=", 0) == 0) {
-          try {
-            op.integer = std::stoll(word.substr(4));
-          } catch (const std::exception &) {
-            bad("bad integer '" + word + "'");
-          }
-        } else if (word.rfind("real=", 0) == 0) {
-          try {
-            op.real = std::stod(word.substr(5));
-          } catch (const std::exception &) {
-            bad("bad real '" + word + "'");
-          }
+      for (size_t k = 3; k < w.size(); ++k) {
+        std::string_view item = w[k];
+        if (item.rfind("int=", 0) == 0) {
+          int64_t value = 0;
+          if (!parseInt(item.substr(4), value))
+            bad("bad integer '" + std::string(item) + "'");
+          op.integer = value;
+        } else if (item.rfind("real=", 0) == 0) {
+          double value = 0;
+          if (!parseReal(item.substr(5), value))
+            bad("bad real '" + std::string(item) + "'");
+          op.real = value;
         } else {
           int64_t id = -1;
-          try {
-            id = std::stoll(word);
-          } catch (const std::exception &) {
-            bad("bad operand '" + word + "'");
-          }
+          if (!parseInt(item, id))
+            bad("bad operand '" + std::string(item) + "'");
           if (id < 0 || id >= defined)
-            bad("operand " + word + " is not defined before this op");
+            bad("operand " + std::string(item) + " is not defined before this op");
           op.operands.push_back(id);
         }
       }
       current->formula.push_back(std::move(op));
     } else if (key == "yield") {
       int64_t defined = int64_t(current->variables.size() + current->formula.size());
-      if (!(words >> current->yield) || current->yield < 0 || current->yield >= defined)
+      if (w.size() != 2 || !parseInt(w[1], current->yield) || current->yield < 0 ||
+          current->yield >= defined)
         bad("yield of an undefined value");
     } else if (key == "attr") {
-      std::string name, value;
-      if (!(words >> name))
+      if (w.size() < 2)
         bad("missing attribute name");
-      std::getline(words >> std::ws, value);
-      current->attributes[name] = value;
+      current->attributes[word(1)] = words.restAfter(1);
     } else if (key == "end") {
       if (current->yield < 0)
         bad("reduction '" + current->name + "' has no yield");
       current = nullptr;
     } else {
-      bad("unknown key '" + key + "'");
+      bad("unknown key '" + std::string(key) + "'");
     }
   }
   if (lineNo == 0)
