@@ -126,7 +126,7 @@ def test_no_gpu_errors_are_clear(ops):
 # Every op against the float64 reference, on every kernel variant.
 
 
-PLANS = ["auto", "0:1", "0:3", "1:1", "1:2"]
+PLANS = ["auto", "0:1", "0:3", "1:1", "1:2", "2:1"]
 
 
 @pytest.mark.parametrize("reduction", OPS)
