@@ -4,8 +4,8 @@
 # built build/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-mkdir -p build/artifacts
-echo "== kconv-compile examples/gaussian.kconv -o build/artifacts/gaussian.kca"
-build/bin/kconv-compile examples/gaussian.kconv -o build/artifacts/gaussian.kca
+mkdir -p build/example
+echo "== kconv-compile examples/gaussian.kconv -o build/example/gaussian.kca"
+build/bin/kconv-compile examples/gaussian.kconv -o build/example/gaussian.kca
 echo "== kconv-run (CPU), N = M = 20000"
-build/bin/kconv-run build/artifacts/gaussian.kca gaussian_conv --random 20000 --device cpu --bench --check
+build/bin/kconv-run build/example/gaussian.kca gaussian_conv --random 20000 --device cpu --bench --check

@@ -3,7 +3,9 @@
 # random normal inputs. kconv (examples/gaussian.kconv compiled for this CPU, run through the
 # runtime: kconv-run --bench / --check) against NumPy tensorized and a plain scalar C++ loop (-O3),
 # in the same run. Prints a markdown table: median ms per call, pairs/s, speed-up over NumPy,
-# relative error vs float64 on 256 sampled rows.
+# relative error vs float64 on 256 sampled rows. The last column is the CPU time of one of the
+# threads for its share of the rows (kconv-cpu-bench, the kernel ABI called directly): the wall time
+# the call takes when no other process takes the cores (this machine's 2 cores are shared).
 #
 #   bench/cpu/run.sh [BUILD_DIR] [SIZES...]     (defaults: build, 100 1000 5000 10000 50000)
 #   THREADS=2 (default) threads for kconv and the scalar loop; NumPy uses its BLAS's threads.
@@ -40,8 +42,8 @@ echo "CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'),
      "kconv target: $target; $threads threads; load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "kconv-compile examples/gaussian.kconv: ${compile_s}"
 echo
-echo "| N | kconv ms | kconv pairs/s | kconv rel. error | NumPy ms | NumPy rel. error | speed-up vs NumPy | scalar C++ -O3 ms |"
-echo "|---|---|---|---|---|---|---|---|"
+echo "| N | kconv ms | kconv pairs/s | kconv rel. error | NumPy ms | NumPy rel. error | speed-up vs NumPy | scalar C++ -O3 ms | kconv thread CPU ms |"
+echo "|---|---|---|---|---|---|---|---|---|"
 for n in "${sizes[@]}"; do
   r=$(repeats "$n")
   kms=$("$bin/kconv-run" "$tmp/gaussian.kca" --random "$n" --threads "$threads" --bench --repeats "$r" | median_of)
@@ -61,5 +63,7 @@ for n in "${sizes[@]}"; do
   else
     sms="—"
   fi
-  echo "| $n | $kms | $pairs | $kerr | $nms | $nerr | $speedup | $sms |"
+  cpu=$("$bin/kconv-cpu-bench" "$tmp/gaussian.kca" --random "$n,$n" --threads "$threads" --bench "$r" \
+        | sed -n 's/^cpu-time.*median \([0-9.]*\) ms.*/\1/p')
+  echo "| $n | $kms | $pairs | $kerr | $nms | $nerr | $speedup | $sms | $cpu |"
 done

@@ -107,6 +107,13 @@ int main(int argc, char **argv) {
   cl::ParseCommandLineOptions(
       argc, argv,
       "kconv-compile: compile a formula file (.kconv or .mlir) into a kconv artifact (.kca)\n");
+  if (lanesOpt < 0 || lanesOpt > 64 || (lanesOpt & (lanesOpt - 1)) != 0)
+    return fail("--lanes must be a power of two up to 64 (or 0: from the target), got " +
+                llvm::Twine(int64_t(lanesOpt)));
+  if (rowsOpt < 1 || rowsOpt > 16)
+    return fail("--rows must be in [1, 16], got " + llvm::Twine(int64_t(rowsOpt)));
+  if (jblockOpt < 1)
+    return fail("--jblock must be positive, got " + llvm::Twine(int64_t(jblockOpt)));
   if (emit == Emit::Artifact && outputFile.empty())
     return fail("no output file: use -o OUT.kca (or --emit=mlir|llvm|asm|metadata|ptx to print)");
 
