@@ -50,8 +50,8 @@ std::string mib(size_t bytes) {
 
 /// Kernel names and launch parameters of one reduction, from its `gpu.*` metadata attributes.
 struct KernelSpec {
-  std::string plain, splitj, plainR1, splitjR1;
-  int block = 256, rows = 1, tile = 256;
+  std::string plain, splitj, plainR1, splitjR1, small;
+  int block = 256, rows = 1, tile = 256, smallRows = 0;
   std::string arch;
   bool valid() const { return !plain.empty() && !splitj.empty(); }
 };
@@ -59,15 +59,18 @@ struct KernelSpec {
 struct Kernel {
   CUfunction function = nullptr;
   int rows = 1;        // output rows per thread
+  int rowsPerBlock = 0;
   int blocksPerSM = 1; // occupancy
   bool splitj = false;
   const std::string *name = nullptr;
 };
 
-/// The two register blockings of a reduction: [0] R rows per thread, [1] one row (may be absent).
+/// The kernel families of a reduction: [0] R rows per thread, [1] one row (may be absent), [2]
+/// the small kernel (the reduced range split among a block's threads; no split-j form).
 struct Variant {
   Kernel plain, splitj;
   bool present = false;
+  bool small = false;
 };
 
 struct DeviceState {
@@ -81,7 +84,7 @@ struct DeviceState {
   std::string loadError; // non-empty: the module could not be loaded (reported on every call)
   CUmodule module = nullptr;
   std::string loadedFrom;
-  std::vector<std::array<Variant, 2>> variants; // per reduction
+  std::vector<std::array<Variant, 3>> variants; // per reduction
 
   // The host-memory path: one call at a time per device (its buffers are shared).
   std::mutex hostMutex;
@@ -138,6 +141,8 @@ public:
       spec.splitj = get("gpu.kernel_splitj");
       spec.plainR1 = get("gpu.kernel_r1");
       spec.splitjR1 = get("gpu.kernel_r1_splitj");
+      spec.small = get("gpu.kernel_small");
+      spec.smallRows = getInt("gpu.small_rows", 0);
       spec.block = getInt("gpu.block", 256);
       spec.rows = getInt("gpu.rows_per_thread", 1);
       spec.tile = getInt("gpu.tile", spec.block);
@@ -361,6 +366,7 @@ void GpuBackend::load(DeviceState &state) {
         check(d.cuModuleGetFunction(&kernel.function, state.module, name.c_str()),
               "cuModuleGetFunction", "kernel " + name + " of the artifact");
         kernel.rows = rows;
+        kernel.rowsPerBlock = spec.block * rows;
         kernel.splitj = splitj;
         kernel.name = &name;
         if (d.cuOccupancyMaxActiveBlocksPerMultiprocessor(&kernel.blocksPerSM, kernel.function,
@@ -368,7 +374,7 @@ void GpuBackend::load(DeviceState &state) {
             kernel.blocksPerSM < 1)
           kernel.blocksPerSM = 1;
       };
-      std::array<Variant, 2> &v = state.variants[k];
+      std::array<Variant, 3> &v = state.variants[k];
       get(spec.plain, spec.rows, false, v[0].plain);
       get(spec.splitj, spec.rows, true, v[0].splitj);
       v[0].present = true;
@@ -376,6 +382,11 @@ void GpuBackend::load(DeviceState &state) {
         get(spec.plainR1, 1, false, v[1].plain);
         get(spec.splitjR1, 1, true, v[1].splitj);
         v[1].present = true;
+      }
+      if (!spec.small.empty() && spec.smallRows > 0 && spec.block % spec.smallRows == 0) {
+        get(spec.small, 1, false, v[2].plain);
+        v[2].plain.rowsPerBlock = spec.smallRows;
+        v[2].present = v[2].small = true;
       }
     }
   } catch (const Error &e) {
@@ -389,16 +400,18 @@ void GpuBackend::load(DeviceState &state) {
 Plan GpuBackend::plan(const DeviceState &state, size_t index, int64_t nOut,
                       int64_t nReduced) const {
   const KernelSpec &spec = specs[index];
-  const std::array<Variant, 2> &variants = state.variants[index];
+  const std::array<Variant, 3> &variants = state.variants[index];
   const int64_t tile = spec.tile, block = spec.block;
   const int64_t tiles = (nReduced + tile - 1) / tile;
   Plan best;
   double bestCost = std::numeric_limits<double>::infinity();
   auto consider = [&](const Variant &v, int64_t chunks) {
-    int64_t rowsPerBlock = block * v.plain.rows;
+    int64_t rowsPerBlock = v.plain.rowsPerBlock;
     int64_t gridX = (nOut + rowsPerBlock - 1) / rowsPerBlock;
     int64_t chunkTiles = (tiles + chunks - 1) / chunks;
     int64_t realChunks = (tiles + chunkTiles - 1) / chunkTiles;
+    if (v.small && realChunks > 1)
+      return; // the small kernel splits the reduced range inside its block
     if (gridX > std::numeric_limits<int32_t>::max() || realChunks > 65535)
       return;
     const Kernel &k = realChunks > 1 ? v.splitj : v.plain;
@@ -411,6 +424,9 @@ Plan GpuBackend::plan(const DeviceState &state, size_t index, int64_t nOut,
     // A block also loads its rows and writes (or adds) its outputs: about a quarter tile's work.
     double cost = perSM * double(rowsPerBlock) * (double(chunkTiles) + 0.25) * double(tile) *
                   perPair / efficiency;
+    // The small kernel's final sum over its slices: a barrier and a few loads per row.
+    if (v.small)
+      cost += perSM * double(block) * 16.0;
     // A split adds a memset launch and atomics: about 3 µs of an SM's time at ~16 pairs/clock.
     if (realChunks > 1)
       cost += 3e-6 * 1.5e9 * 16.0 * 8.5;
@@ -422,12 +438,13 @@ Plan GpuBackend::plan(const DeviceState &state, size_t index, int64_t nOut,
       best.chunk = realChunks > 1 ? chunkTiles * tile : nReduced;
     }
   };
-  // KCONV_GPU_PLAN=VARIANT:CHUNKS (VARIANT 0: R rows per thread, 1: one row) forces a plan.
+  // KCONV_GPU_PLAN=VARIANT:CHUNKS (VARIANT 0: R rows per thread, 1: one row, 2: the small
+  // kernel, no chunks) forces a plan.
   if (!forcedPlan.empty()) {
     int v = std::atoi(forcedPlan.c_str());
     size_t colon = forcedPlan.find(':');
     int64_t chunks = colon == std::string::npos ? 1 : std::atoll(forcedPlan.c_str() + colon + 1);
-    if (v >= 0 && v < 2 && variants[size_t(v)].present && chunks >= 1) {
+    if (v >= 0 && v < 3 && variants[size_t(v)].present && chunks >= 1) {
       consider(variants[size_t(v)], std::min<int64_t>(chunks, tiles));
       if (best.kernel)
         return best;
@@ -436,7 +453,11 @@ Plan GpuBackend::plan(const DeviceState &state, size_t index, int64_t nOut,
   for (const Variant &v : variants) {
     if (!v.present)
       continue;
-    int64_t rowsPerBlock = block * v.plain.rows;
+    if (v.small) {
+      consider(v, 1);
+      continue;
+    }
+    int64_t rowsPerBlock = v.plain.rowsPerBlock;
     int64_t gridX = (nOut + rowsPerBlock - 1) / rowsPerBlock;
     int64_t slots = int64_t(state.sms) * v.plain.blocksPerSM;
     // Splits beyond ~4 waves of blocks gain nothing.

@@ -57,7 +57,7 @@ def kconv_run(artifact, *args, **kw):
 
 
 @pytest.mark.parametrize("n,m", [(1, 1), (100, 300), (1500, 777), (3000, 2500), (20000, 300)])
-@pytest.mark.parametrize("plan", [None, "0:1", "0:3", "1:1", "1:4", "0:1000"])
+@pytest.mark.parametrize("plan", [None, "0:1", "0:3", "1:1", "1:4", "0:1000", "2:1"])
 def test_launch_plans_cover_everything(gaussian, tmp_path, n, m, plan):
     extra = {"FAKE_CUDA_LOG": tmp_path / "launches"}
     if plan:
@@ -80,10 +80,10 @@ def test_auto_plan_splits_small_problems(gaussian, tmp_path):
         r = kconv_run(gaussian, "--random", str(n), "--device", "gpu", **h100)
         assert r.returncode == 0, r.stdout + r.stderr
         plans[n] = log.read_text().split("\n")[-2].split()
-    # 2000 rows fill 8 of 132 SMs: one row per thread, the reduced range split (split-j kernel).
+    # 2000 rows would fill 2 (R = 4) or 8 (one row per thread) of 132 SMs: the small kernel, 32
+    # rows per block with the reduced range split among the block's threads (one launch, no memset).
     name, gx, gy, n_out, n_red, chunk = plans[2000]
-    assert name == "kconv_gpu_gaussian_conv_r1_splitj" and int(gx) == 8 and int(gy) > 1
-    assert int(chunk) % 256 == 0 and int(gy) * int(chunk) >= 2000
+    assert name == "kconv_gpu_gaussian_conv_small" and int(gx) == 63 and int(gy) == 1
     # 1e6 rows: 4 rows per thread.
     name, gx, gy, n_out, n_red, chunk = plans[1000000]
     assert name.startswith("kconv_gpu_gaussian_conv") and "_r1" not in name and int(gx) == 977

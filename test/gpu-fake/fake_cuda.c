@@ -7,7 +7,8 @@
  * cuLaunchKernel computes the kernels of the Gaussian reduction (out_i = sum_j exp(-|x_i -
  * y_j|^2) b_j: kernels named kconv_gpu_gaussian_conv*) on the CPU over exactly the rows and the
  * reduced range its grid covers: plain kernels store, split-j kernels add. Rows per thread: 1 for
- * *_r1* kernels, else $FAKE_CUDA_ROWS (default 4); block size $FAKE_CUDA_BLOCK (default 256).
+ * *_r1* kernels, else $FAKE_CUDA_ROWS (default 4); block size $FAKE_CUDA_BLOCK (default 256); a
+ * *_small* kernel's block covers block/8 rows and the whole reduced range.
  *
  * $FAKE_CUDA_SMS (default 4) and $FAKE_CUDA_OCCUPANCY (blocks per SM, default 4) shape the device.
  * $FAKE_CUDA_MODE: "ok" (default), "nodevice" (cuInit fails with CUDA_ERROR_NO_DEVICE), "oom"
@@ -202,12 +203,15 @@ CUresult cuLaunchKernel(void *f, unsigned gx, unsigned gy, unsigned gz, unsigned
   int block = getenv("FAKE_CUDA_BLOCK") ? atoi(getenv("FAKE_CUDA_BLOCK")) : 256;
   if ((int)bx != block)
     return 1;
+  long rowsPerBlock = (long)block * rows;
+  if (strstr(name, "_small")) /* 8 slices of 32 rows (block 256) */
+    rowsPerBlock = block / 8;
   int splitj = strstr(name, "_splitj") != NULL;
   if (getenv("FAKE_CUDA_NOCOMPUTE"))
     return 0; /* plan inspection only ($FAKE_CUDA_NOCOMPUTE) */
   for (unsigned gyy = 0; gyy < gy; ++gyy)
     for (unsigned gxx = 0; gxx < gx; ++gxx) {
-      long rowBegin = (long)gxx * block * rows, rowEnd = rowBegin + (long)block * rows;
+      long rowBegin = (long)gxx * rowsPerBlock, rowEnd = rowBegin + rowsPerBlock;
       long j0 = (long)gyy * chunk, j1 = j0 + chunk;
       if (j1 > nRed)
         j1 = nRed;

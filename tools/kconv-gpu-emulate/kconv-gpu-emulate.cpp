@@ -68,8 +68,9 @@ cl::opt<unsigned> unrollOpt("unroll", cl::desc("0: automatic"), cl::init(0));
 /// The kernel of one gpu.func as a CPU function; see the file comment.
 struct EmulatedKernel {
   std::string name, reduction, variant;
-  int rows = 1, block = 0;
-  int64_t tileVectors = 0, vectorWidth = 1; // the shared tile: memref<tileVectors x vector<...>>
+  int rows = 1, block = 0, rowsPerBlock = 0;
+  /// Workgroup buffers (the tile, the small kernel's sums): floats each.
+  std::vector<int64_t> sharedFloats, sharedElements;
 };
 
 /// Turns every gpu.func into `func.func @emu_NAME(kernel args..., tid, bx, by, tile, barrier)`.
@@ -84,13 +85,24 @@ LogicalResult prepareForCpu(ModuleOp module, std::vector<EmulatedKernel> &kernel
   SmallVector<gpu::GPUModuleOp> gpuModules(module.getOps<gpu::GPUModuleOp>());
   for (gpu::GPUModuleOp gpuModule : gpuModules) {
     for (gpu::GPUFuncOp kernel : llvm::make_early_inc_range(gpuModule.getOps<gpu::GPUFuncOp>())) {
-      Value tileArg = kernel.getWorkgroupAttributions()[0];
-      auto tileType = cast<MemRefType>(tileArg.getType());
-      auto cpuTileType = MemRefType::get(tileType.getShape(), tileType.getElementType());
+      SmallVector<Value> sharedArgs(kernel.getWorkgroupAttributions());
+      SmallVector<Type> sharedTypes;
+      EmulatedKernel info;
+      for (Value shared : sharedArgs) {
+        auto type = cast<MemRefType>(shared.getType());
+        sharedTypes.push_back(MemRefType::get(type.getShape(), type.getElementType()));
+        int64_t width = 1;
+        if (auto vector = dyn_cast<VectorType>(type.getElementType()))
+          width = vector.getNumElements();
+        info.sharedElements.push_back(type.getShape()[0]);
+        info.sharedFloats.push_back(type.getShape()[0] * width);
+      }
       SmallVector<Type> args(kernel.getArgumentTypes());
       size_t numKernelArgs = args.size();
       Type idx = b.getIndexType();
-      args.append({idx, idx, idx, cpuTileType, ptr});
+      args.append({idx, idx, idx});
+      args.append(sharedTypes.begin(), sharedTypes.end());
+      args.push_back(ptr);
       b.setInsertionPointToEnd(module.getBody());
       auto fn = func::FuncOp::create(b, kernel.getLoc(), ("emu_" + kernel.getName()).str(),
                                      b.getFunctionType(args, {}));
@@ -100,20 +112,20 @@ LogicalResult prepareForCpu(ModuleOp module, std::vector<EmulatedKernel> &kernel
       for (size_t k = 0; k < numKernelArgs; ++k)
         map.map(old.getArgument(k), entry->getArgument(k));
       Value tid = entry->getArgument(numKernelArgs), bx = entry->getArgument(numKernelArgs + 1),
-            by = entry->getArgument(numKernelArgs + 2), tile = entry->getArgument(numKernelArgs + 3),
-            barrier = entry->getArgument(numKernelArgs + 4);
-      map.map(tileArg, tile);
+            by = entry->getArgument(numKernelArgs + 2),
+            barrier = entry->getArgument(numKernelArgs + 3 + sharedArgs.size());
+      for (auto [k, shared] : llvm::enumerate(sharedArgs))
+        map.map(shared, entry->getArgument(numKernelArgs + 3 + k));
       b.setInsertionPointToStart(entry);
       for (Operation &op : old.getOperations())
         b.clone(op, map);
-      EmulatedKernel info;
       info.name = kernel.getName().str();
       info.reduction = kernel->getAttrOfType<StringAttr>(mlir::kconv::kReductionAttrName).str();
       info.variant = kernel->getAttrOfType<StringAttr>(mlir::kconv::kVariantAttrName).str();
       info.rows = int(kernel->getAttrOfType<IntegerAttr>(mlir::kconv::kRowsPerThreadAttrName).getInt());
       info.block = int(kernel->getAttrOfType<IntegerAttr>(mlir::kconv::kBlockSizeAttrName).getInt());
-      info.tileVectors = tileType.getShape()[0];
-      info.vectorWidth = cast<VectorType>(tileType.getElementType()).getNumElements();
+      info.rowsPerBlock =
+          int(kernel->getAttrOfType<IntegerAttr>(mlir::kconv::kRowsPerBlockAttrName).getInt());
       kernels.push_back(info);
       // GPU ops → arguments and calls; NVVM approximations → exact CPU equivalents.
       SmallVector<Operation *> toErase;
@@ -313,17 +325,21 @@ int main(int argc, char **argv) {
         int64_t chunkTiles = std::max<int64_t>(1, (tiles + chunks - 1) / chunks);
         int64_t jChunk = kernel.variant == "splitj" ? chunkTiles * tile : std::max<int64_t>(nRed, 1);
         int64_t gridY = kernel.variant == "splitj" ? std::max<int64_t>(1, (nRed + jChunk - 1) / jChunk) : 1;
-        int64_t rowsPerBlock = block * kernel.rows;
+        int64_t rowsPerBlock = kernel.rowsPerBlock;
         int64_t gridX = (nOut + rowsPerBlock - 1) / rowsPerBlock;
         std::vector<float> out(size_t(std::max<int64_t>(nOut * r.outputDim, 1)),
                                kernel.variant == "splitj" ? 0.0f : std::nanf(""));
         int32_t n32 = int32_t(nOut), m32 = int32_t(nRed), c32 = int32_t(jChunk);
-        const int64_t tileElems = kernel.tileVectors; // vectors of vectorWidth floats
         // One OS thread per CUDA thread, each running the blocks in the same order (the kernel
-        // starts every tile with a barrier, so a block's tile is never overwritten early).
-        std::vector<float> tileStorage(size_t(tileElems * kernel.vectorWidth) + 16, std::nanf(""));
-        float *aligned = reinterpret_cast<float *>(
-            (reinterpret_cast<uintptr_t>(tileStorage.data()) + 15) & ~uintptr_t(15));
+        // starts every tile with a barrier, so a block's shared buffers are never overwritten
+        // early).
+        std::vector<std::vector<float>> sharedStorage;
+        std::vector<float *> sharedAligned;
+        for (int64_t floats : kernel.sharedFloats) {
+          sharedStorage.emplace_back(size_t(floats) + 16, std::nanf(""));
+          sharedAligned.push_back(reinterpret_cast<float *>(
+              (reinterpret_cast<uintptr_t>(sharedStorage.back().data()) + 15) & ~uintptr_t(15)));
+        }
         BlockContext blockContext;
         pthread_barrier_init(&blockContext.barrier, nullptr, unsigned(block));
         std::vector<std::thread> threads;
@@ -332,17 +348,29 @@ int main(int argc, char **argv) {
             std::vector<const void *> ptrs(pointers.begin(), pointers.end());
             void *outPtr = out.data();
             int64_t tid = t, bxv = 0, byv = 0;
-            void *tileAlloc = aligned, *tileAligned = aligned;
-            int64_t offset = 0, size = tileElems, stride = 1;
+            // Each shared buffer is a rank-1 memref descriptor: allocated, aligned, offset, size,
+            // stride.
+            struct Descriptor {
+              void *allocated, *aligned;
+              int64_t offset, size, stride;
+            };
+            std::vector<Descriptor> descriptors;
+            for (size_t k = 0; k < sharedAligned.size(); ++k)
+              descriptors.push_back({sharedAligned[k], sharedAligned[k], 0,
+                                     kernel.sharedElements[k], 1});
             void *barrierPtr = &blockContext;
-            // Packed arguments: kernel args, tid, bx, by, the tile's memref descriptor, barrier.
+            // Packed arguments: kernel args, tid, bx, by, the shared memrefs, barrier.
             std::vector<void *> args;
             for (auto &p : ptrs)
               args.push_back(&p);
             for (void *a : {(void *)&outPtr, (void *)&n32, (void *)&m32, (void *)&c32, (void *)&tid,
-                            (void *)&bxv, (void *)&byv, (void *)&tileAlloc, (void *)&tileAligned,
-                            (void *)&offset, (void *)&size, (void *)&stride, (void *)&barrierPtr})
+                            (void *)&bxv, (void *)&byv})
               args.push_back(a);
+            for (Descriptor &d : descriptors)
+              for (void *a : {(void *)&d.allocated, (void *)&d.aligned, (void *)&d.offset,
+                              (void *)&d.size, (void *)&d.stride})
+                args.push_back(a);
+            args.push_back(&barrierPtr);
             for (byv = 0; byv < gridY; ++byv)
               for (bxv = 0; bxv < gridX; ++bxv)
                 invoke(args.data());

@@ -69,6 +69,8 @@ struct GpuKernelInfo {
   std::string splitjKernel; // kconv_gpu_NAME_splitj
   std::string r1Kernel;       // kconv_gpu_NAME_r1 (one row per thread), when rowsPerThread > 1
   std::string r1SplitjKernel; // kconv_gpu_NAME_r1_splitj
+  std::string smallKernel;    // kconv_gpu_NAME_small (the reduced range split inside a block)
+  int64_t smallRows = 0;      // its output rows per block
   int64_t blockSize = 0;
   int64_t rowsPerThread = 0;
   int64_t tileRows = 0;

@@ -506,10 +506,12 @@ public:
 
   LogicalResult analyze();
   /// Builds one kernel: `rows` output rows per thread, the tile loop unrolled `unroll` times.
-  gpu::GPUFuncOp build(OpBuilder &moduleBuilder, bool splitJ, unsigned rows, unsigned unroll);
+  gpu::GPUFuncOp build(OpBuilder &moduleBuilder, bool splitJ, unsigned rows, unsigned unroll,
+                       unsigned slices = 1);
   /// Builds every variant: plain and split-j with the configured rows per thread, and when that
   /// is more than 1, plain and split-j with one row per thread (for problems too small to fill
-  /// the GPU with R-row threads).
+  /// the GPU with R-row threads), and the "small" kernel (a block's threads split the reduced
+  /// range of B/S rows S ways and add up in shared memory: no atomics, no zeroed output).
   void buildAll(OpBuilder &moduleBuilder);
   const TileLayout &tileLayout() const { return layout; }
 
@@ -526,6 +528,7 @@ private:
   VarCategory outCat, redCat;
   int64_t outDim;
   unsigned unrollOne = 1; // unroll factor of the one-row-per-thread variants
+  unsigned smallSlices = 1, smallUnroll = 1; // the small kernel (1: not built)
   std::set<unsigned> pinned;
   /// Per variable: the scales it is requested at.
   std::map<unsigned, std::set<double>> leafScales;
@@ -642,6 +645,15 @@ LogicalResult ReductionLowering::analyze() {
   layout.recordFloats = floats <= 2 ? floats : (floats + 3) / 4 * 4;
   layout.vecWidth = std::min<int64_t>(layout.recordFloats, 4);
   int64_t sharedBytes = layout.recordFloats * 4 * cfg.blockSize;
+  // The small kernel: S = 8 slices of the reduced range (32 rows per block of 256 threads), when
+  // its reduction buffer (B · outputDim floats) fits beside the tile.
+  if (cfg.blockSize % 8 == 0 && cfg.blockSize / 8 >= 32 &&
+      sharedBytes + int64_t(cfg.blockSize) * red.getOutputDim() * 4 <= 48 * 1024) {
+    smallSlices = 8;
+    smallUnroll = 1;
+    while (smallUnroll < unrollOne && cfg.blockSize / smallSlices % (smallUnroll * 2) == 0)
+      smallUnroll *= 2;
+  }
   if (sharedBytes > 48 * 1024)
     return red.emitOpError("the reduced variables need ")
            << layout.recordFloats << " floats per row: a " << cfg.blockSize
@@ -657,17 +669,21 @@ void ReductionLowering::buildAll(OpBuilder &moduleBuilder) {
     build(moduleBuilder, /*splitJ=*/false, 1, unrollOne);
     build(moduleBuilder, /*splitJ=*/true, 1, unrollOne);
   }
+  if (smallSlices > 1)
+    build(moduleBuilder, /*splitJ=*/false, 1, smallUnroll, smallSlices);
 }
 
 gpu::GPUFuncOp ReductionLowering::build(OpBuilder &moduleBuilder, bool splitJ,
-                                        unsigned rowsPerThread, unsigned unroll) {
+                                        unsigned rowsPerThread, unsigned unroll, unsigned slices) {
   MLIRContext *ctx = red.getContext();
   Location loc = red.getLoc();
   ImplicitLocOpBuilder b(loc, moduleBuilder);
   Type f32 = b.getF32Type(), i32 = b.getI32Type(), i64 = b.getI64Type(), idx = b.getIndexType();
   auto gptr = LLVM::LLVMPointerType::get(ctx, /*addressSpace=*/1);
-  const int64_t B = cfg.blockSize, R = rowsPerThread, U = unroll;
+  const int64_t B = cfg.blockSize, R = rowsPerThread, U = unroll, S = slices;
   const int64_t W = layout.recordFloats, V = layout.vecWidth;
+  const int64_t lanes = B / S; // rows of a block per slice (all rows of the block: S = 1)
+  assert((S == 1 || (R == 1 && !splitJ)) && "the small kernel has one row per thread, no split");
 
   // Signature: one pointer per variable, the output, nOut, nRed, jChunk.
   SmallVector<Type> argTypes(vars.size() + 1, gptr);
@@ -676,18 +692,24 @@ gpu::GPUFuncOp ReductionLowering::build(OpBuilder &moduleBuilder, bool splitJ,
   auto wgSpace = gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
   auto tileType = MemRefType::get({B * W / V}, vecType, MemRefLayoutAttrInterface(), wgSpace);
   std::string name = ("kconv_gpu_" + red.getSymName() +
-                      (R != cfg.rowsPerThread ? "_r" + std::to_string(R) : "") +
+                      (S > 1                     ? std::string("_small")
+                       : R != cfg.rowsPerThread ? "_r" + std::to_string(R)
+                                                : std::string()) +
                       (splitJ ? "_splitj" : ""))
                          .str();
-  auto func = gpu::GPUFuncOp::create(b, name, b.getFunctionType(argTypes, {}), TypeRange{tileType});
+  SmallVector<Type> workgroup = {tileType};
+  if (S > 1) // the slices' partial sums, added up at the end
+    workgroup.push_back(MemRefType::get({B * outDim}, f32, MemRefLayoutAttrInterface(), wgSpace));
+  auto func = gpu::GPUFuncOp::create(b, name, b.getFunctionType(argTypes, {}), workgroup);
   func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
   func.setKnownBlockSizeAttr(b.getDenseI32ArrayAttr({static_cast<int32_t>(B), 1, 1}));
   func->setAttr(kReductionAttrName, b.getStringAttr(red.getSymName()));
-  func->setAttr(kVariantAttrName, b.getStringAttr(splitJ ? "splitj" : "plain"));
+  func->setAttr(kVariantAttrName, b.getStringAttr(S > 1 ? "small" : splitJ ? "splitj" : "plain"));
+  func->setAttr(kRowsPerBlockAttrName, b.getI64IntegerAttr(lanes * R));
   func->setAttr(kBlockSizeAttrName, b.getI64IntegerAttr(B));
   func->setAttr(kRowsPerThreadAttrName, b.getI64IntegerAttr(R));
   func->setAttr(kTileRowsAttrName, b.getI64IntegerAttr(B));
-  func->setAttr(kSharedBytesAttrName, b.getI64IntegerAttr(B * W * 4));
+  func->setAttr(kSharedBytesAttrName, b.getI64IntegerAttr(B * W * 4 + (S > 1 ? B * outDim * 4 : 0)));
   // Inputs are read-only and do not alias the output.
   for (unsigned k = 0; k <= vars.size(); ++k) {
     func.setArgAttr(k, LLVM::LLVMDialect::getNoAliasAttrName(), b.getUnitAttr());
@@ -729,7 +751,10 @@ gpu::GPUFuncOp ReductionLowering::build(OpBuilder &moduleBuilder, bool splitJ,
 
   // Output rows of this thread, clamped for the loads (rows past the end compute garbage that is
   // never stored: they must still take part in the tile loads and barriers).
-  Value rowBase = arith::AddIOp::create(b, arith::MulIOp::create(b, bx, cIdx(B * R)), tid);
+  // Thread t: lane t mod (B/S) of slice t div (B/S) (S = 1: lane t).
+  Value lane = S > 1 ? arith::RemUIOp::create(b, tid, cIdx(lanes)).getResult() : tid;
+  Value slice = S > 1 ? arith::DivUIOp::create(b, tid, cIdx(lanes)).getResult() : cIdx(0);
+  Value rowBase = arith::AddIOp::create(b, arith::MulIOp::create(b, bx, cIdx(lanes * R)), lane);
   Value lastRow = arith::SubIOp::create(b, nOut, cIdx(1));
   SmallVector<Value> rows, valid;
   // Leaf values of output-category variables and parameters, per row, per requested scale.
@@ -854,18 +879,33 @@ gpu::GPUFuncOp ReductionLowering::build(OpBuilder &moduleBuilder, bool splitJ,
           lb, p, q, arith::FastMathFlagsAttr::get(ctx, arith::FastMathFlags::contract)));
     return r;
   };
-  /// Σ over `count` records of the tile (count a multiple of `step`, `step` copies of the body).
-  auto tileSum = [&](ImplicitLocOpBuilder &lb, Value count, int64_t step) -> SmallVector<Value> {
+  /// Σ over this slice's records of a full tile: j = k·S + slice, k < B/S, `U` bodies per step.
+  auto tileSum = [&](ImplicitLocOpBuilder &lb) -> SmallVector<Value> {
     auto loop = scf::ForOp::create(
-        lb, cIdx(0), count, cIdx(step), accInit,
-        [&](OpBuilder &nb, Location nloc, Value jj, ValueRange partial) {
+        lb, cIdx(0), cIdx(lanes), cIdx(U), accInit,
+        [&](OpBuilder &nb, Location nloc, Value kk, ValueRange partial) {
           ImplicitLocOpBuilder ib(nloc, nb);
           SmallVector<Value> p(partial.begin(), partial.end());
-          for (int64_t u = 0; u < step; ++u) {
-            Value j = u ? arith::AddIOp::create(ib, jj, cIdx(u)).getResult() : jj;
+          for (int64_t u = 0; u < U; ++u) {
+            Value k = u ? arith::AddIOp::create(ib, kk, cIdx(u)).getResult() : kk;
+            Value j = S > 1 ? arith::AddIOp::create(ib, arith::MulIOp::create(ib, k, cIdx(S)), slice)
+                                  .getResult()
+                            : k;
             SmallVector<Value> v = pairValues(ib, j);
             p = addAll(ib, p, v);
           }
+          scf::YieldOp::create(ib, p);
+        });
+    return SmallVector<Value>(loop.getResults());
+  };
+  /// Σ over this slice's records among the first `count` of the tile: j = slice, slice + S, ...
+  auto partialTileSum = [&](ImplicitLocOpBuilder &lb, Value count) -> SmallVector<Value> {
+    auto loop = scf::ForOp::create(
+        lb, slice, count, cIdx(S), accInit,
+        [&](OpBuilder &nb, Location nloc, Value j, ValueRange partial) {
+          ImplicitLocOpBuilder ib(nloc, nb);
+          SmallVector<Value> p(partial.begin(), partial.end());
+          p = addAll(ib, p, pairValues(ib, j));
           scf::YieldOp::create(ib, p);
         });
     return SmallVector<Value>(loop.getResults());
@@ -881,7 +921,7 @@ gpu::GPUFuncOp ReductionLowering::build(OpBuilder &moduleBuilder, bool splitJ,
         gpu::BarrierOp::create(ib);
         loadTileRow(ib, row);
         gpu::BarrierOp::create(ib);
-        SmallVector<Value> partial = tileSum(ib, cIdx(B), U);
+        SmallVector<Value> partial = tileSum(ib);
         scf::YieldOp::create(ib, addAll(ib, acc, partial));
       });
   SmallVector<Value> acc(fullLoop.getResults());
@@ -903,16 +943,43 @@ gpu::GPUFuncOp ReductionLowering::build(OpBuilder &moduleBuilder, bool splitJ,
       scf::YieldOp::create(ib);
     });
     gpu::BarrierOp::create(b);
-    SmallVector<Value> partial = tileSum(b, rem, 1);
+    SmallVector<Value> partial = partialTileSum(b, rem);
     scf::YieldOp::create(b, addAll(b, acc, partial));
     b.setInsertionPointToStart(tailIf.elseBlock());
     scf::YieldOp::create(b, acc);
   }
   acc.assign(tailIf.getResults().begin(), tailIf.getResults().end());
 
+  // The small kernel: the S slices' sums of a row meet in shared memory; slice 0 adds them up in
+  // slice order (deterministic) and writes the row.
+  Value writer = valid[0];
+  if (S > 1) {
+    Value sums = func.getWorkgroupAttributions()[1];
+    for (int64_t c = 0; c < outDim; ++c) {
+      Value at = arith::AddIOp::create(
+          b, arith::MulIOp::create(b, tid, cIdx(outDim)), cIdx(c));
+      memref::StoreOp::create(b, acc[c], sums, ValueRange{at});
+    }
+    gpu::BarrierOp::create(b);
+    Value first = arith::CmpIOp::create(b, arith::CmpIPredicate::eq, slice, cIdx(0));
+    writer = arith::AndIOp::create(b, valid[0], first);
+    for (int64_t c = 0; c < outDim; ++c) {
+      Value total;
+      for (int64_t q = 0; q < S; ++q) {
+        Value at = arith::AddIOp::create(
+            b, arith::MulIOp::create(b, arith::AddIOp::create(b, lane, cIdx(q * lanes)),
+                                     cIdx(outDim)),
+            cIdx(c));
+        Value part = memref::LoadOp::create(b, sums, ValueRange{at});
+        total = total ? arith::AddFOp::create(b, total, part).getResult() : part;
+      }
+      acc[c] = total;
+    }
+  }
+
   // Write the rows.
   for (int64_t r = 0; r < R; ++r) {
-    scf::IfOp::create(b, valid[r], [&](OpBuilder &nb, Location nloc) {
+    scf::IfOp::create(b, r == 0 ? writer : valid[r], [&](OpBuilder &nb, Location nloc) {
       ImplicitLocOpBuilder ib(nloc, nb);
       for (int64_t c = 0; c < outDim; ++c) {
         OpBuilder::InsertionGuard guard(b);

@@ -155,6 +155,10 @@ GpuCompileResult::attributesFor(const std::string &reduction) const {
     attrs["gpu.shared_bytes"] = std::to_string(k.sharedBytes);
     attrs["gpu.arch"] = arch;
     attrs["gpu.fast_math"] = fastMath ? "1" : "0";
+    if (!k.smallKernel.empty()) {
+      attrs["gpu.kernel_small"] = k.smallKernel;
+      attrs["gpu.small_rows"] = std::to_string(k.smallRows);
+    }
     if (k.registers >= 0)
       attrs["gpu.registers"] = std::to_string(k.registers);
   }
@@ -225,6 +229,11 @@ FailureOr<GpuCompileResult> compileToGpu(ModuleOp module, const GpuTargetOptions
     };
     // The first plain kernel of a reduction is the main one; a later one with one row per
     // thread is the small-problem variant.
+    if (variant.getValue() == "small") {
+      info.smallKernel = func.getName().str();
+      info.smallRows = get(mlir::kconv::kRowsPerBlockAttrName);
+      return;
+    }
     bool splitj = variant.getValue() == "splitj";
     bool main = info.kernel.empty() || get(mlir::kconv::kRowsPerThreadAttrName) == info.rowsPerThread;
     if (!splitj && info.kernel.empty()) {

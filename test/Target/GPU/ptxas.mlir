@@ -21,6 +21,7 @@
 // CHECK-DAG: Compiling entry function 'kconv_gpu_gaussian_axis0' for 'sm_90'
 // CHECK-DAG: Compiling entry function 'kconv_gpu_gaussian_vec3_splitj' for 'sm_90'
 // CHECK-DAG: Compiling entry function 'kconv_gpu_all_ops' for 'sm_90'
+// CHECK-DAG: Compiling entry function 'kconv_gpu_gaussian_conv_small' for 'sm_90'
 // CHECK: 0 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads
 
 // 8 rows per thread: the seed kernel still fits (the vector-valued one may not).

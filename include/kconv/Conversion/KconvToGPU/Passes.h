@@ -15,7 +15,8 @@ namespace kconv {
 /// Attribute names the conversion puts on every generated gpu.func (read back by the GPU target to
 /// fill the artifact's `gpu.*` metadata).
 constexpr llvm::StringLiteral kReductionAttrName = "kconv.reduction";
-constexpr llvm::StringLiteral kVariantAttrName = "kconv.variant"; // "plain" | "splitj"
+constexpr llvm::StringLiteral kVariantAttrName = "kconv.variant"; // "plain" | "splitj" | "small"
+constexpr llvm::StringLiteral kRowsPerBlockAttrName = "kconv.rows_per_block";
 constexpr llvm::StringLiteral kBlockSizeAttrName = "kconv.block_size";
 constexpr llvm::StringLiteral kRowsPerThreadAttrName = "kconv.rows_per_thread";
 constexpr llvm::StringLiteral kTileRowsAttrName = "kconv.tile_rows";

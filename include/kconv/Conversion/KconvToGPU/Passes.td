@@ -12,9 +12,11 @@ include "mlir/Pass/PassBase.td"
 def ConvertKconvToGPU : Pass<"convert-kconv-to-gpu", "ModuleOp"> {
   let summary = "Lower kconv.reduction ops to CUDA kernels in a gpu.module";
   let description = [{
-    Every `kconv.reduction @NAME` becomes two kernels in one `gpu.module` (named by `module-name`):
+    Every `kconv.reduction @NAME` becomes kernels in one `gpu.module` (named by `module-name`):
     `kconv_gpu_NAME` (stores its rows) and `kconv_gpu_NAME_splitj` (adds its partial sums to a
-    zeroed output with atomics; blockIdx.y takes a chunk of the reduced range). One thread owns
+    zeroed output with atomics; blockIdx.y takes a chunk of the reduced range), the same with one
+    row per thread (`_r1`) when rows-per-thread > 1, and `kconv_gpu_NAME_small` (8 slices of a
+    block share the reduced range, summed in shared memory) for small problems. One thread owns
     `rows-per-thread` output rows (strided by the block size); the reduced variables are staged
     through a shared-memory tile of `block-size` rows (one record of 4-float vectors per row),
     loaded cooperatively from the caller's row-major layout; the formula is fused into the loop
