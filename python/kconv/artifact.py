@@ -300,11 +300,13 @@ class Artifact:
                 raise KconvError(_capi.INVALID_ARGUMENT,
                                  f"{what}: a host array mixed with CUDA tensors: give every array "
                                  f"on the same CUDA device, or every array on the host")
+            # Device ordinals as ints: comparing torch.device objects costs a microsecond each.
+            ordinal = t.get_device()
             if dev is None:
-                dev = t.device
-            elif t.device != dev:
+                dev = ordinal
+            elif ordinal != dev:
                 raise KconvError(_capi.INVALID_ARGUMENT,
-                                 f"{what}: on {t.device}, other inputs on {dev}")
+                                 f"{what}: on cuda:{ordinal}, other inputs on cuda:{dev}")
             if t.dtype != torch.float32:
                 raise KconvError(_capi.INVALID_ARGUMENT,
                                  f"{what}: dtype {t.dtype}, expected torch.float32 (use .float())")
@@ -332,14 +334,17 @@ class Artifact:
         n_j = counts["j"] if counts["j"] is not None else 0
         n_out = n_i if r.axis == 1 else n_j
         if out is None:
-            out = torch.empty((n_out, r.output_dim), device=dev, dtype=torch.float32)
-        elif (not _is_cuda_tensor(out) or out.device != dev or out.dtype != torch.float32
+            out = torch.empty((n_out, r.output_dim), device=arrays[0].device, dtype=torch.float32)
+        elif (not _is_cuda_tensor(out) or out.get_device() != dev or out.dtype != torch.float32
               or not out.is_contiguous() or out.numel() != n_out * r.output_dim):
             raise KconvError(_capi.INVALID_ARGUMENT,
                              f"reduction '{name}': out must be a contiguous float32 tensor on "
-                             f"{dev} of {n_out} x {r.output_dim} elements")
+                             f"cuda:{dev} of {n_out} x {r.output_dim} elements")
         if stream is None:
-            stream = torch.cuda.current_stream(dev).cuda_stream
+            # torch's current stream as a raw handle; torch.cuda.current_stream() builds a Stream
+            # object on the way (~10 µs, as long as the small kernels themselves).
+            raw = getattr(getattr(torch, "_C", None), "_cuda_getCurrentRawStream", None)
+            stream = raw(dev) if raw else torch.cuda.current_stream(dev).cuda_stream
         elif hasattr(stream, "cuda_stream"):
             stream = stream.cuda_stream
         # The ctypes argument blocks are made once per thread and input count, then refilled: a

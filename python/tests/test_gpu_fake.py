@@ -206,6 +206,7 @@ def test_python_cuda_tensor_path(gaussian):
                 ctypes.memmove(p.value, array.ctypes.data, array.nbytes)
                 self._ptr = p.value
             def data_ptr(self): return self._ptr
+            def get_device(self): return int(self.device.s.split(":")[1]) if self.is_cuda else -1
             def is_contiguous(self): return self._contiguous
             def dim(self): return len(self.shape)
             def numel(self): return int(np.prod(self.shape))
