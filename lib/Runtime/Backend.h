@@ -32,6 +32,7 @@ struct Call {
   int64_t nI = 0, nJ = 0;
   int64_t nOut = 0, nReduced = 0; // both > 0
   int threads = 1;                // resolved (>= 1)
+  std::vector<int> devices;       // RunOptions::devices (GPU ordinals, -1: all visible)
 };
 
 class Backend {

@@ -183,6 +183,8 @@ void kconv_run_options_init(kconv_run_options *options) {
   options->input_dims = nullptr;
   options->memory = KCONV_MEMORY_HOST;
   options->stream = nullptr;
+  options->devices = nullptr;
+  options->num_devices = 0;
 }
 
 kconv_status kconv_run(const kconv_artifact *artifact, const char *reduction,
@@ -218,6 +220,10 @@ kconv_status kconv_run(const kconv_artifact *artifact, const char *reduction,
                            "kconv_run: unknown memory kind " + std::to_string(options->memory));
       }
       runOptions.stream = options->stream;
+      if (options->num_devices < 0 || (options->num_devices > 0 && !options->devices))
+        throw kconv::Error(kconv::ErrorCode::InvalidArgument,
+                           "kconv_run: devices must hold num_devices (>= 0) ordinals");
+      runOptions.devices.assign(options->devices, options->devices + options->num_devices);
       for (int64_t k = 0; k < numInputs; ++k) {
         if (options->input_rows)
           in[size_t(k)].rows = options->input_rows[k];

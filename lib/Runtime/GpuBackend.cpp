@@ -28,6 +28,7 @@
 #include <cstring>
 #include <limits>
 #include <mutex>
+#include <thread>
 
 namespace kconv {
 namespace {
@@ -194,7 +195,10 @@ public:
 
 private:
   void initDevices();
-  DeviceState &deviceFor(const Call &call);
+  DeviceState &deviceFor(const Call &call, int forcedOrdinal = -1);
+  std::vector<int> requestedDevices(const Call &call);
+  void runHost(DeviceState &state, const Call &call);
+  void runMulti(const Call &call, const std::vector<int> &ordinals);
   void load(DeviceState &state);
   Plan plan(const DeviceState &state, size_t index, int64_t nOut, int64_t nReduced) const;
   void launch(const DeviceState &state, size_t index, const Plan &plan,
@@ -228,10 +232,10 @@ void GpuBackend::initDevices() {
     deviceError(sourceName + ": " + driver().error);
 }
 
-DeviceState &GpuBackend::deviceFor(const Call &call) {
+DeviceState &GpuBackend::deviceFor(const Call &call, int forcedOrdinal) {
   initDevices();
   const Driver &d = driver();
-  int ordinal = -1;
+  int ordinal = forcedOrdinal;
   if (call.deviceMemory) {
     // Every array must be device (or unified) memory of one device.
     const ReductionInfo &r = *call.reduction;
@@ -269,7 +273,7 @@ DeviceState &GpuBackend::deviceFor(const Call &call) {
                         std::to_string(ordinal));
     }
   }
-  if (ordinal < 0) {
+  if (ordinal < 0 && forcedOrdinal < 0) {
     CUcontext current = nullptr;
     CUdevice device = 0;
     if (d.cuCtxGetCurrent(&current) == CUDA_SUCCESS && current &&
@@ -280,6 +284,8 @@ DeviceState &GpuBackend::deviceFor(const Call &call) {
     else
       ordinal = 0;
   }
+  if (forcedOrdinal >= 0 && ordinal != forcedOrdinal)
+    ordinal = forcedOrdinal;
   if (ordinal < 0 || size_t(ordinal) >= devices.size())
     deviceError(sourceName + ": GPU " + std::to_string(ordinal) + " does not exist (" +
                 std::to_string(devices.size()) + " GPU(s))");
@@ -538,15 +544,132 @@ CUdeviceptr GpuBackend::buffer(DeviceState &state, size_t slot, size_t bytes,
   return pointer;
 }
 
+/// The devices of a call: RunOptions::devices, else $KCONV_GPU_DEVICES ("0,1" or "all"), else
+/// empty (the single-device rule of deviceFor). -1 stands for every visible GPU.
+std::vector<int> GpuBackend::requestedDevices(const Call &call) {
+  std::vector<int> list = call.devices;
+  if (list.empty()) {
+    if (const char *env = std::getenv("KCONV_GPU_DEVICES"); env && *env) {
+      std::string text = env;
+      if (text == "all")
+        list.push_back(-1);
+      else
+        for (size_t pos = 0; pos <= text.size();) {
+          size_t comma = text.find(',', pos);
+          if (comma == std::string::npos)
+            comma = text.size();
+          std::string item = text.substr(pos, comma - pos);
+          char *end = nullptr;
+          long value = std::strtol(item.c_str(), &end, 10);
+          if (item.empty() || *end)
+            throw Error(ErrorCode::InvalidArgument,
+                        "KCONV_GPU_DEVICES='" + text + "': expected 'all' or ordinals like 0,1");
+          list.push_back(int(value));
+          pos = comma + 1;
+        }
+    }
+  }
+  if (list.empty())
+    return list;
+  initDevices();
+  std::vector<int> ordinals;
+  for (int ordinal : list) {
+    if (ordinal == -1) {
+      for (size_t k = 0; k < devices.size(); ++k)
+        ordinals.push_back(int(k));
+      continue;
+    }
+    if (ordinal < 0 || size_t(ordinal) >= devices.size())
+      throw Error(ErrorCode::InvalidArgument,
+                  sourceName + ": GPU " + std::to_string(ordinal) + " does not exist (" +
+                      std::to_string(devices.size()) + " GPU(s) visible)");
+    ordinals.push_back(ordinal);
+  }
+  std::sort(ordinals.begin(), ordinals.end());
+  ordinals.erase(std::unique(ordinals.begin(), ordinals.end()), ordinals.end());
+  if (ordinals.empty())
+    deviceError(sourceName + ": no GPU visible");
+  return ordinals;
+}
+
 void GpuBackend::run(const Call &call) {
-  const size_t index = call.reductionIndex;
   const ReductionInfo &r = *call.reduction;
   if (call.nOut > std::numeric_limits<int32_t>::max() ||
       call.nReduced > std::numeric_limits<int32_t>::max())
     throw Error(ErrorCode::Unsupported,
                 "reduction '" + r.name + "': the GPU kernels take fewer than 2^31 rows, got nI = " +
                     std::to_string(call.nI) + ", nJ = " + std::to_string(call.nJ));
-  DeviceState &state = deviceFor(call);
+  std::vector<int> ordinals = requestedDevices(call);
+  if (call.deviceMemory && !call.devices.empty() && ordinals.size() > 1)
+    throw Error(ErrorCode::InvalidArgument,
+                "reduction '" + r.name + "': several GPUs (devices) need host-memory arrays; "
+                "device-memory arrays live on one GPU (drop devices, or pass host arrays)");
+  if (call.deviceMemory || ordinals.empty()) {
+    // Device memory runs where its pointers are ($KCONV_GPU_DEVICES does not apply).
+    DeviceState &state = deviceFor(call);
+    runHost(state, call);
+    return;
+  }
+  if (ordinals.size() == 1 || call.nOut < 2) {
+    runHost(deviceFor(call, ordinals[0]), call);
+    return;
+  }
+  runMulti(call, ordinals);
+}
+
+/// Several GPUs, host memory: the output rows cut into contiguous slices (sizes differing by at
+/// most one), slice k on GPU ordinals[k] with all of the reduced rows; one host thread per GPU,
+/// each the single-GPU host path on its slice (its own buffers, stream and plan).
+void GpuBackend::runMulti(const Call &call, const std::vector<int> &ordinals) {
+  const ReductionInfo &r = *call.reduction;
+  const int64_t parts = std::min<int64_t>(int64_t(ordinals.size()), call.nOut);
+  std::vector<DeviceState *> states;
+  for (int64_t k = 0; k < parts; ++k)
+    states.push_back(&deviceFor(call, ordinals[size_t(k)])); // errors before any work
+  const VarCategory outCategory = r.outputCategory();
+  std::vector<Call> slices(static_cast<size_t>(parts), call);
+  const int64_t base = call.nOut / parts, extra = call.nOut % parts;
+  int64_t begin = 0;
+  for (int64_t k = 0; k < parts; ++k) {
+    const int64_t rows = base + (k < extra ? 1 : 0);
+    Call &slice = slices[size_t(k)];
+    slice.devices.clear();
+    slice.nOut = rows;
+    (r.axis == 1 ? slice.nI : slice.nJ) = rows;
+    for (size_t a = 0; a < call.args.size(); ++a)
+      if (r.variables[a].category == outCategory && call.args[a])
+        slice.args[a] = call.args[a] + begin * r.variables[a].dim;
+    slice.out = call.out + begin * r.outputDim;
+    slice.stream = nullptr; // each GPU its own stream
+    begin += rows;
+  }
+  std::vector<std::string> errors(static_cast<size_t>(parts));
+  std::vector<ErrorCode> codes(static_cast<size_t>(parts), ErrorCode::DeviceError);
+  auto work = [&](size_t k) {
+    try {
+      runHost(*states[k], slices[k]);
+    } catch (const Error &e) {
+      errors[k] = e.what();
+      codes[k] = e.code();
+    } catch (const std::exception &e) {
+      errors[k] = e.what();
+    }
+  };
+  std::vector<std::thread> threads;
+  for (size_t k = 1; k < size_t(parts); ++k)
+    threads.emplace_back(work, k);
+  work(0);
+  for (std::thread &t : threads)
+    t.join();
+  for (size_t k = 0; k < size_t(parts); ++k)
+    if (!errors[k].empty())
+      throw Error(codes[k], "GPU " + std::to_string(ordinals[k]) + " (rows of slice " +
+                                std::to_string(k) + "): " + errors[k]);
+}
+
+void GpuBackend::runHost(DeviceState &state, const Call &call) {
+  const size_t index = call.reductionIndex;
+  const ReductionInfo &r = *call.reduction;
   const Driver &d = driver();
   ScopedContext scope(state.context);
   const size_t outCount = size_t(call.nOut * r.outputDim);

@@ -190,6 +190,7 @@ void Artifact::run(std::string_view reductionName, const std::vector<Input> &inp
 
   call.deviceMemory = options.memory == Memory::CudaDevice;
   call.stream = options.stream;
+  call.devices = options.devices;
   Device device = options.device;
   if (call.deviceMemory) {
     if (device == Device::Cpu)

@@ -64,6 +64,8 @@ class RunOptions(ctypes.Structure):
         ("input_dims", ctypes.POINTER(ctypes.c_int64)),
         ("memory", ctypes.c_int),
         ("stream", ctypes.c_void_p),
+        ("devices", ctypes.POINTER(ctypes.c_int)),
+        ("num_devices", ctypes.c_int),
     ]
 
 

@@ -62,6 +62,19 @@ def _is_torch(value):
     return (type(value).__module__ or "").startswith("torch")
 
 
+def _device_array(devices):
+    """RunOptions.devices from None, "all" or a list of ordinals (kept alive by the caller)."""
+    if devices is None:
+        return None
+    if isinstance(devices, str):
+        if devices != "all":
+            raise KconvError(_capi.INVALID_ARGUMENT,
+                             f"devices must be a list of GPU ordinals or 'all', got '{devices}'")
+        devices = [-1]
+    devices = [int(d) for d in devices]
+    return (ctypes.c_int * max(len(devices), 1))(*devices) if devices else None
+
+
 def _is_cuda_tensor(value):
     return _is_torch(value) and getattr(value, "is_cuda", False)
 
@@ -170,7 +183,7 @@ class Artifact:
         return not self.gpu_unavailable_reason(name)
 
     def run(self, name, *arrays, threads=None, device="auto", out=None, n_i=None, n_j=None,
-            stream=None, **by_name):
+            stream=None, devices=None, **by_name):
         """Runs reduction `name` and returns its result, (nOut, output_dim) float32.
 
         Inputs in argument order (`*arrays`) or by variable name (`**by_name`): a Vi/Vj variable
@@ -185,11 +198,14 @@ class Artifact:
         that GPU without copies, queued on `stream` (a torch.cuda.Stream or a CUstream handle;
         default: torch's current stream) without waiting, like a torch operation; the result is a
         CUDA tensor.
+
+        `devices` (host arrays on the GPU): the GPUs to shard the output rows over, a list of
+        CUDA ordinals ([0, 1]) or "all"; None: one GPU (or $KCONV_GPU_DEVICES).
         """
         r = self.reduction(name)
         if arrays and any(_is_cuda_tensor(a) for a in arrays) or \
                 by_name and any(_is_cuda_tensor(a) for a in by_name.values()):
-            return self._run_cuda(r, arrays, by_name, device, out, n_i, n_j, stream)
+            return self._run_cuda(r, arrays, by_name, device, out, n_i, n_j, stream, devices)
         if arrays and by_name:
             raise KconvError(_capi.INVALID_ARGUMENT,
                              f"reduction '{name}': give inputs either in order or by name, not both")
@@ -256,6 +272,10 @@ class Artifact:
         options.threads = 0 if threads is None else int(threads)
         options.input_rows = row_array
         options.input_dims = dim_array
+        device_array = _device_array(devices)
+        if device_array is not None:
+            options.devices = device_array
+            options.num_devices = len(device_array)
         self._check_open()
         check(self._lib.kconv_run(self._handle, name.encode(), pointers, len(host),
                                   out.ctypes.data_as(float_p) if out.size else None,
@@ -265,7 +285,7 @@ class Artifact:
             return torch.from_numpy(out)
         return out
 
-    def _run_cuda(self, r, arrays, by_name, device, out, n_i, n_j, stream):
+    def _run_cuda(self, r, arrays, by_name, device, out, n_i, n_j, stream, devices=None):
         """The zero-copy path: every array a float32 contiguous CUDA tensor of one device."""
         import torch
         name = r.name
@@ -372,6 +392,9 @@ class Artifact:
             row_array[k] = rows[k]
             dim_array[k] = dims[k]
         options.stream = stream
+        device_array = _device_array(devices)
+        options.devices = device_array
+        options.num_devices = len(device_array) if device_array is not None else 0
         self._check_open()
         check(self._lib.kconv_run(self._handle, self._names.get(name) or self._encode(name),
                                   ptr_arg, count, out.data_ptr() or None, n_i, n_j, options_arg))

@@ -262,3 +262,106 @@ def test_python_cuda_tensor_path(gaussian):
     r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env())
     assert r.returncode == 0, r.stdout + r.stderr
     assert "python cuda path OK" in r.stdout
+
+
+def _launches(log):
+    return [line.split() for line in log.read_text().splitlines() if line.strip()]
+
+
+@pytest.mark.parametrize("gpus", ["0,1", "all", "0,1,2"])
+@pytest.mark.parametrize("n,m", [(1001, 300), (20000, 700), (2, 50)])
+def test_multi_gpu_shards_rows(gaussian, tmp_path, gpus, n, m):
+    """--gpus: each fake GPU launched on its own contiguous slice (sizes differing by at most one),
+    the gathered result bit-identical to one GPU's and within --check of the float64 reference."""
+    ndev = 3 if gpus == "all" else gpus.count(",") + 1
+    one, many = tmp_path / "one.npy", tmp_path / "many.npy"
+    log = tmp_path / "launches"
+    common = ["--random", f"{n},{m}", "--device", "gpu", "--check", "--check-rows", "4000"]
+    # Same variant on every slice (the small kernel has no split-j), so rounding cannot differ.
+    r = kconv_run(gaussian, *common, "-o", str(one), KCONV_GPU_PLAN="2:1")
+    assert r.returncode == 0 and "OK" in r.stdout, r.stdout + r.stderr
+    r = kconv_run(gaussian, *common, "--gpus", gpus, "-o", str(many), KCONV_GPU_PLAN="2:1",
+                  FAKE_CUDA_DEVICES=3, FAKE_CUDA_LOG=log)
+    assert r.returncode == 0 and "OK" in r.stdout, r.stdout + r.stderr
+    np = pytest.importorskip("numpy")
+    assert np.array_equal(np.load(one), np.load(many))
+    launches = _launches(log)
+    parts = min(ndev, n)
+    assert sorted(int(l[7]) for l in launches) == list(range(parts))  # one launch per GPU
+    sizes = sorted(int(l[3]) for l in launches)
+    assert sum(sizes) == n and sizes[-1] - sizes[0] <= 1
+    assert all(int(l[4]) == m for l in launches)  # every GPU gets all reduced rows
+
+
+def test_multi_gpu_env_and_auto_plan(gaussian, tmp_path):
+    """$KCONV_GPU_DEVICES=all with the automatic plan: still within tolerance of the reference."""
+    log = tmp_path / "launches"
+    r = kconv_run(gaussian, "--random", "30000,3000", "--device", "gpu", "--check",
+                  KCONV_GPU_DEVICES="all", FAKE_CUDA_DEVICES=2, FAKE_CUDA_LOG=log)
+    assert r.returncode == 0 and "OK" in r.stdout, r.stdout + r.stderr
+    assert {l[7] for l in _launches(log)} == {"0", "1"}
+
+
+def test_multi_gpu_errors(gaussian):
+    r = kconv_run(gaussian, "--random", "100,30", "--device", "gpu", "--gpus", "0,2",
+                  FAKE_CUDA_DEVICES=2)
+    assert r.returncode == 1 and "GPU 2 does not exist (2 GPU(s) visible)" in r.stderr, r.stderr
+    r = kconv_run(gaussian, "--random", "100,30", "--device", "gpu", "--gpus", "1",
+                  FAKE_CUDA_DEVICES=1)
+    assert r.returncode == 1 and "GPU 1 does not exist" in r.stderr, r.stderr
+    r = kconv_run(gaussian, "--random", "100,30", "--device", "gpu", KCONV_GPU_DEVICES="0,x",
+                  FAKE_CUDA_DEVICES=2)
+    assert r.returncode == 1 and "KCONV_GPU_DEVICES" in r.stderr, r.stderr
+
+
+def test_multi_gpu_python_and_device_memory(gaussian):
+    """art.run(..., devices=[0, 1]) on host arrays; several devices with device memory refused."""
+    script = textwrap.dedent(f"""
+        import ctypes, sys
+        import numpy as np
+        sys.path.insert(0, {str(ROOT / 'python')!r})
+        import kconv
+        from kconv import _capi
+        fake = ctypes.CDLL({str(FAKE)!r})
+        art = kconv.load({str(gaussian)!r})
+        lib = _capi.library()
+        rng = np.random.default_rng(1)
+        n, m = 2001, 500
+        x = rng.standard_normal((n, 3)).astype(np.float32)
+        y = rng.standard_normal((m, 3)).astype(np.float32)
+        b = rng.standard_normal((m, 1)).astype(np.float32)
+        one = art.run("gaussian_conv", x, y, b, device="gpu")
+        two = art.run("gaussian_conv", x, y, b, device="gpu", devices=[0, 1])
+        every = art.run("gaussian_conv", x, y, b, device="gpu", devices="all")
+        assert np.array_equal(one, two) and np.array_equal(one, every)
+        try:
+            art.run("gaussian_conv", x, y, b, device="gpu", devices=[0, 5])
+            raise SystemExit("no error for GPU 5")
+        except kconv.KconvError as e:
+            assert "GPU 5 does not exist" in str(e), e
+        def dev(a):
+            p = ctypes.c_ulonglong()
+            assert fake.cuMemAlloc_v2(ctypes.byref(p), ctypes.c_size_t(max(a.nbytes, 4))) == 0
+            ctypes.memmove(p.value, a.ctypes.data, a.nbytes)
+            return p.value
+        out = np.zeros((n, 1), np.float32)
+        float_p = ctypes.POINTER(ctypes.c_float)
+        arr = (ctypes.c_void_p * 3)(dev(x), dev(y), dev(b))
+        devices = (ctypes.c_int * 2)(0, 1)
+        opt = _capi.RunOptions()
+        lib.kconv_run_options_init(ctypes.byref(opt))
+        opt.memory = _capi.MEMORY_DEVICE
+        opt.devices = devices
+        opt.num_devices = 2
+        rc = lib.kconv_run(art._handle, b"gaussian_conv", ctypes.cast(arr, ctypes.POINTER(float_p)),
+                           3, ctypes.cast(ctypes.c_void_p(dev(out)), float_p), n, m,
+                           ctypes.byref(opt))
+        assert rc == _capi.INVALID_ARGUMENT, rc
+        msg = lib.kconv_last_error().decode()
+        assert "several GPUs" in msg and "host-memory" in msg, msg
+        print("multi-gpu python OK")
+    """)
+    r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                       env=env(FAKE_CUDA_DEVICES=2))
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "multi-gpu python OK" in r.stdout

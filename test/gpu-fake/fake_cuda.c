@@ -60,8 +60,18 @@ CUresult cuGetErrorString(CUresult r, const char **s) {
                                                                : "unknown error";
   return 0;
 }
-CUresult cuDeviceGetCount(int *n) { *n = 1; return 0; }
-CUresult cuDeviceGet(int *d, int ordinal) { *d = ordinal; return ordinal == 0 ? 0 : 101; }
+/* $FAKE_CUDA_DEVICES: how many GPUs (default 1, at most 16); the launch log then names each
+   launch's device (its current context). */
+static int deviceCount(void) {
+  const char *n = getenv("FAKE_CUDA_DEVICES");
+  int count = n ? atoi(n) : 1;
+  return count < 1 ? 1 : count > 16 ? 16 : count;
+}
+CUresult cuDeviceGetCount(int *n) { *n = deviceCount(); return 0; }
+CUresult cuDeviceGet(int *d, int ordinal) {
+  *d = ordinal;
+  return ordinal >= 0 && ordinal < deviceCount() ? 0 : 101;
+}
 CUresult cuDeviceGetName(char *name, int len, int d) {
   (void)d;
   snprintf(name, (size_t)len, "Fake GPU (CPU stand-in)");
@@ -73,12 +83,12 @@ CUresult cuDeviceGetAttribute(int *v, int attribute, int d) {
   *v = attribute == 16 ? (sms ? atoi(sms) : 4) : attribute == 75 ? 9 : attribute == 76 ? 0 : 49152;
   return 0;
 }
-static int context;
-CUresult cuDevicePrimaryCtxRetain(void **c, int d) { (void)d; *c = &context; return 0; }
+static int contexts[16];
+CUresult cuDevicePrimaryCtxRetain(void **c, int d) { *c = &contexts[d]; return 0; }
 CUresult cuDevicePrimaryCtxRelease_v2(int d) { (void)d; return 0; }
 static __thread void *current;
 CUresult cuCtxGetCurrent(void **c) { *c = current; return 0; }
-CUresult cuCtxGetDevice(int *d) { *d = 0; return 0; }
+CUresult cuCtxGetDevice(int *d) { *d = current ? (int)((int *)current - contexts) : 0; return 0; }
 CUresult cuCtxPushCurrent_v2(void *c) { current = c; return 0; }
 CUresult cuCtxPopCurrent_v2(void **c) { if (c) *c = current; current = 0; return 0; }
 CUresult cuCtxSynchronize(void) { return 0; }
@@ -195,7 +205,11 @@ CUresult cuLaunchKernel(void *f, unsigned gx, unsigned gy, unsigned gz, unsigned
   if (log) {
     FILE *fp = fopen(log, "a");
     if (fp) {
-      fprintf(fp, "%s %u %u %d %d %d\n", name, gx, gy, nOut, nRed, chunk);
+      if (getenv("FAKE_CUDA_DEVICES"))
+        fprintf(fp, "%s %u %u %d %d %d device %d\n", name, gx, gy, nOut, nRed, chunk,
+                current ? (int)((int *)current - contexts) : -1);
+      else
+        fprintf(fp, "%s %u %u %d %d %d\n", name, gx, gy, nOut, nRed, chunk);
       fclose(fp);
     }
   }

@@ -42,6 +42,8 @@ inputs and outputs:
 running:
   --threads T           threads (default: all CPUs, or $KCONV_NUM_THREADS)
   --device D            cpu, gpu or auto (default auto: the CPU code when usable)
+  --gpus LIST           GPUs of a GPU run: ordinals like 0,1 or 'all' (the output rows are
+                        sharded over them); default one GPU, or $KCONV_GPU_DEVICES
   --check               compare with the float64 reference on sampled rows: prints
                         |out - ref| / |ref|; exit 3 if above --tolerance
   --check-rows R        rows sampled by --check (default 256; all rows if fewer)
@@ -69,6 +71,7 @@ struct Options {
   std::string output;
   int threads = 0;
   kconv::Device device = kconv::Device::Auto;
+  std::vector<int> gpus; // --gpus; -1: all
   bool check = false;
   int64_t checkRows = 256;
   double tolerance = 1e-5;
@@ -132,6 +135,19 @@ Options parseArgs(int argc, char **argv) {
         o.device = kconv::parseDevice(text);
       } catch (const kconv::Error &e) {
         throw UsageError(std::string("--device: ") + e.what());
+      }
+    } else if (arg == "--gpus") {
+      std::string text = next();
+      if (text == "all") {
+        o.gpus = kconv::allGpus();
+      } else {
+        for (size_t pos = 0; pos <= text.size();) {
+          size_t comma = text.find(',', pos);
+          if (comma == std::string::npos)
+            comma = text.size();
+          o.gpus.push_back(int(parseInt(text.substr(pos, comma - pos), "--gpus", 0)));
+          pos = comma + 1;
+        }
       }
     } else if (arg == "--check") {
       o.check = true;
@@ -320,6 +336,7 @@ int run(const Options &o) {
   kconv::RunOptions runOptions;
   runOptions.device = o.device;
   runOptions.threads = o.threads;
+  runOptions.devices = o.gpus;
   const int threads = o.threads > 0 ? o.threads : kconv::defaultThreadCount();
 
   auto once = [&] {

@@ -60,7 +60,18 @@ struct RunOptions {
   /// The CUstream (a cudaStream_t) the GPU work is queued on; null: the legacy default stream for
   /// CudaDevice memory, the runtime's own stream for Host memory.
   void *stream = nullptr;
+  /// The GPUs of a Device::Gpu (or Auto -> GPU) call, as CUDA ordinals; -1 (or allGpus()) means
+  /// every visible GPU. Empty: $KCONV_GPU_DEVICES ("0,1" or "all") if set, else one GPU (the
+  /// current context's, else $KCONV_GPU_DEVICE, else 0). With several GPUs the output rows are
+  /// cut into contiguous slices (sizes differing by at most one), each GPU computes its slice
+  /// against all reduced rows concurrently (one host thread per GPU) and the call returns when
+  /// all are done. Several GPUs need Memory::Host arrays (Error(InvalidArgument) otherwise); an
+  /// ordinal that does not exist is Error(InvalidArgument).
+  std::vector<int> devices;
 };
+
+/// RunOptions::devices value for "every visible GPU".
+inline std::vector<int> allGpus() { return {-1}; }
 
 /// One input array. Converts implicitly from a pointer (shape not stated). When the caller states
 /// `rows` and/or `dim` (>= 0), the runtime checks them against nI / nJ and the variable's dimension.

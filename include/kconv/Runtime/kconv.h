@@ -72,6 +72,10 @@ typedef struct kconv_run_options {
   const int64_t *input_dims;
   int memory;   /* a kconv_memory; default KCONV_MEMORY_HOST */
   void *stream; /* a CUstream / cudaStream_t for the GPU work; NULL: see Runtime.h */
+  /* GPUs of a GPU call (CUDA ordinals; an entry -1: every visible GPU); the output rows are
+     sharded over them (host memory only). NULL / 0 (default): one GPU, or $KCONV_GPU_DEVICES. */
+  const int *devices;
+  int num_devices;
 } kconv_run_options;
 
 /* The message of the calling thread's last failed call ("" if none). */
