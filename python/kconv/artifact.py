@@ -203,9 +203,6 @@ class Artifact:
         CUDA ordinals ([0, 1]) or "all"; None: one GPU (or $KCONV_GPU_DEVICES).
         """
         r = self.reduction(name)
-        if arrays and any(_is_cuda_tensor(a) for a in arrays) or \
-                by_name and any(_is_cuda_tensor(a) for a in by_name.values()):
-            return self._run_cuda(r, arrays, by_name, device, out, n_i, n_j, stream, devices)
         if arrays and by_name:
             raise KconvError(_capi.INVALID_ARGUMENT,
                              f"reduction '{name}': give inputs either in order or by name, not both")
@@ -221,6 +218,8 @@ class Artifact:
                     raise KconvError(_capi.INVALID_ARGUMENT,
                                      f"reduction '{name}': no input given for variable '{v.name}'")
             arrays = tuple(by_name[n] for n in names)
+        if any(_is_cuda_tensor(a) for a in arrays):
+            return self._run_cuda(r, arrays, device, out, n_i, n_j, stream, devices)
 
         host, rows, dims = [], [], []
         counts = {"i": n_i, "j": n_j}
@@ -285,28 +284,15 @@ class Artifact:
             return torch.from_numpy(out)
         return out
 
-    def _run_cuda(self, r, arrays, by_name, device, out, n_i, n_j, stream, devices=None):
-        """The zero-copy path: every array a float32 contiguous CUDA tensor of one device."""
+    def _run_cuda(self, r, arrays, device, out, n_i, n_j, stream, devices=None):
+        """The zero-copy path: every array (in argument order) a float32 contiguous CUDA tensor of
+        one device."""
         import torch
         name = r.name
         if device not in ("gpu", "auto"):
             raise KconvError(_capi.INVALID_ARGUMENT,
                              f"reduction '{name}': CUDA tensors run on the GPU, not on '{device}'")
-        if arrays and by_name:
-            raise KconvError(_capi.INVALID_ARGUMENT,
-                             f"reduction '{name}': give inputs either in order or by name, not both")
         names = [v.name for v in r.variables]
-        if by_name:
-            for key in by_name:
-                if key not in names:
-                    raise KconvError(_capi.INVALID_ARGUMENT,
-                                     f"reduction '{name}' has no variable '{key}' "
-                                     f"(its variables: {', '.join(names)})")
-            missing = [n for n in names if n not in by_name]
-            if missing:
-                raise KconvError(_capi.INVALID_ARGUMENT,
-                                 f"reduction '{name}': no input given for variable '{missing[0]}'")
-            arrays = tuple(by_name[n] for n in names)
         if len(arrays) != len(r.variables):
             raise KconvError(_capi.INVALID_ARGUMENT,
                              f"reduction '{name}': expected {len(r.variables)} inputs "
