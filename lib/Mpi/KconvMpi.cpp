@@ -238,7 +238,24 @@ RunStats run(const Artifact &artifact, std::string_view reductionName, MPI_Comm 
   std::string localMessage;
   const ReductionInfo *r = nullptr;
   std::vector<int64_t> mine(FCount, 0);
-  try {
+  // Runs `work` unless this rank has already failed; records its error for call.agree().
+  auto guarded = [&](auto &&work) {
+    if (localCode != ErrorCode::Ok)
+      return;
+    try {
+      work();
+    } catch (const Error &e) {
+      localCode = e.code();
+      localMessage = e.what();
+    } catch (const std::bad_alloc &) {
+      localCode = ErrorCode::Internal;
+      localMessage = "out of memory";
+    } catch (const std::exception &e) {
+      localCode = ErrorCode::Internal;
+      localMessage = e.what();
+    }
+  };
+  guarded([&] {
     r = &artifact.reduction(reductionName);
     if (rows.out < 0 || rows.reduced < 0)
       throw Error(ErrorCode::InvalidArgument, "reduction '" + r->name +
@@ -264,16 +281,7 @@ RunStats run(const Artifact &artifact, std::string_view reductionName, MPI_Comm 
       if (r->variables[k].category == VarCategory::Pm)
         params.bytes(inputs[k].data, size_t(r->variables[k].dim) * sizeof(float));
     mine[FParams] = params.get();
-  } catch (const Error &e) {
-    localCode = e.code();
-    localMessage = e.what();
-  } catch (const std::bad_alloc &) {
-    localCode = ErrorCode::Internal;
-    localMessage = "out of memory";
-  } catch (const std::exception &e) {
-    localCode = ErrorCode::Internal;
-    localMessage = e.what();
-  }
+  });
   mine[FError] = int64_t(localCode);
   mine[FMode] = int64_t(options.mode);
   mine[FOutRows] = rows.out;
@@ -391,22 +399,6 @@ RunStats run(const Artifact &artifact, std::string_view reductionName, MPI_Comm 
   // From here on a local failure only stops this rank's computing, never its communication.
   localCode = ErrorCode::Ok;
   localMessage.clear();
-  auto guarded = [&](auto &&work) {
-    if (localCode != ErrorCode::Ok)
-      return;
-    try {
-      work();
-    } catch (const Error &e) {
-      localCode = e.code();
-      localMessage = e.what();
-    } catch (const std::bad_alloc &) {
-      localCode = ErrorCode::Internal;
-      localMessage = "out of memory";
-    } catch (const std::exception &e) {
-      localCode = ErrorCode::Internal;
-      localMessage = e.what();
-    }
-  };
   auto timed = [&](double &counter, auto &&work) {
     double t = now();
     work();
