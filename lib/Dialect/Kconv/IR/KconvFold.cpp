@@ -125,6 +125,9 @@ OpFoldResult NegOp::fold(FoldAdaptor adaptor) {
 OpFoldResult ExpOp::fold(FoldAdaptor adaptor) {
   return foldUnaryConstant(*this, adaptor.getOperand(), [](double x) { return std::exp(x); });
 }
+OpFoldResult Exp2Op::fold(FoldAdaptor adaptor) {
+  return foldUnaryConstant(*this, adaptor.getOperand(), [](double x) { return std::exp2(x); });
+}
 OpFoldResult LogOp::fold(FoldAdaptor adaptor) {
   return foldUnaryConstant(*this, adaptor.getOperand(), [](double x) { return std::log(x); });
 }
@@ -133,7 +136,7 @@ OpFoldResult SqrtOp::fold(FoldAdaptor adaptor) {
 }
 OpFoldResult RsqrtOp::fold(FoldAdaptor adaptor) {
   return foldUnaryConstant(*this, adaptor.getOperand(),
-                           [](double x) { return 1.0 / std::sqrt(x); });
+                           [](double x) { return x == 0 ? 0.0 : 1.0 / std::sqrt(x); });
 }
 OpFoldResult SquareOp::fold(FoldAdaptor adaptor) {
   return foldUnaryConstant(*this, adaptor.getOperand(), [](double x) { return x * x; });

@@ -126,11 +126,15 @@ def Kconv_NegOp : Kconv_UnaryOp<"neg", "-x", [Involution]> {
   let hasCanonicalizer = 1;
 }
 def Kconv_ExpOp : Kconv_UnaryOp<"exp", "Exp(x)">;
+// Not in KeOps' language: kconv-fold-exp-scale rewrites Exp(x) as Exp2(x·log2 e) with the factor
+// pushed towards the variables, so that a target with a native 2^x (ex2.approx) pays no multiply.
+def Kconv_Exp2Op : Kconv_UnaryOp<"exp2", "2^x">;
 def Kconv_LogOp : Kconv_UnaryOp<"log", "Log(x)">;
 def Kconv_SqrtOp : Kconv_UnaryOp<"sqrt", "Sqrt(x)"> {
   let hasCanonicalizer = 1;
 }
-def Kconv_RsqrtOp : Kconv_UnaryOp<"rsqrt", "Rsqrt(x) = 1/sqrt(x)">;
+// KeOps' definition: Rsqrt(0) = 0 (keopscore formulas/maths/Rsqrt.py), not +inf.
+def Kconv_RsqrtOp : Kconv_UnaryOp<"rsqrt", "Rsqrt(x) = x == 0 ? 0 : 1/sqrt(x)">;
 def Kconv_SquareOp : Kconv_UnaryOp<"square", "Square(x) = x**2">;
 def Kconv_InvOp : Kconv_UnaryOp<"inv", "Inv(x) = 1/x", [Involution]>;
 def Kconv_AbsOp : Kconv_UnaryOp<"abs", "Abs(x)", [Idempotent]>;
