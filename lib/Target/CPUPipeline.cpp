@@ -7,6 +7,7 @@
 #include "mlir/Conversion/Passes.h"
 #include "mlir/Dialect/ControlFlow/IR/ControlFlow.h"
 #include "mlir/Pass/PassRegistry.h"
+#include "mlir/Transforms/Passes.h"
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
 
@@ -37,10 +38,21 @@ void buildKconvCPULoweringPipeline(mlir::OpPassManager &pm,
   cpu.lanes = options.lanes;
   cpu.jblock = options.jblock;
   cpu.rows = options.rows;
-  cpu.fastMath = options.fastMath;
-  cpu.avx512 = options.avx512;
-  cpu.flushDenormals = options.flushDenormals;
+  cpu.flushDenormals = options.fastMath && options.flushDenormals;
   pm.addPass(mlir::kconv::createConvertKconvToCPU(cpu));
+  // Hoist what depends on parameters / output rows only out of the inner loop, share what depends
+  // on the reduced rows only among the register rows; then lower the formula.
+  pm.addPass(mlir::createCSEPass());
+  pm.addPass(mlir::createLoopInvariantCodeMotionPass());
+  pm.addPass(mlir::createCSEPass());
+  mlir::kconv::ConvertKconvFormulaToArithOptions formula;
+  formula.lanes = options.lanes;
+  formula.target = "cpu";
+  formula.fastMath = options.fastMath;
+  formula.avx512 = options.avx512;
+  pm.addPass(mlir::kconv::createConvertKconvFormulaToArith(formula));
+  pm.addPass(mlir::createCanonicalizerPass());
+  pm.addPass(mlir::createCSEPass());
   pm.addPass(mlir::createSCFToControlFlowPass());
   mlir::ConvertVectorToLLVMPassOptions vector;
   vector.reassociateFPReductions = true;

@@ -231,14 +231,12 @@ int main(int argc, char **argv) {
   }
 
   PassManager pm(&context);
-  mlir::kconv::ConvertKconvToGPUOptions convert;
-  convert.fastMath = fastMath;
-  convert.blockSize = blockSizeOpt;
-  convert.rowsPerThread = rowsPerThread;
-  convert.unroll = unrollOpt;
-  pm.addPass(mlir::kconv::createConvertKconvToGPU(convert));
-  pm.addPass(createCanonicalizerPass());
-  pm.addPass(createCSEPass());
+  ::kconv::GpuPipelineOptions options;
+  options.fastMath = fastMath;
+  options.blockSize = blockSizeOpt;
+  options.rowsPerThread = rowsPerThread;
+  options.unroll = unrollOpt;
+  ::kconv::buildKconvGPUKernelPipeline(pm, options);
   if (failed(pm.run(*module)))
     return 1;
   std::vector<EmulatedKernel> kernels;
@@ -254,9 +252,9 @@ int main(int argc, char **argv) {
   }
   registerBuiltinDialectTranslation(context);
   registerLLVMDialectTranslation(context);
-  ExecutionEngineOptions options;
-  options.transformer = makeOptimizingTransformer(2, 0, nullptr);
-  auto engine = ExecutionEngine::create(*module, options);
+  ExecutionEngineOptions engineOptions;
+  engineOptions.transformer = makeOptimizingTransformer(2, 0, nullptr);
+  auto engine = ExecutionEngine::create(*module, engineOptions);
   if (!engine) {
     llvm::errs() << "JIT: " << llvm::toString(engine.takeError()) << "\n";
     return 1;

@@ -23,15 +23,15 @@ def ConvertKconvToCPU : Pass<"convert-kconv-to-cpu", "ModuleOp"> {
     loop (per output row, or once per call for parameters and constants); values that depend only
     on the reduced variables are computed once per vector and shared by the `rows` output rows.
 
-    With `fast-math` and `flush-denormals` (defaults, x86), the kernel runs with MXCSR's FTZ and
-    DAZ bits set (saved on entry, restored on exit): results that would be denormal are 0.
+    With `flush-denormals` (default, x86), the kernel runs with MXCSR's FTZ and DAZ bits set
+    (saved on entry, restored on exit): results that would be denormal are 0.
 
-    With `fast-math` (default), `kconv.exp` becomes an inlined Cody-Waite + degree-6 polynomial on
-    vectors (no libm call) and `kconv.log` the math dialect's polynomial approximation; without it
-    they stay `math.exp` / `math.log` (accurate libm calls once lowered to LLVM).
+    The formula is cloned into the inner loop on variables bound to their components
+    (`unrealized_conversion_cast`s); `convert-kconv-formula-to-arith` lowers it, and
+    loop-invariant code motion + CSE (run before it by kconv-cpu-pipeline) hoist what depends on
+    parameters and output rows only and share what depends on the reduced rows only.
 
-    The kconv.reduction ops are erased: the result holds only func, scf, arith, vector, math and
-    llvm ops.
+    The kconv.reduction ops are erased.
   }];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
@@ -48,15 +48,42 @@ def ConvertKconvToCPU : Pass<"convert-kconv-to-cpu", "ModuleOp"> {
            "Reduced rows per block (cache block and block-sum unit); rounded up to a multiple of lanes">,
     Option<"rows", "rows", "int64_t", /*default=*/"4",
            "Output rows per register block">,
-    Option<"fastMath", "fast-math", "bool", /*default=*/"true",
-           "Inline polynomial exp/log and fast-math flags; false: math.exp/math.log (libm)">,
-    Option<"avx512", "avx512", "bool", /*default=*/"true",
-           "The target has AVX-512F: with 16 lanes, the fast exp scales by 2^n with vscalefps "
-           "(llvm.x86.avx512.mask.scalef.ps.512)">,
     Option<"flushDenormals", "flush-denormals", "bool", /*default=*/"true",
            "x86: set MXCSR's flush-to-zero and denormals-are-zero bits for the duration of the "
-           "call (saved and restored); fast math only. Denormal results and operands otherwise "
+           "call (saved and restored); kconv-cpu-pipeline sets it with fast math only. Denormal results and operands otherwise "
            "cost microcode assists (25x slower when most exp results underflow)">,
+  ];
+}
+
+def ConvertKconvFormulaToArith : Pass<"convert-kconv-formula-to-arith"> {
+  let summary = "Lower the kconv formula ops inside kernels to arith/math on components";
+  let description = [{
+    The one formula lowering of both backends (populateKconvFormulaToArithPatterns). A formula
+    value `vector<D x T>` becomes D components: scalars `T` (`lanes=0`, the GPU: one pair per
+    thread) or `vector<lanes x T>` (the CPU: one reduced row per lane). Variables enter as
+    `unrealized_conversion_cast`s of their components (the backends' packFormulaValue) and results
+    leave the same way; the casts are folded away at the end. Target math (`target`): `nvvm`
+    (ex2/lg2/rsqrt/rcp/div.approx.ftz in fast math; inline accurate exp/log otherwise), `cpu`
+    (inline polynomial exp, AVX-512 vscalefps with 16 lanes; math.log expanded to a polynomial in
+    fast math; libm otherwise) or `generic` (the math dialect). Formula ops still inside a
+    `kconv.reduction` are left alone.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::LLVM::LLVMDialect",
+    "::mlir::math::MathDialect",
+    "::mlir::NVVM::NVVMDialect",
+    "::mlir::vector::VectorDialect",
+  ];
+  let options = [
+    Option<"lanes", "lanes", "int64_t", /*default=*/"0",
+           "Lanes of one component: 0 for scalars, L for vector<L x T>">,
+    Option<"target", "target", "std::string", /*default=*/"\"generic\"",
+           "Target math: generic, cpu or nvvm">,
+    Option<"fastMath", "fast-math", "bool", /*default=*/"true",
+           "Approximate exp/log/sqrt/division where the target has them">,
+    Option<"avx512", "avx512", "bool", /*default=*/"true",
+           "cpu: the fast exp uses vscalefps for 16-lane f32 components">,
   ];
 }
 

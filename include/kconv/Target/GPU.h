@@ -54,7 +54,11 @@ struct GpuPipelineOptions : public mlir::PassPipelineOptions<GpuPipelineOptions>
       llvm::cl::init(true)};
 };
 
-/// Adds convert-kconv-to-gpu and the lowering to PTX (gpu.binary, format=isa) to `pm`.
+/// Adds the kernel stages to `pm`: (fast math) kconv-fold-exp-scale, convert-kconv-to-gpu,
+/// convert-kconv-formula-to-arith (NVVM math), canonicalize, CSE, LICM. The result holds gpu.func
+/// kernels in arith/scf/memref/llvm/nvvm ops (what kconv-gpu-emulate runs on the CPU).
+void buildKconvGPUKernelPipeline(mlir::OpPassManager &pm, const GpuPipelineOptions &options);
+/// Adds buildKconvGPUKernelPipeline and the lowering to PTX (gpu.binary, format=isa) to `pm`.
 void buildKconvGPUPipeline(mlir::OpPassManager &pm, const GpuPipelineOptions &options);
 /// Registers `kconv-gpu-pipeline` with the pass registry (kconv-opt).
 void registerKconvGPUPipeline();

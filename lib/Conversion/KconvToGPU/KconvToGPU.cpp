@@ -16,6 +16,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "kconv/Conversion/KconvToGPU/Passes.h"
+#include "kconv/Conversion/FormulaToArith/FormulaToArith.h"
 #include "kconv/Dialect/Kconv/IR/KconvDialect.h"
 #include "kconv/Dialect/Kconv/IR/KconvOps.h"
 
@@ -27,19 +28,10 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/IRMapping.h"
 #include "mlir/IR/ImplicitLocOpBuilder.h"
 #include "llvm/ADT/DenseMap.h"
-#include "llvm/ADT/MapVector.h"
-#include "llvm/ADT/SmallSet.h"
-#include "llvm/ADT/TypeSwitch.h"
 
-#include <cmath>
-#include <cstring>
-#include <iterator>
-#include <limits>
-#include <functional>
-#include <map>
-#include <set>
 
 namespace mlir::kconv {
 #define GEN_PASS_DEF_CONVERTKCONVTOGPU
@@ -50,431 +42,6 @@ using namespace mlir;
 using namespace mlir::kconv;
 
 namespace {
-
-constexpr double kLog2E = 1.4426950408889634;
-constexpr double kLn2 = 0.6931471805599453;
-
-using Comps = SmallVector<Value, 4>; // the scalar components of one formula value
-
-//===----------------------------------------------------------------------===//
-// Scale folding
-//===----------------------------------------------------------------------===//
-//
-// The fast exp is ex2(x · log2 e). Instead of one multiply per pair, the constant is pushed down
-// the formula towards the variables: c·(-a) = (-c)·a, c·(k·a) = (ck)·a, c·|a − b|² = |√c·a − √c·b|²
-// (c > 0; negated for c < 0), c·√a = √(c²·a), ... A variable then needs a scaled copy: free for
-// output-category variables and parameters (scaled once per thread, outside the loop) and for a
-// reduced variable whose every use wants the same scale (it is stored scaled in the shared tile).
-// A reduced variable wanted at two scales is "pinned" (stored unscaled) and absorbs nothing.
-
-static std::optional<double> constantOf(Value v) {
-  if (auto c = v.getDefiningOp<kconv::ConstantOp>())
-    return c.getValue().convertToDouble();
-  return std::nullopt;
-}
-
-class ScaleRules {
-public:
-  ScaleRules(ArrayRef<VariableAttr> vars, VarCategory reduced, const std::set<unsigned> &pinned)
-      : vars(vars), reduced(reduced), pinned(pinned) {}
-
-  /// Can `c · v` be computed with the constant pushed into the leaves at no per-pair cost?
-  bool canAbsorb(Value v) {
-    auto it = memo.find(v);
-    if (it != memo.end())
-      return it->second;
-    bool result = compute(v);
-    memo[v] = result;
-    return result;
-  }
-
-private:
-  bool compute(Value v) {
-    if (auto arg = dyn_cast<BlockArgument>(v)) {
-      unsigned k = arg.getArgNumber();
-      return vars[k].getCategory() != reduced || !pinned.count(k);
-    }
-    Operation *op = v.getDefiningOp();
-    return TypeSwitch<Operation *, bool>(op)
-        .Case<kconv::ConstantOp>([](auto) { return true; })
-        .Case<NegOp, SqNorm2Op, SquareOp, SumOp, ElemOp, SqrtOp>(
-            [&](Operation *o) { return canAbsorb(o->getOperand(0)); })
-        .Case<MulOp, ScalprodOp>([&](Operation *o) {
-          return constantOf(o->getOperand(0)) || constantOf(o->getOperand(1)) ||
-                 canAbsorb(o->getOperand(0)) || canAbsorb(o->getOperand(1));
-        })
-        .Case<DivOp>([&](DivOp o) { return constantOf(o.getRhs()) || canAbsorb(o.getLhs()); })
-        .Case<AddOp, SubOp, SqDistOp, ConcatOp>([&](Operation *o) {
-          return canAbsorb(o->getOperand(0)) && canAbsorb(o->getOperand(1));
-        })
-        .Default([](Operation *) { return false; });
-  }
-
-  ArrayRef<VariableAttr> vars;
-  VarCategory reduced;
-  const std::set<unsigned> &pinned;
-  DenseMap<Value, bool> memo;
-};
-
-//===----------------------------------------------------------------------===//
-// Formula emission (scalarized: a dim-D value is D f32 scalars)
-//===----------------------------------------------------------------------===//
-
-class FormulaEmitter {
-public:
-  /// Provides the components of variable `k` scaled by `scale`.
-  using LeafFn = std::function<Comps(unsigned k, double scale)>;
-
-  FormulaEmitter(ImplicitLocOpBuilder &b, bool fastMath, ScaleRules &rules, LeafFn leaf)
-      : b(b), fastMath(fastMath), rules(rules), leaf(std::move(leaf)) {}
-
-  /// The components of `scale · v`.
-  Comps emit(Value v, double scale = 1.0) {
-    auto key = std::make_pair(v.getAsOpaquePointer(), scale);
-    auto it = cache.find(key);
-    if (it != cache.end())
-      return it->second;
-    Comps result = emitUncached(v, scale);
-    cache[key] = result;
-    return result;
-  }
-
-private:
-  Value cst(double x) { return arith::ConstantOp::create(b, b.getF32FloatAttr(x)); }
-  // `contract` (CUDA's default --fmad=true): a product feeding a sum becomes one FFMA.
-  arith::FastMathFlagsAttr contract() {
-    return arith::FastMathFlagsAttr::get(b.getContext(), arith::FastMathFlags::contract);
-  }
-  Value add(Value x, Value y) { return arith::AddFOp::create(b, x, y, contract()); }
-  Value sub(Value x, Value y) { return arith::SubFOp::create(b, x, y, contract()); }
-  Value mul(Value x, Value y) { return arith::MulFOp::create(b, x, y, contract()); }
-  Value neg(Value x) { return arith::NegFOp::create(b, x); }
-  // llvm.intr.fma, not math.fma: the NVVM lowering turns math.fma into a libdevice call.
-  Value fma(Value x, Value y, Value z) { return LLVM::FMAOp::create(b, x, y, z); }
-  Value intrinsic(StringRef name, ValueRange args) {
-    return LLVM::CallIntrinsicOp::create(b, b.getF32Type(), b.getStringAttr(name), args)
-        .getResult(0);
-  }
-
-  Value exp(Value x /* already scaled by log2 e in fast mode */) {
-    if (fastMath)
-      return intrinsic("llvm.nvvm.ex2.approx.ftz.f32", x);
-    return accurateExp(x);
-  }
-  Value log(Value x) {
-    if (fastMath)
-      return intrinsic("llvm.nvvm.lg2.approx.ftz.f", x); // ×ln 2 by the caller
-    return accurateLog(x);
-  }
-
-  // math.exp / math.log would become libdevice calls (__nv_expf, __nv_logf) in the NVVM lowering;
-  // libdevice ships with the CUDA toolkit, not with Debian's LLVM, so kconv emits its own inline
-  // sequences (both within ~1 ulp of the correctly rounded result plus ex2.approx's error; checked
-  // against float64 on 2e5 samples when written).
-  Value i32c(int32_t v) { return arith::ConstantIntOp::create(b, b.getI32Type(), v); }
-  Value bitsToFloat(Value i) { return arith::BitcastOp::create(b, b.getF32Type(), i); }
-  Value floatToBits(Value f) { return arith::BitcastOp::create(b, b.getI32Type(), f); }
-  Value select(Value c, Value t, Value f) { return arith::SelectOp::create(b, c, t, f); }
-  Value cmp(arith::CmpFPredicate p, Value x, Value y) { return arith::CmpFOp::create(b, p, x, y); }
-
-  /// e^x = 2^j · 2^r with j = rint(x·log2 e) and r = x·log2 e − j computed with a two-part log2 e
-  /// (fma), 2^r by ex2.approx.ftz (|r| ≤ 1/2), 2^j applied as two exact powers of two so that
-  /// overflow gives inf and underflow gradual zero.
-  Value accurateExp(Value x) {
-    Value xc = arith::MaximumFOp::create(b, arith::MinimumFOp::create(b, x, cst(170.0)),
-                                         cst(-170.0)); // NaN propagates
-    Value log2eHi = cst(1.4426950216293335), log2eLo = cst(1.925963033500011e-08);
-    Value j = intrinsic("llvm.rint.f32", arith::MulFOp::create(b, xc, log2eHi).getResult());
-    Value r = fma(xc, log2eHi, neg(j));
-    r = fma(xc, log2eLo, r);
-    Value e = intrinsic("llvm.nvvm.ex2.approx.ftz.f32", r);
-    Value ji = arith::FPToSIOp::create(b, b.getI32Type(), j);
-    Value j1 = arith::ShRSIOp::create(b, ji, i32c(1));
-    Value j2 = arith::SubIOp::create(b, ji, j1);
-    auto pow2 = [&](Value k) {
-      return bitsToFloat(arith::ShLIOp::create(b, arith::AddIOp::create(b, k, i32c(127)), i32c(23)));
-    };
-    return arith::MulFOp::create(b, arith::MulFOp::create(b, e, pow2(j1)), pow2(j2));
-  }
-
-  /// log x = k·ln 2 + log1p(f), x = 2^k (1 + f), 1 + f in [2/3, 4/3): log1p(f) = f + f²·p(f) with
-  /// a degree-8 polynomial fitted (weighted least squares, Lawson iterations) on [-1/3, 1/3].
-  /// Denormals are scaled by 2^23 first; x = 0 → -inf, x < 0 or NaN → NaN, +inf → +inf.
-  Value accurateLog(Value x) {
-    Value tiny = cmp(arith::CmpFPredicate::OLT, x, cst(1.1754943508222875e-38));
-    Value xs = select(tiny, arith::MulFOp::create(b, x, cst(8388608.0)), x);
-    Value k0 = select(tiny, cst(-23.0), cst(0.0));
-    Value bits = floatToBits(xs);
-    Value kBits = arith::AndIOp::create(
-        b, arith::SubIOp::create(b, bits, i32c(0x3f2aaaab)), i32c(static_cast<int32_t>(0xff800000)));
-    Value m = bitsToFloat(arith::SubIOp::create(b, bits, kBits));
-    Value k = fma(arith::SIToFPOp::create(b, b.getF32Type(), kBits), cst(1.1920928955078125e-07), k0);
-    Value f = arith::SubFOp::create(b, m, cst(1.0));
-    static const uint32_t coefficients[] = {0xbe04d036, 0x3e0f9e19, 0xbdf91741, 0x3e0f5530, 0xbe2ad47a,
-                                            0x3e4ce987, 0xbe7fff3d, 0x3eaaaa80, 0xbf000000};
-    auto coeff = [&](uint32_t bitsValue) {
-      float value;
-      std::memcpy(&value, &bitsValue, sizeof(value));
-      return cst(value);
-    };
-    Value p = coeff(coefficients[0]);
-    for (size_t i = 1; i < std::size(coefficients); ++i)
-      p = fma(p, f, coeff(coefficients[i]));
-    Value r = fma(arith::MulFOp::create(b, f, p), f, f);
-    r = fma(k, cst(0.6931471824645996), r);
-    // Special cases: bits > 0x7f7fffff as unsigned: +inf, NaN or negative → x·inf + inf gives
-    // +inf for +inf and NaN otherwise; zero → -inf.
-    Value special = arith::CmpIOp::create(b, arith::CmpIPredicate::ugt, bits, i32c(0x7f7fffff));
-    Value inf = cst(std::numeric_limits<double>::infinity());
-    r = select(special, fma(xs, inf, inf), r);
-    Value zero = cmp(arith::CmpFPredicate::OEQ, xs, cst(0.0));
-    return select(zero, cst(-std::numeric_limits<double>::infinity()), r);
-  }
-  Value sqrt(Value x) {
-    if (fastMath)
-      return intrinsic("llvm.nvvm.sqrt.approx.ftz.f", x);
-    // sqrt.rn.f32 (llvm.intr.sqrt itself is marked illegal by the NVVM lowering, which would
-    // turn it into a libdevice call).
-    return intrinsic("llvm.sqrt.f32", x);
-  }
-  Value rsqrt(Value x) {
-    if (fastMath)
-      return intrinsic("llvm.nvvm.rsqrt.approx.ftz.f", x);
-    return arith::DivFOp::create(b, cst(1.0), sqrt(x));
-  }
-  Value inv(Value x) {
-    if (fastMath)
-      return NVVM::RcpApproxFtzF32Op::create(b, b.getF32Type(), x);
-    return arith::DivFOp::create(b, cst(1.0), x);
-  }
-  Value div(Value x, Value y) {
-    if (fastMath)
-      return intrinsic("llvm.nvvm.div.approx.ftz.f", ValueRange{x, y});
-    return arith::DivFOp::create(b, x, y);
-  }
-
-  /// Broadcast-aware elementwise combination of two component lists.
-  template <typename F> Comps zip(const Comps &x, const Comps &y, F f) {
-    size_t n = std::max(x.size(), y.size());
-    Comps r;
-    for (size_t k = 0; k < n; ++k)
-      r.push_back(f(x[x.size() == 1 ? 0 : k], y[y.size() == 1 ? 0 : k]));
-    return r;
-  }
-  Comps scaleAll(Comps x, double c) {
-    if (c == 1.0)
-      return x;
-    if (c == -1.0) {
-      for (Value &v : x)
-        v = neg(v);
-      return x;
-    }
-    Value k = cst(c);
-    for (Value &v : x)
-      v = mul(v, k);
-    return x;
-  }
-  /// Σ (x_k − y_k)² with broadcasting (y empty: Σ x_k²).
-  Value sumOfSquares(const Comps &x, const Comps &y) {
-    Comps d = y.empty() ? x : zip(x, y, [&](Value a, Value c) { return sub(a, c); });
-    Value s = mul(d[0], d[0]);
-    for (size_t k = 1; k < d.size(); ++k)
-      s = fma(d[k], d[k], s);
-    return s;
-  }
-  Value dot(const Comps &x, const Comps &y) {
-    Value s = mul(x[0], y[0]);
-    for (size_t k = 1; k < x.size(); ++k)
-      s = fma(x[k], y[k], s);
-    return s;
-  }
-  Comps pow(Comps x, int64_t n) {
-    if (n == 0) {
-      Comps ones;
-      for (size_t k = 0; k < x.size(); ++k)
-        ones.push_back(cst(1.0));
-      return ones;
-    }
-    bool negative = n < 0;
-    uint64_t e = negative ? -static_cast<uint64_t>(n) : static_cast<uint64_t>(n);
-    Comps r;
-    for (Value base : x) {
-      Value acc;
-      Value p = base;
-      for (uint64_t m = e; m; m >>= 1) {
-        if (m & 1)
-          acc = acc ? mul(acc, p) : p;
-        if (m > 1)
-          p = mul(p, p);
-      }
-      r.push_back(negative ? inv(acc) : acc);
-    }
-    return r;
-  }
-
-  Comps emitUncached(Value v, double c) {
-    if (auto arg = dyn_cast<BlockArgument>(v))
-      return leaf(arg.getArgNumber(), c);
-    Operation *op = v.getDefiningOp();
-    // A negation or a product with a constant passes the factor on for free in any case.
-    bool passOn = isa<NegOp>(op) || (isa<MulOp>(op) && (constantOf(op->getOperand(0)) ||
-                                                        constantOf(op->getOperand(1)))) ||
-                  (isa<DivOp>(op) && constantOf(op->getOperand(1)));
-    if (c != 1.0 && (passOn || rules.canAbsorb(v)))
-      return emitAbsorbed(op, c);
-    return scaleAll(emitPlain(op), c);
-  }
-
-  /// c · op with the constant pushed into the operands (rules.canAbsorb(op) holds).
-  Comps emitAbsorbed(Operation *op, double c) {
-    double s = std::sqrt(std::fabs(c));
-    auto signFix = [&](Value x) { return c < 0 ? neg(x) : x; };
-    return TypeSwitch<Operation *, Comps>(op)
-        .Case<kconv::ConstantOp>(
-            [&](kconv::ConstantOp o) { return Comps{cst(c * o.getValue().convertToDouble())}; })
-        .Case<NegOp>([&](NegOp o) { return emit(o.getOperand(), -c); })
-        .Case<MulOp>([&](MulOp o) {
-          if (auto k = constantOf(o.getRhs()))
-            return emit(o.getLhs(), c * *k);
-          if (auto k = constantOf(o.getLhs()))
-            return emit(o.getRhs(), c * *k);
-          bool left = rules.canAbsorb(o.getLhs());
-          Comps x = emit(o.getLhs(), left ? c : 1.0), y = emit(o.getRhs(), left ? 1.0 : c);
-          return zip(x, y, [&](Value a, Value d) { return mul(a, d); });
-        })
-        .Case<DivOp>([&](DivOp o) {
-          if (auto k = constantOf(o.getRhs()))
-            return emit(o.getLhs(), c / *k);
-          Comps x = emit(o.getLhs(), c), y = emit(o.getRhs());
-          return zip(x, y, [&](Value a, Value d) { return div(a, d); });
-        })
-        .Case<AddOp>([&](AddOp o) {
-          return zip(emit(o.getLhs(), c), emit(o.getRhs(), c),
-                     [&](Value a, Value d) { return add(a, d); });
-        })
-        .Case<SubOp>([&](SubOp o) {
-          return zip(emit(o.getLhs(), c), emit(o.getRhs(), c),
-                     [&](Value a, Value d) { return sub(a, d); });
-        })
-        .Case<SqDistOp>([&](SqDistOp o) {
-          return Comps{signFix(sumOfSquares(emit(o.getLhs(), s), emit(o.getRhs(), s)))};
-        })
-        .Case<SqNorm2Op>([&](SqNorm2Op o) {
-          return Comps{signFix(sumOfSquares(emit(o.getOperand(), s), {}))};
-        })
-        .Case<SquareOp>([&](SquareOp o) {
-          Comps r;
-          for (Value x : emit(o.getOperand(), s))
-            r.push_back(signFix(mul(x, x)));
-          return r;
-        })
-        .Case<SqrtOp>([&](SqrtOp o) {
-          Comps r;
-          for (Value x : emit(o.getOperand(), c * c))
-            r.push_back(signFix(sqrt(x)));
-          return r;
-        })
-        .Case<ScalprodOp>([&](ScalprodOp o) {
-          bool left = rules.canAbsorb(o.getLhs());
-          return Comps{dot(emit(o.getLhs(), left ? c : 1.0), emit(o.getRhs(), left ? 1.0 : c))};
-        })
-        .Case<SumOp>([&](SumOp o) {
-          Comps x = emit(o.getOperand(), c);
-          Value r = x[0];
-          for (size_t k = 1; k < x.size(); ++k)
-            r = add(r, x[k]);
-          return Comps{r};
-        })
-        .Case<ElemOp>([&](ElemOp o) {
-          return Comps{emit(o.getOperand(), c)[o.getIndex()]};
-        })
-        .Case<ConcatOp>([&](ConcatOp o) {
-          Comps r = emit(o.getLhs(), c);
-          r.append(emit(o.getRhs(), c));
-          return r;
-        })
-        .Default([&](Operation *o) { return scaleAll(emitPlain(o), c); });
-  }
-
-  Comps emitPlain(Operation *op) {
-    auto unary = [&](Value x, auto f) {
-      Comps r;
-      for (Value v : emit(x))
-        r.push_back(f(v));
-      return r;
-    };
-    return TypeSwitch<Operation *, Comps>(op)
-        .Case<kconv::ConstantOp>(
-            [&](kconv::ConstantOp o) { return Comps{cst(o.getValue().convertToDouble())}; })
-        .Case<AddOp>([&](AddOp o) {
-          return zip(emit(o.getLhs()), emit(o.getRhs()), [&](Value a, Value d) { return add(a, d); });
-        })
-        .Case<SubOp>([&](SubOp o) {
-          return zip(emit(o.getLhs()), emit(o.getRhs()), [&](Value a, Value d) { return sub(a, d); });
-        })
-        .Case<MulOp>([&](MulOp o) {
-          return zip(emit(o.getLhs()), emit(o.getRhs()), [&](Value a, Value d) { return mul(a, d); });
-        })
-        .Case<DivOp>([&](DivOp o) {
-          return zip(emit(o.getLhs()), emit(o.getRhs()), [&](Value a, Value d) { return div(a, d); });
-        })
-        .Case<NegOp>([&](NegOp o) { return unary(o.getOperand(), [&](Value x) { return neg(x); }); })
-        .Case<ExpOp>([&](ExpOp o) {
-          // Fast: 2^(log2(e)·x), the factor folded into x where the formula allows it.
-          Comps x = emit(o.getOperand(), fastMath ? kLog2E : 1.0);
-          for (Value &v : x)
-            v = exp(v);
-          return x;
-        })
-        .Case<LogOp>([&](LogOp o) {
-          return unary(o.getOperand(), [&](Value x) {
-            Value l = log(x);
-            return fastMath ? mul(l, cst(kLn2)) : l;
-          });
-        })
-        .Case<SqrtOp>([&](SqrtOp o) { return unary(o.getOperand(), [&](Value x) { return sqrt(x); }); })
-        .Case<RsqrtOp>(
-            [&](RsqrtOp o) { return unary(o.getOperand(), [&](Value x) { return rsqrt(x); }); })
-        .Case<SquareOp>(
-            [&](SquareOp o) { return unary(o.getOperand(), [&](Value x) { return mul(x, x); }); })
-        .Case<InvOp>([&](InvOp o) { return unary(o.getOperand(), [&](Value x) { return inv(x); }); })
-        .Case<AbsOp>([&](AbsOp o) {
-          return unary(o.getOperand(), [&](Value x) { return intrinsic("llvm.fabs.f32", x); });
-        })
-        .Case<PowOp>([&](PowOp o) { return pow(emit(o.getOperand()), o.getExponent()); })
-        .Case<SumOp>([&](SumOp o) {
-          Comps x = emit(o.getOperand());
-          Value r = x[0];
-          for (size_t k = 1; k < x.size(); ++k)
-            r = add(r, x[k]);
-          return Comps{r};
-        })
-        .Case<SqNorm2Op>([&](SqNorm2Op o) { return Comps{sumOfSquares(emit(o.getOperand()), {})}; })
-        .Case<Norm2Op>(
-            [&](Norm2Op o) { return Comps{sqrt(sumOfSquares(emit(o.getOperand()), {}))}; })
-        .Case<SqDistOp>([&](SqDistOp o) {
-          return Comps{sumOfSquares(emit(o.getLhs()), emit(o.getRhs()))};
-        })
-        .Case<ScalprodOp>(
-            [&](ScalprodOp o) { return Comps{dot(emit(o.getLhs()), emit(o.getRhs()))}; })
-        .Case<ElemOp>([&](ElemOp o) { return Comps{emit(o.getOperand())[o.getIndex()]}; })
-        .Case<ConcatOp>([&](ConcatOp o) {
-          Comps r = emit(o.getLhs());
-          r.append(emit(o.getRhs()));
-          return r;
-        })
-        .Default([&](Operation *o) -> Comps {
-          llvm::report_fatal_error(llvm::Twine("convert-kconv-to-gpu: unhandled op ") +
-                                   o->getName().getStringRef());
-        });
-  }
-
-  ImplicitLocOpBuilder &b;
-  bool fastMath;
-  ScaleRules &rules;
-  LeafFn leaf;
-  std::map<std::pair<const void *, double>, Comps> cache;
-};
 
 //===----------------------------------------------------------------------===//
 // Kernel construction
@@ -490,7 +57,10 @@ struct KernelConfig {
 /// Where each reduced variable lives in the shared-memory record of one reduced row.
 struct TileLayout {
   SmallVector<int64_t> offset;  // per variable (reduced ones only), in floats
-  SmallVector<double> scale;    // stored scaled by this (1 unless folded)
+  SmallVector<double> scale;    // stored scaled by this (1 unless prescaled)
+  /// Per variable: the `kconv.mul %var, %c` the record stores instead of the variable (its only
+  /// use), or null.
+  SmallVector<Operation *> prescaledUse;
   int64_t recordFloats = 0;     // padded: 1, 2 or a multiple of 4
   int64_t vecWidth = 1;         // floats per shared-memory vector access
 };
@@ -516,11 +86,10 @@ public:
   const TileLayout &tileLayout() const { return layout; }
 
 private:
-  /// Dry-runs the emission to find which scale each reduced variable is wanted at; pins the ones
-  /// wanted at several; repeats until stable. Fills `pinned`, `leafScales`.
-  void foldScales();
-  Comps emitPair(ImplicitLocOpBuilder &b, ScaleRules &rules,
-                 const std::function<Comps(unsigned, double)> &leaf);
+  /// Finds the reduced variables whose only use is a product with a constant (what
+  /// kconv-fold-exp-scale leaves for the log2 e factor of a fast exp): the tile stores them
+  /// scaled, so that the product costs nothing per pair.
+  void findPrescaledVariables();
 
   ReductionOp red;
   KernelConfig cfg;
@@ -529,45 +98,25 @@ private:
   int64_t outDim;
   unsigned unrollOne = 1; // unroll factor of the one-row-per-thread variants
   unsigned smallSlices = 1, smallUnroll = 1; // the small kernel (1: not built)
-  std::set<unsigned> pinned;
-  /// Per variable: the scales it is requested at.
-  std::map<unsigned, std::set<double>> leafScales;
   TileLayout layout;
 };
 
-Comps ReductionLowering::emitPair(ImplicitLocOpBuilder &b, ScaleRules &rules,
-                                  const std::function<Comps(unsigned, double)> &leaf) {
-  FormulaEmitter emitter(b, cfg.fastMath, rules, leaf);
-  return emitter.emit(red.getYield().getValue());
-}
-
-void ReductionLowering::foldScales() {
-  MLIRContext *ctx = red.getContext();
-  for (unsigned iteration = 0; iteration <= vars.size(); ++iteration) {
-    leafScales.clear();
-    // Emit into a scratch block that is thrown away.
-    OpBuilder scratch(ctx);
-    Block *block = new Block();
-    Value placeholder = block->addArgument(Float32Type::get(ctx), red.getLoc());
-    ImplicitLocOpBuilder b(red.getLoc(), scratch);
-    b.setInsertionPointToStart(block);
-    ScaleRules rules(vars, redCat, pinned);
-    emitPair(b, rules, [&](unsigned k, double scale) {
-      leafScales[k].insert(scale);
-      return Comps(vars[k].getDim(), placeholder);
-    });
-    block->dropAllDefinedValueUses();
-    for (Operation &op : llvm::make_early_inc_range(llvm::reverse(*block)))
-      op.erase();
-    delete block;
-    bool changed = false;
-    for (auto &[k, scales] : leafScales)
-      if (vars[k].getCategory() == redCat && scales.size() > 1 && !pinned.count(k)) {
-        pinned.insert(k);
-        changed = true;
-      }
-    if (!changed)
-      return;
+void ReductionLowering::findPrescaledVariables() {
+  Block &body = red.getBody().front();
+  layout.scale.assign(vars.size(), 1.0);
+  layout.prescaledUse.assign(vars.size(), nullptr);
+  for (auto [k, var] : llvm::enumerate(vars)) {
+    Value arg = body.getArgument(k);
+    if (var.getCategory() != redCat || !arg.hasOneUse())
+      continue;
+    auto mul = dyn_cast<MulOp>(*arg.getUsers().begin());
+    if (!mul || mul.getType() != arg.getType())
+      continue;
+    auto factor = (mul.getLhs() == arg ? mul.getRhs() : mul.getLhs()).getDefiningOp<ConstantOp>();
+    if (!factor || getFormulaDim(factor.getType()) != 1)
+      continue;
+    layout.scale[k] = factor.getValue().convertToDouble();
+    layout.prescaledUse[k] = mul;
   }
 }
 
@@ -576,9 +125,7 @@ LogicalResult ReductionLowering::analyze() {
     return red.emitOpError("the GPU lowering supports sum reductions only, got ")
            << stringifyReductionKind(red.getKind());
   for (Operation &op : red.getBody().front().without_terminator())
-    if (!isa<kconv::ConstantOp, AddOp, SubOp, MulOp, DivOp, NegOp, ExpOp, LogOp, SqrtOp, RsqrtOp,
-             SquareOp, InvOp, AbsOp, PowOp, SumOp, SqNorm2Op, Norm2Op, SqDistOp, ScalprodOp, ElemOp,
-             ConcatOp>(op))
+    if (op.getNumResults() != 1 || op.getNumRegions() != 0 || !isa<KconvDialect>(op.getDialect()))
       return op.emitOpError("is not supported by the GPU lowering");
   if (!red.getElementType().isF32())
     return red.emitOpError("the GPU lowering supports f32 formulas only, got ")
@@ -603,7 +150,7 @@ LogicalResult ReductionLowering::analyze() {
     for (Value v : op.getResults())
       width = std::max(width, getFormulaDim(v.getType()));
     int64_t weight = 1;
-    if (isa<ExpOp, LogOp>(op))
+    if (isa<ExpOp, Exp2Op, LogOp>(op))
       weight = cfg.fastMath ? 2 : 24;
     else if (isa<SqrtOp, RsqrtOp, InvOp, DivOp, Norm2Op>(op))
       weight = cfg.fastMath ? 2 : 10;
@@ -626,19 +173,15 @@ LogicalResult ReductionLowering::analyze() {
     return red.emitOpError("unroll must divide block-size");
   if (cfg.rowsPerThread > 8)
     return red.emitOpError("rows-per-thread must be in [1, 8]");
-  foldScales();
+  findPrescaledVariables();
   // Shared-memory record of one reduced row: the reduced variables in argument order.
   int64_t floats = 0;
   layout.offset.assign(vars.size(), -1);
-  layout.scale.assign(vars.size(), 1.0);
   for (auto [k, var] : llvm::enumerate(vars)) {
     if (var.getCategory() != redCat)
       continue;
     layout.offset[k] = floats;
     floats += var.getDim();
-    auto it = leafScales.find(k);
-    if (it != leafScales.end() && it->second.size() == 1)
-      layout.scale[k] = *it->second.begin();
   }
   if (floats == 0)
     floats = 1; // no reduced variable (e.g. a count): keep a 1-float dummy record
@@ -757,9 +300,22 @@ gpu::GPUFuncOp ReductionLowering::build(OpBuilder &moduleBuilder, bool splitJ,
   Value rowBase = arith::AddIOp::create(b, arith::MulIOp::create(b, bx, cIdx(lanes * R)), lane);
   Value lastRow = arith::SubIOp::create(b, nOut, cIdx(1));
   SmallVector<Value> rows, valid;
-  // Leaf values of output-category variables and parameters, per row, per requested scale.
-  SmallVector<std::map<std::pair<unsigned, double>, Comps>> outLeaves(R);
-  std::map<std::pair<unsigned, double>, Comps> paramLeaves;
+  // Output-category variables (per row) and parameters, bound to their components for the
+  // formula clones: rowLeaves[r].
+  Block &body = red.getBody().front();
+  auto pack = [&](unsigned k, ValueRange comps) {
+    return packFormulaValue(b, loc, cast<VectorType>(body.getArgument(k).getType()), comps);
+  };
+  IRMapping paramLeaves;
+  for (auto [k, var] : llvm::enumerate(vars)) {
+    if (var.getCategory() != VarCategory::Pm)
+      continue;
+    SmallVector<Value> comps;
+    for (int64_t c = 0; c < var.getDim(); ++c)
+      comps.push_back(gload(entry.getArgument(k), cIdx(0), var.getDim(), c));
+    paramLeaves.map(body.getArgument(k), pack(k, comps));
+  }
+  SmallVector<IRMapping> rowLeaves(R, paramLeaves);
   for (int64_t r = 0; r < R; ++r) {
     Value row = arith::AddIOp::create(b, rowBase, cIdx(r * B));
     rows.push_back(row);
@@ -768,38 +324,12 @@ gpu::GPUFuncOp ReductionLowering::build(OpBuilder &moduleBuilder, bool splitJ,
     for (auto [k, var] : llvm::enumerate(vars)) {
       if (var.getCategory() != outCat)
         continue;
-      Comps raw;
+      SmallVector<Value> comps;
       for (int64_t c = 0; c < var.getDim(); ++c)
-        raw.push_back(gload(entry.getArgument(k), rowc, var.getDim(), c));
-      outLeaves[r][{static_cast<unsigned>(k), 1.0}] = raw;
+        comps.push_back(gload(entry.getArgument(k), rowc, var.getDim(), c));
+      rowLeaves[r].map(body.getArgument(k), pack(k, comps));
     }
   }
-  for (auto [k, var] : llvm::enumerate(vars)) {
-    if (var.getCategory() != VarCategory::Pm)
-      continue;
-    Comps raw;
-    for (int64_t c = 0; c < var.getDim(); ++c)
-      raw.push_back(gload(entry.getArgument(k), cIdx(0), var.getDim(), c));
-    paramLeaves[{static_cast<unsigned>(k), 1.0}] = raw;
-  }
-  // Scaled copies, once per thread.
-  auto scaled = [&](const Comps &raw, double s) {
-    Comps r;
-    Value k = cF32(s);
-    for (Value v : raw)
-      r.push_back(arith::MulFOp::create(b, v, k));
-    return r;
-  };
-  for (auto &[k, scales] : leafScales)
-    for (double s : scales) {
-      if (s == 1.0)
-        continue;
-      if (vars[k].getCategory() == outCat)
-        for (int64_t r = 0; r < R; ++r)
-          outLeaves[r][{k, s}] = scaled(outLeaves[r][{k, 1.0}], s);
-      else if (vars[k].getCategory() == VarCategory::Pm)
-        paramLeaves[{k, s}] = scaled(paramLeaves[{k, 1.0}], s);
-    }
 
   // The reduced range of this block (split-j: chunk `by`).
   Value jBegin = arith::MulIOp::create(b, by, jChunk);
@@ -846,25 +376,30 @@ gpu::GPUFuncOp ReductionLowering::build(OpBuilder &moduleBuilder, bool splitJ,
       for (int64_t e = 0; e < V; ++e)
         record.push_back(vector::ExtractOp::create(b, vec, ArrayRef<int64_t>{e}));
     }
+    // The reduced variables (or their prescaled products) bound to the record's components.
+    IRMapping reducedLeaves;
+    for (auto [k, var] : llvm::enumerate(vars)) {
+      if (layout.offset[k] < 0)
+        continue;
+      SmallVector<Value> comps(record.begin() + layout.offset[k],
+                               record.begin() + layout.offset[k] + var.getDim());
+      Value leaf = pack(k, comps);
+      reducedLeaves.map(layout.prescaledUse[k] ? Value(layout.prescaledUse[k]->getResult(0))
+                                               : body.getArgument(k),
+                        leaf);
+    }
+    // The formula once per row (CSE merges what depends on the reduced row only; LICM hoists what
+    // depends on the output rows and parameters only).
     SmallVector<Value> values;
     for (int64_t r = 0; r < R; ++r) {
-      ScaleRules rules(vars, redCat, pinned);
-      Comps f = emitPair(b, rules, [&](unsigned k, double s) -> Comps {
-        VarCategory cat = vars[k].getCategory();
-        if (cat == outCat)
-          return outLeaves[r].at({k, s});
-        if (cat == VarCategory::Pm)
-          return paramLeaves.at({k, s});
-        Comps comps(record.begin() + layout.offset[k],
-                    record.begin() + layout.offset[k] + vars[k].getDim());
-        double rest = s / layout.scale[k];
-        if (rest != 1.0) {
-          Value c = cF32(rest);
-          for (Value &v : comps)
-            v = arith::MulFOp::create(b, v, c);
-        }
-        return comps;
-      });
+      IRMapping mapping = rowLeaves[r];
+      for (auto [from, to] : reducedLeaves.getValueMap())
+        mapping.map(from, to);
+      for (Operation &op : body.without_terminator())
+        if (!mapping.contains(op.getResult(0)))
+          b.clone(op, mapping);
+      SmallVector<Value> f =
+          unpackFormulaValue(b, loc, mapping.lookup(red.getYield().getValue()), /*lanes=*/0);
       values.append(f.begin(), f.end());
     }
     return values;

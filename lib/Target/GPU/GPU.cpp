@@ -1,6 +1,7 @@
 //===- GPU.cpp - kconv module → PTX / cubin -------------------------------===//
 #include "kconv/Target/GPU.h"
 #include "kconv/Conversion/KconvToGPU/Passes.h"
+#include "kconv/Conversion/Passes.h"
 
 #include "kconv/Dialect/Kconv/IR/KconvDialect.h"
 #include "kconv/Dialect/Kconv/IR/KconvOps.h"
@@ -34,16 +35,24 @@ using namespace mlir;
 
 namespace kconv {
 
-void buildKconvGPUPipeline(OpPassManager &pm, const GpuPipelineOptions &options) {
+void buildKconvGPUKernelPipeline(OpPassManager &pm, const GpuPipelineOptions &options) {
   mlir::kconv::ConvertKconvToGPUOptions convert;
   convert.fastMath = options.fastMath;
   convert.blockSize = options.blockSize;
   convert.rowsPerThread = options.rowsPerThread;
   convert.unroll = options.unroll;
   pm.addPass(mlir::kconv::createConvertKconvToGPU(convert));
+  mlir::kconv::ConvertKconvFormulaToArithOptions formula;
+  formula.target = "nvvm";
+  formula.fastMath = options.fastMath;
+  pm.addNestedPass<gpu::GPUModuleOp>(mlir::kconv::createConvertKconvFormulaToArith(formula));
   pm.addNestedPass<gpu::GPUModuleOp>(createCanonicalizerPass());
   pm.addNestedPass<gpu::GPUModuleOp>(createCSEPass());
   pm.addNestedPass<gpu::GPUModuleOp>(createLoopInvariantCodeMotionPass());
+}
+
+void buildKconvGPUPipeline(OpPassManager &pm, const GpuPipelineOptions &options) {
+  buildKconvGPUKernelPipeline(pm, options);
 
   GpuNVVMAttachTargetOptions target;
   target.chip = options.gpuArch;

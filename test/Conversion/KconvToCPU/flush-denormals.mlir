@@ -1,6 +1,6 @@
-// RUN: kconv-opt %s --convert-kconv-to-cpu | FileCheck %s
-// RUN: kconv-opt %s --convert-kconv-to-cpu="fast-math=false" | FileCheck %s --check-prefix=NOFTZ
-// RUN: kconv-opt %s --convert-kconv-to-cpu="flush-denormals=false" | FileCheck %s --check-prefix=NOFTZ
+// RUN: kconv-opt %s --convert-kconv-to-cpu --cse --loop-invariant-code-motion --cse --convert-kconv-formula-to-arith="target=cpu lanes=16" --canonicalize --cse | FileCheck %s
+// RUN: kconv-opt %s --convert-kconv-to-cpu="flush-denormals=false" --cse --loop-invariant-code-motion --cse --convert-kconv-formula-to-arith="target=cpu lanes=16 fast-math=false" --canonicalize --cse | FileCheck %s --check-prefix=NOFTZ
+// RUN: kconv-opt %s --convert-kconv-to-cpu="flush-denormals=false" --cse --loop-invariant-code-motion --cse --convert-kconv-formula-to-arith="target=cpu lanes=16" --canonicalize --cse | FileCheck %s --check-prefix=NOFTZ
 
 // Fast math: FTZ and DAZ (MXCSR bits 15 and 6, 0x8040) for the duration of the call, the
 // caller's MXCSR restored on exit. Underflowing exps otherwise cost a microcode assist each.
@@ -9,8 +9,7 @@
 // CHECK:         %[[SLOT:.*]] = llvm.alloca %{{.*}} x i32 {alignment = 4 : i64}
 // CHECK-NEXT:    llvm.call_intrinsic "llvm.x86.sse.stmxcsr"(%[[SLOT]])
 // CHECK-NEXT:    %[[SAVED:.*]] = llvm.load %[[SLOT]] {alignment = 4 : i64} : !llvm.ptr -> i32
-// CHECK-NEXT:    %[[BITS:.*]] = arith.constant 32832 : i32
-// CHECK-NEXT:    %[[FLUSH:.*]] = arith.ori %[[SAVED]], %[[BITS]] : i32
+// CHECK-NEXT:    %[[FLUSH:.*]] = arith.ori %[[SAVED]], %c32832_i32 : i32
 // CHECK-NEXT:    llvm.store %[[FLUSH]], %[[SLOT]]
 // CHECK-NEXT:    llvm.call_intrinsic "llvm.x86.sse.ldmxcsr"(%[[SLOT]])
 // CHECK:         scf.for

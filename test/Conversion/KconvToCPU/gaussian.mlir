@@ -1,4 +1,4 @@
-// RUN: kconv-opt %s --convert-kconv-to-cpu="rows=2" --canonicalize --cse | FileCheck %s
+// RUN: kconv-opt %s --convert-kconv-to-cpu="rows=2" --cse --loop-invariant-code-motion --cse --convert-kconv-formula-to-arith="target=cpu lanes=16" --canonicalize --cse | FileCheck %s
 
 // The tiled loop nest of the Gaussian convolution: zero the rows, j-blocks of 1024 reduced rows,
 // register blocks of 2 output rows (then the remainder rows one by one), full 16-lane vectors,
@@ -21,6 +21,7 @@
 // CHECK:         scf.for %[[JB:.*]] = %{{.*}} to %[[NRED]] step %c1024_i64 : i64 {
 // CHECK:           %[[BLOCKEND:.*]] = arith.minsi {{.*}}, %[[NRED]] : i64
 // CHECK:           %[[FULLEND:.*]] = arith.addi %[[JB]],
+// CHECK:           %[[HASTAIL:.*]] = arith.cmpi slt, %[[FULLEND]], %[[BLOCKEND]] : i64
 // Register block of 2 rows: x_i, x_i+1 broadcast to 16 lanes once per block.
 // CHECK:           scf.for %[[I:.*]] = %[[BEGIN]] to %[[MAINEND]] step %c2_i64 : i64 {
 // CHECK-COUNT-6:     vector.broadcast %{{.*}} : f32 to vector<16xf32>
@@ -35,11 +36,11 @@
 // CHECK-NEXT:          %[[BV:.*]] = llvm.load {{.*}} : !llvm.ptr -> vector<16xf32>
 // Row 0: sqdist, neg, the inlined exp (no upper clamp: -|x - y|^2 <= 0), times b, accumulate.
 // CHECK-COUNT-3:       arith.subf
-// CHECK-COUNT-3:       arith.mulf
-// CHECK-COUNT-2:       arith.addf
+// CHECK:               arith.mulf
+// CHECK-COUNT-2:       math.fma
 // CHECK:               arith.negf
-// CHECK-NOT:           arith.minnumf
-// CHECK:               arith.maxnumf
+// CHECK-NOT:           arith.cmpf ogt
+// CHECK:               arith.cmpf olt
 // CHECK-COUNT-9:       math.fma
 // CHECK-NEXT:          llvm.call_intrinsic "llvm.x86.avx512.mask.scalef.ps.512"
 // CHECK-NEXT:          arith.mulf %{{.*}}, %[[BV]]
@@ -50,7 +51,6 @@
 // CHECK:               scf.yield %{{.*}}, %{{.*}} : vector<16xf32>, vector<16xf32>
 // CHECK:             }
 // The last, partial vector: lanes l with fullEnd + l >= blockEnd contribute 0.
-// CHECK:             %[[HASTAIL:.*]] = arith.cmpi slt, %[[FULLEND]], %[[BLOCKEND]] : i64
 // CHECK:             %[[TAIL:.*]]:2 = scf.if %[[HASTAIL]] -> (vector<16xf32>, vector<16xf32>) {
 // CHECK:               %[[MASK:.*]] = arith.cmpi sgt, %{{.*}}, %{{.*}} : vector<16xi32>
 // CHECK:               arith.select %[[MASK]], %{{.*}}, %[[ZERO]] : vector<16xi1>, vector<16xf32>

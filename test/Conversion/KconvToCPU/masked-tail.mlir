@@ -1,4 +1,4 @@
-// RUN: kconv-opt %s --convert-kconv-to-cpu="rows=1 lanes=8 avx512=false" --canonicalize --cse | FileCheck %s
+// RUN: kconv-opt %s --convert-kconv-to-cpu="rows=1 lanes=8" --cse --loop-invariant-code-motion --cse --convert-kconv-formula-to-arith="target=cpu lanes=8 avx512=false" --canonicalize --cse | FileCheck %s
 
 // The last vector of each block's range is partial when nReduced is not a multiple of the lanes:
 // its loads read the zero padding of the packed inputs, and a select drops those lanes (1 / 0 =
@@ -10,12 +10,13 @@
 // CHECK:         scf.for %[[JB:.*]] = {{.*}} step %c1024_i64 : i64 {
 // CHECK:           %[[BLOCKEND:.*]] = arith.minsi
 // CHECK:           %[[FULLEND:.*]] = arith.addi %[[JB]],
+// The tail test depends on the block only (LICM takes it out of the row loop).
+// CHECK:           %[[HASTAIL:.*]] = arith.cmpi slt, %[[FULLEND]], %[[BLOCKEND]] : i64
 // CHECK:           scf.for
 // CHECK:             %[[ACC:.*]] = scf.for %{{.*}} = %[[JB]] to %[[FULLEND]] step %c8_i64
 // CHECK-NOT:           arith.select
 // CHECK:               arith.divf
 // CHECK:             }
-// CHECK:             %[[HASTAIL:.*]] = arith.cmpi slt, %[[FULLEND]], %[[BLOCKEND]] : i64
 // CHECK:             scf.if %[[HASTAIL]] -> (vector<8xf32>) {
 // CHECK:               %[[LEFT:.*]] = arith.subi %[[BLOCKEND]], %[[FULLEND]] : i64
 // CHECK:               %[[LEFT32:.*]] = arith.trunci %[[LEFT]] : i64 to i32
@@ -24,7 +25,7 @@
 // CHECK:               llvm.getelementptr inbounds %{{.*}}[%[[FULLEND]]]
 // CHECK:               %[[V:.*]] = arith.divf
 // CHECK:               %[[SEL:.*]] = arith.select %[[MASK]], %[[V]], %[[ZERO]] : vector<8xi1>, vector<8xf32>
-// CHECK:               %[[SUM:.*]] = arith.addf %[[ACC]], %[[SEL]]
+// CHECK:               %[[SUM:.*]] = arith.addf %[[ACC]], %[[SEL]] fastmath<contract>
 // CHECK:               scf.yield %[[SUM]] : vector<8xf32>
 // CHECK:             } else {
 // CHECK:               scf.yield %[[ACC]] : vector<8xf32>

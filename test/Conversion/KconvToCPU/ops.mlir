@@ -1,5 +1,5 @@
-// RUN: kconv-opt %s --split-input-file --convert-kconv-to-cpu="rows=1" --canonicalize --cse | FileCheck %s
-// RUN: kconv-opt %s --split-input-file --convert-kconv-to-cpu="rows=1 fast-math=false" --canonicalize --cse | FileCheck %s --check-prefix=ACCURATE
+// RUN: kconv-opt %s --split-input-file --convert-kconv-to-cpu="rows=1" --cse --loop-invariant-code-motion --cse --convert-kconv-formula-to-arith="target=cpu lanes=16" --canonicalize --cse | FileCheck %s
+// RUN: kconv-opt %s --split-input-file --convert-kconv-to-cpu="rows=1 flush-denormals=false" --cse --loop-invariant-code-motion --cse --convert-kconv-formula-to-arith="target=cpu lanes=16 fast-math=false" --canonicalize --cse | FileCheck %s --check-prefix=ACCURATE
 
 // Elementwise and reducing formula ops on 16-lane vectors.
 
@@ -13,9 +13,11 @@
 // CHECK:           %[[N:.*]] = arith.negf %[[D]]
 // CHECK:           %[[AB:.*]] = math.absf %[[N]]
 // CHECK:           %[[SQ:.*]] = math.sqrt %[[AB]]
-// rsqrt: 1 / sqrt
+// rsqrt: 1 / sqrt, and 0 at 0 (KeOps' definition)
 // CHECK:           %[[RS0:.*]] = math.sqrt %[[SQ]]
-// CHECK:           %[[RS:.*]] = arith.divf %[[ONE:.*]], %[[RS0]]
+// CHECK:           %[[RSD:.*]] = arith.divf %[[ONE:.*]], %[[RS0]]
+// CHECK:           %[[ISZERO:.*]] = arith.cmpf oeq, %[[SQ]], %[[ZERO:.*]] :
+// CHECK:           %[[RS:.*]] = arith.select %[[ISZERO]], %[[ZERO]], %[[RSD]]
 // square
 // CHECK:           %[[SQR:.*]] = arith.mulf %[[RS]], %[[RS]]
 // inv
@@ -24,7 +26,7 @@
 // CHECK-NOT:       math.log
 // CHECK:           scf.yield
 // ACCURATE-LABEL: func.func @kconv_cpu_elementwise(
-// ACCURATE:         math.log %{{.*}} fastmath<contract> : vector<16xf32>
+// ACCURATE:         math.log %{{.*}} : vector<16xf32>
 kconv.reduction @elementwise sum axis = 1 vars [#kconv.var<"X", i, 1>, #kconv.var<"Y", j, 1>] {
 ^bb0(%x: vector<1xf32>, %y: vector<1xf32>):
   %0 = kconv.add %x, %y : vector<1xf32>, vector<1xf32>
@@ -76,14 +78,12 @@ kconv.reduction @powers sum axis = 1 vars [#kconv.var<"Y", j, 1>] {
 // CHECK:           %[[SUM:.*]] = arith.addf %[[Y0]], %[[Y1]]
 // Elem(Y, 1) + sum(Y)
 // CHECK:           %[[C0:.*]] = arith.addf %[[Y1]], %[[SUM]]
-// |Y|^2
+// |Y|^2: a product, then FMAs
 // CHECK:           %[[Q0:.*]] = arith.mulf %[[Y0]], %[[Y0]]
-// CHECK:           %[[Q1:.*]] = arith.mulf %[[Y1]], %[[Y1]]
-// CHECK:           %[[C1:.*]] = arith.addf %[[Q0]], %[[Q1]]
+// CHECK:           %[[C1:.*]] = math.fma %[[Y1]], %[[Y1]], %[[Q0]]
 // (X|Y) * |X|, |X| computed outside the inner loop (it depends on the output row only)
 // CHECK:           %[[P0:.*]] = arith.mulf %[[X0:.*]], %[[Y0]]
-// CHECK:           %[[P1:.*]] = arith.mulf %[[X1:.*]], %[[Y1]]
-// CHECK:           %[[DOT:.*]] = arith.addf %[[P0]], %[[P1]]
+// CHECK:           %[[DOT:.*]] = math.fma %[[X1:.*]], %[[Y1]], %[[P0]]
 // CHECK:           %[[C2:.*]] = arith.mulf %[[NORM:.*]], %[[DOT]]
 // CHECK:           arith.addf %{{.*}}, %[[C0]]
 // CHECK:           arith.addf %{{.*}}, %[[C1]]
