@@ -78,61 +78,70 @@ Vec evaluate(ReductionOp red, const std::vector<Vec> &vars, double *magnitude = 
     return s;
   };
   for (Operation &op : body.without_terminator()) {
-    Vec r = llvm::TypeSwitch<Operation *, Vec>(&op)
-                .Case<mlir::kconv::ConstantOp>(
-                    [](mlir::kconv::ConstantOp o) { return Vec{o.getValue().convertToDouble()}; })
-                .Case<AddOp>([&](Operation *o) {
-                  return zip(in(o, 0), in(o, 1), [](double a, double b) { return a + b; });
-                })
-                .Case<SubOp>([&](Operation *o) {
-                  return zip(in(o, 0), in(o, 1), [](double a, double b) { return a - b; });
-                })
-                .Case<MulOp>([&](Operation *o) {
-                  return zip(in(o, 0), in(o, 1), [](double a, double b) { return a * b; });
-                })
-                .Case<DivOp>([&](Operation *o) {
-                  return zip(in(o, 0), in(o, 1), [](double a, double b) { return a / b; });
-                })
-                .Case<NegOp>([&](Operation *o) { return map(in(o, 0), [](double x) { return -x; }); })
-                .Case<ExpOp>([&](Operation *o) { return map(in(o, 0), [](double x) { return std::exp(x); }); })
-                .Case<Exp2Op>([&](Operation *o) { return map(in(o, 0), [](double x) { return std::exp2(x); }); })
-                .Case<LogOp>([&](Operation *o) { return map(in(o, 0), [](double x) { return std::log(x); }); })
-                .Case<SqrtOp>([&](Operation *o) { return map(in(o, 0), [](double x) { return std::sqrt(x); }); })
-                .Case<RsqrtOp>([&](Operation *o) {
-                  return map(in(o, 0), [](double x) { return x == 0 ? 0.0 : 1 / std::sqrt(x); });
-                })
-                .Case<SquareOp>([&](Operation *o) { return map(in(o, 0), [](double x) { return x * x; }); })
-                .Case<InvOp>([&](Operation *o) { return map(in(o, 0), [](double x) { return 1 / x; }); })
-                .Case<AbsOp>([&](Operation *o) { return map(in(o, 0), [](double x) { return std::fabs(x); }); })
-                .Case<PowOp>([&](PowOp o) {
-                  // (The I64Attr getter returns it unsigned.)
-                  double n = static_cast<double>(static_cast<int64_t>(o.getExponent()));
-                  return map(in(o, 0), [n](double x) { return std::pow(x, n); });
-                })
-                .Case<SumOp>([&](Operation *o) {
-                  double s = 0;
-                  for (double x : in(o, 0))
-                    s += x;
-                  return Vec{s};
-                })
-                .Case<SqNorm2Op>([&](Operation *o) { return Vec{dot(in(o, 0), in(o, 0))}; })
-                .Case<Norm2Op>([&](Operation *o) { return Vec{std::sqrt(dot(in(o, 0), in(o, 0)))}; })
-                .Case<SqDistOp>([&](Operation *o) {
-                  Vec d = zip(in(o, 0), in(o, 1), [](double a, double b) { return a - b; });
-                  return Vec{dot(d, d)};
-                })
-                .Case<ScalprodOp>([&](Operation *o) { return Vec{dot(in(o, 0), in(o, 1))}; })
-                .Case<ElemOp>([&](ElemOp o) { return Vec{in(o, 0)[o.getIndex()]}; })
-                .Case<ConcatOp>([&](Operation *o) {
-                  Vec r = in(o, 0);
-                  const Vec &b = in(o, 1);
-                  r.insert(r.end(), b.begin(), b.end());
-                  return r;
-                })
-                .Default([](Operation *o) -> Vec {
-                  ADD_FAILURE() << "the interpreter does not know " << o->getName().getStringRef().str();
-                  return Vec{NAN};
-                });
+    Vec r =
+        llvm::TypeSwitch<Operation *, Vec>(&op)
+            .Case<mlir::kconv::ConstantOp>(
+                [](mlir::kconv::ConstantOp o) { return Vec{o.getValue().convertToDouble()}; })
+            .Case<AddOp>([&](Operation *o) {
+              return zip(in(o, 0), in(o, 1), [](double a, double b) { return a + b; });
+            })
+            .Case<SubOp>([&](Operation *o) {
+              return zip(in(o, 0), in(o, 1), [](double a, double b) { return a - b; });
+            })
+            .Case<MulOp>([&](Operation *o) {
+              return zip(in(o, 0), in(o, 1), [](double a, double b) { return a * b; });
+            })
+            .Case<DivOp>([&](Operation *o) {
+              return zip(in(o, 0), in(o, 1), [](double a, double b) { return a / b; });
+            })
+            .Case<NegOp>([&](Operation *o) { return map(in(o, 0), [](double x) { return -x; }); })
+            .Case<ExpOp>(
+                [&](Operation *o) { return map(in(o, 0), [](double x) { return std::exp(x); }); })
+            .Case<Exp2Op>(
+                [&](Operation *o) { return map(in(o, 0), [](double x) { return std::exp2(x); }); })
+            .Case<LogOp>(
+                [&](Operation *o) { return map(in(o, 0), [](double x) { return std::log(x); }); })
+            .Case<SqrtOp>(
+                [&](Operation *o) { return map(in(o, 0), [](double x) { return std::sqrt(x); }); })
+            .Case<RsqrtOp>([&](Operation *o) {
+              return map(in(o, 0), [](double x) { return x == 0 ? 0.0 : 1 / std::sqrt(x); });
+            })
+            .Case<SquareOp>(
+                [&](Operation *o) { return map(in(o, 0), [](double x) { return x * x; }); })
+            .Case<InvOp>(
+                [&](Operation *o) { return map(in(o, 0), [](double x) { return 1 / x; }); })
+            .Case<AbsOp>(
+                [&](Operation *o) { return map(in(o, 0), [](double x) { return std::fabs(x); }); })
+            .Case<PowOp>([&](PowOp o) {
+              // (The I64Attr getter returns it unsigned.)
+              double n = static_cast<double>(static_cast<int64_t>(o.getExponent()));
+              return map(in(o, 0), [n](double x) { return std::pow(x, n); });
+            })
+            .Case<SumOp>([&](Operation *o) {
+              double s = 0;
+              for (double x : in(o, 0))
+                s += x;
+              return Vec{s};
+            })
+            .Case<SqNorm2Op>([&](Operation *o) { return Vec{dot(in(o, 0), in(o, 0))}; })
+            .Case<Norm2Op>([&](Operation *o) { return Vec{std::sqrt(dot(in(o, 0), in(o, 0)))}; })
+            .Case<SqDistOp>([&](Operation *o) {
+              Vec d = zip(in(o, 0), in(o, 1), [](double a, double b) { return a - b; });
+              return Vec{dot(d, d)};
+            })
+            .Case<ScalprodOp>([&](Operation *o) { return Vec{dot(in(o, 0), in(o, 1))}; })
+            .Case<ElemOp>([&](ElemOp o) { return Vec{in(o, 0)[o.getIndex()]}; })
+            .Case<ConcatOp>([&](Operation *o) {
+              Vec r = in(o, 0);
+              const Vec &b = in(o, 1);
+              r.insert(r.end(), b.begin(), b.end());
+              return r;
+            })
+            .Default([](Operation *o) -> Vec {
+              ADD_FAILURE() << "the interpreter does not know "
+                            << o->getName().getStringRef().str();
+              return Vec{NAN};
+            });
     double m = largest(r);
     for (Value v : op.getOperands())
       m = std::max(m, magnitudes.at(v));
@@ -256,18 +265,12 @@ std::vector<std::string> splitInput(const std::string &text) {
 // without kconv-simplify first. Inputs positive (Log, Sqrt, Inv of the test formulas are defined).
 TEST_F(FoldExpScaleTest, FormulasOfTheTestSuite) {
   const char *files[] = {
-      "test/Dialect/Kconv/fold-exp-scale.mlir",
-      "test/Conversion/KconvToGPU/gaussian.mlir",
-      "test/Conversion/KconvToGPU/ops.mlir",
-      "test/Conversion/KconvToGPU/wide.mlir",
-      "test/Execution/axis0-multidim.mlir",
-      "test/Execution/exp-log-accuracy.mlir",
-      "test/Execution/gaussian.mlir",
-      "test/Execution/ops.mlir",
-      "test/Target/GPU/Inputs/kernels.mlir",
-      "examples/gaussian.kconv",
-      "bench/gpu/formulas/gaussian.kconv",
-      "bench/gpu/formulas/ops.kconv",
+      "test/Dialect/Kconv/fold-exp-scale.mlir", "test/Conversion/KconvToGPU/gaussian.mlir",
+      "test/Conversion/KconvToGPU/ops.mlir",    "test/Conversion/KconvToGPU/wide.mlir",
+      "test/Execution/axis0-multidim.mlir",     "test/Execution/exp-log-accuracy.mlir",
+      "test/Execution/gaussian.mlir",           "test/Execution/ops.mlir",
+      "test/Target/GPU/Inputs/kernels.mlir",    "examples/gaussian.kconv",
+      "bench/gpu/formulas/gaussian.kconv",      "bench/gpu/formulas/ops.kconv",
   };
   int withExp = 0;
   for (const char *file : files) {
@@ -305,8 +308,11 @@ public:
     // X: output (i), Y, Z: reduced (j), P: parameter.
     text << "kconv.reduction @random sum axis = 1 vars [#kconv.var<\"X\", i, 3>, "
             "#kconv.var<\"Y\", j, 3>, #kconv.var<\"Z\", j, 1>, #kconv.var<\"P\", p, 1>] {\n"
-            "^bb0(%a0: vector<3xf32>, %a1: vector<3xf32>, %a2: vector<1xf32>, %a3: vector<1xf32>):\n";
-    values = {{"%a0", 3, 1.0, false}, {"%a1", 3, 1.0, false}, {"%a2", 1, 1.0, false},
+            "^bb0(%a0: vector<3xf32>, %a1: vector<3xf32>, %a2: vector<1xf32>, %a3: "
+            "vector<1xf32>):\n";
+    values = {{"%a0", 3, 1.0, false},
+              {"%a1", 3, 1.0, false},
+              {"%a2", 1, 1.0, false},
               {"%a3", 1, 1.0, false}};
     for (int k = 0; k < ops; ++k)
       step(text);
@@ -323,8 +329,8 @@ private:
   struct V {
     std::string name;
     int64_t dim;
-    double bound;     // |v| ≤ bound
-    bool positive;    // v > 0, bounded away from 0 (a Log of it is moderate)
+    double bound;  // |v| ≤ bound
+    bool positive; // v > 0, bounded away from 0 (a Log of it is moderate)
   };
 
   std::string type(int64_t d) { return "vector<" + std::to_string(d) + "xf32>"; }
@@ -408,8 +414,8 @@ private:
       if (a.bound < 30) {
         std::string sq = emit(text, "kconv.square " + a.name + " : " + type(a.dim));
         std::string h = constant(text, 0.5);
-        std::string p = emit(text, "kconv.add " + sq + ", " + h + " : " + type(a.dim) +
-                                       ", vector<1xf32>");
+        std::string p =
+            emit(text, "kconv.add " + sq + ", " + h + " : " + type(a.dim) + ", vector<1xf32>");
         push(emit(text, "kconv.sqrt " + p + " : " + type(a.dim)), a.dim,
              std::sqrt(0.5 + a.bound * a.bound), true);
       }

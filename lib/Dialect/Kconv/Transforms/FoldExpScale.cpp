@@ -2,8 +2,8 @@
 //
 // Exp(x) = Exp2(log2(e) · x), with the constant pushed down the formula towards the variables, so
 // that a target whose fast exponential is 2^x (ex2.approx) pays no multiply per pair:
-// Exp(-SqDist(X, Y)) becomes Exp2(-SqDist(√log2e·X, √log2e·Y)), and the two scaled variables are
-// computed once per output row (X) or stored scaled in the GPU's shared tile (Y).
+// Exp(-SqDist(X, Y)) becomes Exp2(-SqDist(√log2e·X, √log2e·Y)), and the two scaled variables
+// are computed once per output row (X) or stored scaled in the GPU's shared tile (Y).
 //
 // The rules are those the GPU lowering applied while it emitted scalar code (see docs/passes.md):
 // a request "c · v" either goes into v's operands (absorbed) or stays a multiply at v's level. A
@@ -22,8 +22,8 @@
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/CSE.h"
 #include "llvm/ADT/DenseMap.h"
-#include "llvm/ADT/bit.h"
 #include "llvm/ADT/TypeSwitch.h"
+#include "llvm/ADT/bit.h"
 
 #include <cmath>
 #include <map>
@@ -66,7 +66,8 @@ class ExpScaleFolding {
 public:
   explicit ExpScaleFolding(ReductionOp red)
       : red(red), body(red.getBody().front()), vars(red.getVariableAttrs()),
-        reducedCat(red.getOutputCategory() == VarCategory::Vi ? VarCategory::Vj : VarCategory::Vi) {}
+        reducedCat(red.getOutputCategory() == VarCategory::Vi ? VarCategory::Vj : VarCategory::Vi) {
+  }
 
   /// Rewrites the body; returns whether there was an Exp to rewrite.
   bool run() {
@@ -93,19 +94,18 @@ private:
       if (op.getNumResults() != 1)
         continue;
       auto operand = [&](unsigned k) { return canAbsorb(op.getOperand(k)); };
-      bool result =
-          TypeSwitch<Operation *, bool>(&op)
-              .Case<kconv::ConstantOp>([](auto) { return true; })
-              .Case<NegOp, SqNorm2Op, SquareOp, SumOp, ElemOp, SqrtOp>(
-                  [&](Operation *) { return operand(0); })
-              .Case<MulOp, ScalprodOp>([&](Operation *o) {
-                return constantOf(o->getOperand(0)) || constantOf(o->getOperand(1)) ||
-                       operand(0) || operand(1);
-              })
-              .Case<DivOp>([&](DivOp o) { return constantOf(o.getRhs()) || operand(0); })
-              .Case<AddOp, SubOp, SqDistOp, ConcatOp>(
-                  [&](Operation *) { return operand(0) && operand(1); })
-              .Default([](Operation *) { return false; });
+      bool result = TypeSwitch<Operation *, bool>(&op)
+                        .Case<kconv::ConstantOp>([](auto) { return true; })
+                        .Case<NegOp, SqNorm2Op, SquareOp, SumOp, ElemOp, SqrtOp>(
+                            [&](Operation *) { return operand(0); })
+                        .Case<MulOp, ScalprodOp>([&](Operation *o) {
+                          return constantOf(o->getOperand(0)) || constantOf(o->getOperand(1)) ||
+                                 operand(0) || operand(1);
+                        })
+                        .Case<DivOp>([&](DivOp o) { return constantOf(o.getRhs()) || operand(0); })
+                        .Case<AddOp, SubOp, SqDistOp, ConcatOp>(
+                            [&](Operation *) { return operand(0) && operand(1); })
+                        .Default([](Operation *) { return false; });
       absorbs[op.getResult(0)] = result;
     }
   }
@@ -121,11 +121,12 @@ private:
   Step stepFor(Operation *op, double c) const {
     if (c == 1.0)
       return {Step::Plain, plainScales(op)};
-    // A negation or a product with a constant passes the factor on for free in any case (even
-    // into a pinned variable: the multiply then happens there, at no extra cost).
-    bool passOn = isa<NegOp>(op) ||
-                  (isa<MulOp>(op) && (constantOf(op->getOperand(0)) || constantOf(op->getOperand(1)))) ||
-                  (isa<DivOp>(op) && constantOf(op->getOperand(1)));
+    // A negation or a product with a constant passes the factor on for free in any case, even
+    // into a pinned variable: the multiply lands there, on a value of the same dimension.
+    bool passOn =
+        isa<NegOp>(op) ||
+        (isa<MulOp>(op) && (constantOf(op->getOperand(0)) || constantOf(op->getOperand(1)))) ||
+        (isa<DivOp>(op) && constantOf(op->getOperand(1)));
     if (!passOn && !canAbsorb(op->getResult(0)))
       return {Step::ScaleAfter, plainScales(op)};
     auto forward = [](unsigned k, double s) {
@@ -162,13 +163,19 @@ private:
             return forward(0, c / *k);
           return rebuild({c, 1.0});
         })
-        .Case<AddOp, SubOp, ConcatOp>([&](Operation *) { return rebuild({c, c}); })
-        .Case<SqDistOp>([&](SqDistOp) { return rebuild({root, root}, c < 0); })
+        .Case<AddOp, SubOp, ConcatOp>([&](Operation *) {
+          return rebuild({c, c});
+        })
+        .Case<SqDistOp>([&](SqDistOp) {
+          return rebuild({root, root}, c < 0);
+        })
         .Case<SqNorm2Op, SquareOp>([&](Operation *) { return rebuild({root}, c < 0); })
         // c·√a = sign(c)·√(c²·a)
         .Case<SqrtOp>([&](SqrtOp) { return rebuild({c * c}, c < 0); })
         .Case<SumOp, ElemOp>([&](Operation *) { return rebuild({c}); })
-        .Default([&](Operation *o) { return Step{Step::ScaleAfter, plainScales(o)}; });
+        .Default([&](Operation *o) {
+          return Step{Step::ScaleAfter, plainScales(o)};
+        });
   }
 
   /// Which scales every value is wanted at, from the yield (scale 1) down: users follow their
@@ -182,7 +189,8 @@ private:
       auto it = demands.find(op.getResult(0));
       if (it == demands.end())
         continue; // dead
-      std::set<double> scales = it->second; // a copy: inserting below may rehash `demands`
+      // A copy: inserting below may rehash `demands`.
+      std::set<double> scales = it->second;
       for (double c : scales) {
         Step step = stepFor(&op, c);
         if (step.kind == Step::Forward)
@@ -203,8 +211,8 @@ private:
       for (BlockArgument arg : body.getArguments()) {
         unsigned k = arg.getArgNumber();
         auto it = demands.find(arg);
-        if (vars[k].getCategory() == reducedCat && it != demands.end() &&
-            it->second.size() > 1 && pinned.insert(k).second)
+        if (vars[k].getCategory() == reducedCat && it != demands.end() && it->second.size() > 1 &&
+            pinned.insert(k).second)
           changed = true;
       }
       if (!changed)
@@ -218,8 +226,8 @@ private:
     auto it = constants.find(key);
     if (it != constants.end())
       return it->second;
-    Value c = kconv::ConstantOp::create(b, loc, getFormulaType(1, elementType),
-                                        b.getF64FloatAttr(value));
+    Value c =
+        kconv::ConstantOp::create(b, loc, getFormulaType(1, elementType), b.getF64FloatAttr(value));
     constants[key] = c;
     return c;
   }
