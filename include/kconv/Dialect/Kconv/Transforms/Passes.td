@@ -39,4 +39,36 @@ def KconvSimplify : Pass<"kconv-simplify", "::mlir::kconv::ReductionOp"> {
   }];
 }
 
+def KconvFoldExpScale : Pass<"kconv-fold-exp-scale", "::mlir::kconv::ReductionOp"> {
+  let summary = "Rewrite Exp(x) as Exp2(log2(e)·x), the factor pushed towards the variables";
+  let description = [{
+    For a target whose fast exponential is 2^x (NVIDIA's ex2.approx), `Exp(x)` costs a multiply by
+    log2(e) per pair unless the factor is folded into the formula. This pass replaces every
+    `kconv.exp %x` by `kconv.exp2 %x'` with x' = log2(e)·x, and pushes the constant down the
+    formula: through negations, products and quotients by constants, sums and differences (when
+    both sides absorb it), `SqDist`/`SqNorm2`/`Square` (√|c| into the operands, the sign outside),
+    `Sqrt` (c² inside), products and scalar products (into one side), `Sum`, `Elem` and `Concat`,
+    down to constants (folded) and variables (`kconv.mul %var, %c`). Where it cannot go further it
+    stays as a multiply at that level: `kconv.exp2(kconv.mul(%x, log2 e))`.
+
+    A variable of the reduced category is staged once in shared memory by the GPU lowering, so it
+    can carry one scale only: one wanted at two scales, or at a scale and unscaled, is pinned and
+    absorbs nothing (repeated until no new variable is pinned). Output-category variables and
+    parameters take any number of scales (they are scaled once per thread).
+
+    Gaussian: `Exp(-SqDist(X, Y))` becomes
+    ```mlir
+    %c = kconv.constant 1.2011224087864498 : vector<1xf32>   // sqrt(log2 e)
+    %x = kconv.mul %X, %c : vector<3xf32>, vector<1xf32>
+    %y = kconv.mul %Y, %c : vector<3xf32>, vector<1xf32>
+    %d = kconv.sqdist %x, %y : vector<3xf32>, vector<3xf32>
+    %n = kconv.neg %d : vector<1xf32>
+    %e = kconv.exp2 %n : vector<1xf32>
+    ```
+
+    The rewrite is an algebraic identity: the formula's value changes by rounding only. See
+    docs/passes.md.
+  }];
+}
+
 #endif // KCONV_DIALECT_KCONV_TRANSFORMS_PASSES_TD
