@@ -58,7 +58,9 @@ struct GpuPipelineOptions : public mlir::PassPipelineOptions<GpuPipelineOptions>
 /// convert-kconv-formula-to-arith (NVVM math), canonicalize, CSE, LICM. The result holds gpu.func
 /// kernels in arith/scf/memref/llvm/nvvm ops (what kconv-gpu-emulate runs on the CPU).
 void buildKconvGPUKernelPipeline(mlir::OpPassManager &pm, const GpuPipelineOptions &options);
-/// Adds buildKconvGPUKernelPipeline and the lowering to PTX (gpu.binary, format=isa) to `pm`.
+/// Adds the lowering of those kernels to PTX (gpu.binary, format=isa) to `pm`.
+void buildKconvGPUTargetPipeline(mlir::OpPassManager &pm, const GpuPipelineOptions &options);
+/// Adds buildKconvGPUKernelPipeline, then buildKconvGPUTargetPipeline.
 void buildKconvGPUPipeline(mlir::OpPassManager &pm, const GpuPipelineOptions &options);
 /// Registers `kconv-gpu-pipeline` with the pass registry (kconv-opt).
 void registerKconvGPUPipeline();

@@ -5,6 +5,7 @@
 
 #include "kconv/Dialect/Kconv/IR/KconvDialect.h"
 #include "kconv/Dialect/Kconv/IR/KconvOps.h"
+#include "kconv/Dialect/Kconv/Transforms/Passes.h"
 
 #include "mlir/Conversion/GPUToNVVM/GPUToNVVMPass.h"
 #include "mlir/InitAllDialects.h"
@@ -36,6 +37,10 @@ using namespace mlir;
 namespace kconv {
 
 void buildKconvGPUKernelPipeline(OpPassManager &pm, const GpuPipelineOptions &options) {
+  // The fast exp is ex2: its log2 e factor goes into the variables (free for output rows and
+  // parameters, stored prescaled in the tile for a reduced variable).
+  if (options.fastMath)
+    pm.addNestedPass<mlir::kconv::ReductionOp>(mlir::kconv::createKconvFoldExpScale());
   mlir::kconv::ConvertKconvToGPUOptions convert;
   convert.fastMath = options.fastMath;
   convert.blockSize = options.blockSize;
@@ -53,6 +58,10 @@ void buildKconvGPUKernelPipeline(OpPassManager &pm, const GpuPipelineOptions &op
 
 void buildKconvGPUPipeline(OpPassManager &pm, const GpuPipelineOptions &options) {
   buildKconvGPUKernelPipeline(pm, options);
+  buildKconvGPUTargetPipeline(pm, options);
+}
+
+void buildKconvGPUTargetPipeline(OpPassManager &pm, const GpuPipelineOptions &options) {
 
   GpuNVVMAttachTargetOptions target;
   target.chip = options.gpuArch;
@@ -214,14 +223,9 @@ FailureOr<GpuCompileResult> compileToGpu(ModuleOp module, const GpuTargetOptions
   result.arch = options.gpuArch;
   result.fastMath = options.fastMath;
 
-  // Step 1: the conversion alone, to read the kernel attributes; step 2: the rest.
+  // Step 1: the kernels (their attributes are read here); step 2: the lowering to PTX.
   PassManager convertPm(ctx);
-  mlir::kconv::ConvertKconvToGPUOptions convert;
-  convert.fastMath = options.fastMath;
-  convert.blockSize = options.blockSize;
-  convert.rowsPerThread = options.rowsPerThread;
-  convert.unroll = options.unroll;
-  convertPm.addPass(mlir::kconv::createConvertKconvToGPU(convert));
+  buildKconvGPUKernelPipeline(convertPm, pipeline);
   if (failed(convertPm.run(*clone)))
     return failure();
   std::map<std::string, GpuKernelInfo> byReduction;
@@ -264,9 +268,9 @@ FailureOr<GpuCompileResult> compileToGpu(ModuleOp module, const GpuTargetOptions
   if (result.kernels.empty())
     return result; // nothing to compile
 
-  // Step 2: the whole pipeline; its convert-kconv-to-gpu is a no-op now (no kconv.reduction left).
+  // Step 2: to PTX.
   PassManager pm(ctx);
-  buildKconvGPUPipeline(pm, pipeline);
+  buildKconvGPUTargetPipeline(pm, pipeline);
   if (failed(pm.run(*clone)))
     return failure();
 

@@ -1,4 +1,4 @@
-// RUN: kconv-opt %s --convert-kconv-to-gpu="rows-per-thread=1 unroll=1" --canonicalize --cse | FileCheck %s
+// RUN: kconv-opt %s --kconv-fold-exp-scale --convert-kconv-to-gpu="rows-per-thread=1 unroll=1" --convert-kconv-formula-to-arith=target=nvvm --canonicalize --cse --loop-invariant-code-motion | FileCheck %s
 // RUN: kconv-opt %s --convert-kconv-to-gpu | FileCheck %s --check-prefix=AUTO
 
 // The seed formula: out_i = Σ_j exp(-|x_i - y_j|²) b_j. One thread per i; (y_j, b_j) staged as one
@@ -19,14 +19,14 @@
 // CHECK:       %[[X0:.*]] = llvm.load %{{.*}} : !llvm.ptr<1> -> f32
 // CHECK:       %[[X1:.*]] = llvm.load %{{.*}} : !llvm.ptr<1> -> f32
 // CHECK:       %[[X2:.*]] = llvm.load %{{.*}} : !llvm.ptr<1> -> f32
-// CHECK:       %[[SX0:.*]] = arith.mulf %[[X0]], %[[SCALE]] : f32
-// CHECK:       %[[SX1:.*]] = arith.mulf %[[X1]], %[[SCALE]] : f32
-// CHECK:       %[[SX2:.*]] = arith.mulf %[[X2]], %[[SCALE]] : f32
+// CHECK:       %[[SX0:.*]] = arith.mulf %[[X0]], %[[SCALE]]{{( fastmath<contract>)?}} : f32
+// CHECK:       %[[SX1:.*]] = arith.mulf %[[X1]], %[[SCALE]]{{( fastmath<contract>)?}} : f32
+// CHECK:       %[[SX2:.*]] = arith.mulf %[[X2]], %[[SCALE]]{{( fastmath<contract>)?}} : f32
 // Full tiles: cooperative load of one (y, b) record per thread, between barriers.
 // CHECK:       %[[ACC:.*]] = scf.for %{{.*}} = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%[[A:.*]] = %[[ZERO]]) -> (f32) {
 // CHECK:         gpu.barrier
 // CHECK:         llvm.getelementptr %[[Y]]
-// CHECK:         arith.mulf %{{.*}}, %[[SCALE]] : f32
+// CHECK:         arith.mulf %{{.*}}, %[[SCALE]]{{( fastmath<contract>)?}} : f32
 // CHECK:         llvm.getelementptr %[[B]]
 // CHECK:         %[[REC:.*]] = vector.from_elements %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} : vector<4xf32>
 // CHECK:         memref.store %[[REC]], %[[TILE]][%[[TID]]]
@@ -44,7 +44,7 @@
 // CHECK-NEXT:      %[[S0:.*]] = arith.mulf %[[D0]], %[[D0]] fastmath<contract> : f32
 // CHECK-NEXT:      %[[S1:.*]] = llvm.intr.fma(%[[D1]], %[[D1]], %[[S0]])
 // CHECK-NEXT:      %[[S2:.*]] = llvm.intr.fma(%[[D2]], %[[D2]], %[[S1]])
-// CHECK-NEXT:      %[[T:.*]] = arith.negf %[[S2]] : f32
+// CHECK-NEXT:      %[[T:.*]] = arith.negf %[[S2]]{{( fastmath<contract>)?}} : f32
 // CHECK-NEXT:      %[[E:.*]] = llvm.call_intrinsic "llvm.nvvm.ex2.approx.ftz.f32"(%[[T]]) : (f32) -> f32
 // CHECK-NEXT:      %[[EB:.*]] = arith.mulf %[[E]], %[[BJ]] fastmath<contract> : f32
 // CHECK-NEXT:      %[[P2:.*]] = arith.addf %[[P]], %[[EB]] fastmath<contract> : f32
