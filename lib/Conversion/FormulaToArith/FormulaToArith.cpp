@@ -174,7 +174,7 @@ protected:
     Value add(Value x, Value y) const { return arith::AddFOp::create(b, loc, x, y, flags()); }
     Value sub(Value x, Value y) const { return arith::SubFOp::create(b, loc, x, y, flags()); }
     Value mul(Value x, Value y) const { return arith::MulFOp::create(b, loc, x, y, flags()); }
-    Value neg(Value x) const { return arith::NegFOp::create(b, loc, x); }
+    Value neg(Value x) const { return arith::NegFOp::create(b, loc, x, flags()); }
     Value fma(Value x, Value y, Value z) const { return math.fma(b, loc, x, y, z); }
 
     /// Elementwise f over two component lists with KeOps broadcasting.

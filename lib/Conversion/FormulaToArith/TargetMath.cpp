@@ -85,7 +85,8 @@ Value TargetMath::abs(OpBuilder &b, Location loc, Value x) const {
   return math::AbsFOp::create(b, loc, x);
 }
 Value TargetMath::fma(OpBuilder &b, Location loc, Value x, Value y, Value z) const {
-  return math::FmaOp::create(b, loc, x, y, z);
+  // The formula's flags (CPU fast math: nsz lets a negated FMA become vfnmsub).
+  return math::FmaOp::create(b, loc, x, y, z, arithFlags());
 }
 void TargetMath::finalize(Operation *) const {}
 
@@ -237,6 +238,11 @@ public:
   CPUTargetMath(bool fastMath, bool avx512Scalef)
       : TargetMath(fastMath), avx512Scalef(avx512Scalef) {}
 
+  /// Fast math ignores the sign of zero (nsz): a negated sum of squares becomes one vfnmsub.
+  arith::FastMathFlags arithFlags() const override {
+    return fastMath ? arith::FastMathFlags::contract | arith::FastMathFlags::nsz
+                    : arith::FastMathFlags::contract;
+  }
   Value exp(OpBuilder &b, Location loc, Value x, bool nonPositive) const override {
     if (!fastMath || !getElementTypeOrSelf(x.getType()).isF32())
       return TargetMath::exp(b, loc, x, nonPositive);

@@ -29,7 +29,7 @@ func.func @broadcast_sub(%a0: f32, %a1: f32, %a2: f32, %c: f32) -> (f32, f32, f3
 // GENERIC:         %[[D0:.*]] = arith.subf %arg0, %arg2
 // GENERIC-NEXT:    %[[D1:.*]] = arith.subf %arg1, %arg3
 // GENERIC-NEXT:    %[[P:.*]] = arith.mulf %[[D0]], %[[D0]]
-// GENERIC-NEXT:    %[[S:.*]] = math.fma %[[D1]], %[[D1]], %[[P]] : f32
+// GENERIC-NEXT:    %[[S:.*]] = math.fma %[[D1]], %[[D1]], %[[P]] fastmath<contract> : f32
 // GENERIC-NEXT:    return %[[S]]
 // NVVM-LABEL: func.func @sqdist(
 // NVVM:         llvm.intr.fma
