@@ -1,5 +1,6 @@
 //===- ReferenceTest.cpp - the float64 reference evaluator vs hand-computed values ===//
 #include "TestArtifacts.h"
+#include "kconv/ABI/Builtins.h"
 #include "kconv/Runtime/Runtime.h"
 
 #include <gtest/gtest.h>
@@ -270,6 +271,32 @@ TEST(Reference, AxisZeroAndParameterAndVectorOutput) {
   std::vector<double> got =
       referenceRun(t, {xs.data(), as.data(), ys.data(), ss.data()}, n, 1, {0});
   EXPECT_NEAR(got[0], want, 1e-9 * std::fabs(want));
+}
+
+// Every op of the table (ABI/Builtins.def) is known to the evaluator, with the table's operand
+// count and dimension rule; the values of each are checked by the tests above.
+TEST(Reference, KnowsEveryOpOfTheTable) {
+  for (const BuiltinInfo &info : kBuiltinOps) {
+    Builder b({var("X", VarCategory::Vi, 3), var("Y", VarCategory::Vj, 3)});
+    std::vector<int64_t> operands = {0, 1};
+    operands.resize(info.operands);
+    std::optional<int64_t> integer;
+    std::optional<double> real;
+    if (info.intArg == IntArg::PowExponent || info.intArg == IntArg::ElemIndex)
+      integer = 1;
+    if (info.intArg == IntArg::Value)
+      real = 1.5;
+    int64_t dim = info.dim == DimRule::Same || info.dim == DimRule::Broadcast ? 3
+                  : info.dim == DimRule::Concat                               ? 6
+                                                                              : 1;
+    std::string name(info.mnemonic);
+    int64_t v = b.op(name.c_str(), dim, operands, integer, real);
+    ReductionInfo r = b.yield(v, dim);
+    std::vector<double> x = {1, 2, 3}, y = {4, 5, 6};
+    std::vector<double> out;
+    EXPECT_NO_THROW(out = evaluateFormula(r, {x.data(), y.data()})) << name;
+    EXPECT_EQ(out.size(), size_t(dim)) << name;
+  }
 }
 
 TEST(Reference, RejectsBadFormulas) {
