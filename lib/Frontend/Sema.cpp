@@ -208,9 +208,9 @@ const VarDecl *Sema::declareVariable(Statement &statement) {
                                            : "the dimension in " + head + "(dim)");
   if (!dim)
     return nullptr;
-  if (*dim < 1 || *dim > kMaxDim) {
+  if (*dim < 1 || *dim > kMaxFormulaDim) {
     diag.error(dimArg.tok) << "dimension of variable " << quote(statement.name.text)
-                           << " must be between 1 and " << kMaxDim << ", got " << *dim;
+                           << " must be between 1 and " << kMaxFormulaDim << ", got " << *dim;
     return nullptr;
   }
   decl->dim = *dim;
@@ -538,9 +538,9 @@ bool Sema::checkCall(Expr &e, UsedVars &used) {
     e.dim = 0;
     for (unsigned k = 0; k < info.operands; ++k)
       e.dim += e.operands[k]->dim;
-    if (e.dim > kMaxDim) {
+    if (e.dim > kMaxFormulaDim) {
       diag.error(e.tok) << "the result of " << what << " has dimension " << e.dim
-                        << ", more than the limit " << kMaxDim;
+                        << ", more than the limit " << kMaxFormulaDim;
       return false;
     }
     return true;

@@ -45,8 +45,17 @@ Program compile(const ReductionInfo &r) {
   if (r.kind != "sum")
     throw Error(ErrorCode::Unsupported, where + ": the reference evaluator does not know "
                                                 "reduction kind '" + r.kind + "'");
-  for (const VariableInfo &v : r.variables)
+  // Dimensions as the language bounds them, so that the scratch size cannot overflow.
+  auto checkDim = [&](int64_t dim, const std::string &what) {
+    if (dim < 1 || dim > kMaxFormulaDim)
+      throw Error(ErrorCode::InvalidArtifact, where + ": " + what + " has dimension " +
+                                                  std::to_string(dim) + ", outside [1, " +
+                                                  std::to_string(kMaxFormulaDim) + "]");
+  };
+  for (const VariableInfo &v : r.variables) {
+    checkDim(v.dim, "variable '" + v.name + "'");
     p.dims.push_back(v.dim);
+  }
   for (size_t k = 0; k < r.formula.size(); ++k) {
     const FormulaOp &op = r.formula[k];
     const int64_t id = int64_t(r.variables.size() + k);
@@ -124,9 +133,7 @@ Program compile(const ReductionInfo &r) {
         dim += x;
       break;
     }
-    // A constant's dimension is its own; every other op's follows from its operands.
-    if (info->intArg == IntArg::Value)
-      dim = op.dim;
+    checkDim(dim, "op " + std::to_string(k) + " ('" + op.name + "')");
     if (dim != op.dim)
       bad("declares dimension " + std::to_string(op.dim) + ", its operands give " +
           std::to_string(dim));

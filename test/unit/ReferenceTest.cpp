@@ -335,6 +335,26 @@ TEST(Reference, RejectsBadFormulas) {
     expectError(b.yield(v, 1), ErrorCode::InvalidArtifact, "0 <= K < 3");
   }
   {
+    Builder b({var("X", VarCategory::Vi, int64_t(1) << 61)});
+    int64_t v = b.op("sum", 1, {0});
+    expectError(b.yield(v, 1), ErrorCode::InvalidArtifact,
+                "variable 'X' has dimension 2305843009213693952, outside [1, 65536]");
+  }
+  {
+    Builder b({var("X", VarCategory::Vi, 40000)});
+    int64_t v = b.op("concat", 80000, {0, 0});
+    expectError(b.yield(v, 80000), ErrorCode::InvalidArtifact,
+                "op 0 ('concat') has dimension 80000, outside [1, 65536]");
+  }
+  {
+    // A constant is a scalar (the dialect's rule): a huge declared dimension is refused, not
+    // allocated.
+    Builder b({var("X", VarCategory::Vi, 3)});
+    int64_t v = b.op("constant", int64_t(1) << 61, {}, std::nullopt, 1.0);
+    expectError(b.yield(v, int64_t(1) << 61), ErrorCode::InvalidArtifact,
+                "declares dimension 2305843009213693952");
+  }
+  {
     Builder b({var("X", VarCategory::Vi, 3)});
     int64_t v = b.op("pow", 3, {0});
     expectError(b.yield(v, 3), ErrorCode::InvalidArtifact, "integer exponent");

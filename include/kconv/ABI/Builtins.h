@@ -7,9 +7,13 @@
 #define KCONV_ABI_BUILTINS_H
 
 #include <cstddef>
+#include <cstdint>
 #include <string_view>
 
 namespace kconv {
+
+/// The largest dimension of a variable or of any sub-formula (docs/formula-language.md, Limits).
+inline constexpr int64_t kMaxFormulaDim = 65536;
 
 enum class BuiltinOp {
 #define KCONV_OP(Id, KeOps, Mnemonic, Operands, IntArg, Dim) Id,

@@ -19,8 +19,6 @@
 
 namespace kconv::frontend {
 
-constexpr int64_t kMaxDim = 65536; // any variable or sub-formula dimension
-
 struct SemaOptions {
   ElementType elementType = ElementType::F32;
 };
