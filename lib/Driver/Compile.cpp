@@ -34,7 +34,7 @@ namespace {
 
 class Compilation {
 public:
-  Compilation(const CompileOptions &options)
+  explicit Compilation(const CompileOptions &options)
       : options(options), context(makeRegistry(), MLIRContext::Threading::DISABLED),
         diagnosticStream(diagnosticText), handler(sourceMgr, &context, diagnosticStream) {
     context.loadDialect<mlir::kconv::KconvDialect>();
