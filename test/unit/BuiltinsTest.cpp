@@ -45,9 +45,10 @@ TEST(Builtins, EveryRowIsARegisteredKconvOp) {
         mlir::RegisteredOperationName::lookup(name, &context);
     EXPECT_TRUE(op.has_value()) << name << " is not an op of the kconv dialect";
     std::string_view attr = getIntArgAttrName(info.intArg);
-    if (op && !attr.empty())
+    if (op && !attr.empty()) {
       EXPECT_TRUE(llvm::is_contained(op->getAttributeNames(), llvm::StringRef(attr)))
           << name << " has no attribute '" << attr << "'";
+    }
   }
 }
 
