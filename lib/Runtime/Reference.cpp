@@ -5,7 +5,12 @@
 // interpretation overhead low without giving up obviousness, each op is applied to a block of up
 // to kBlock pairs at a time; values are stored pair-major ([pair][component]).
 //
+// The op names, operand counts, integer arguments and dimension rules come from the op table
+// (kconv/ABI/Builtins.def); the semantics at special points (0, +-inf, NaN) are keopscore's, as
+// docs/formula-language.md lists them.
+//
 //===----------------------------------------------------------------------===//
+#include "kconv/ABI/Builtins.h"
 #include "kconv/Runtime/Runtime.h"
 #include "ThreadPool.h"
 
@@ -17,14 +22,8 @@ namespace {
 
 constexpr int64_t kBlock = 128;
 
-enum class OpCode {
-  Add, Sub, Mul, Div,                                      // broadcasting binary
-  Neg, Exp, Log, Sqrt, Rsqrt, Square, Inv, Abs, Pow,       // elementwise unary
-  SqDist, SqNorm2, Norm2, Scalprod, Sum, Elem, Concat, Constant
-};
-
 struct Instr {
-  OpCode code;
+  BuiltinOp code;
   int64_t dim;
   std::vector<int64_t> operands;
   int64_t integer = 0;
@@ -46,8 +45,17 @@ Program compile(const ReductionInfo &r) {
   if (r.kind != "sum")
     throw Error(ErrorCode::Unsupported, where + ": the reference evaluator does not know "
                                                 "reduction kind '" + r.kind + "'");
-  for (const VariableInfo &v : r.variables)
+  // Dimensions as the language bounds them, so that the scratch size cannot overflow.
+  auto checkDim = [&](int64_t dim, const std::string &what) {
+    if (dim < 1 || dim > kMaxFormulaDim)
+      throw Error(ErrorCode::InvalidArtifact, where + ": " + what + " has dimension " +
+                                                  std::to_string(dim) + ", outside [1, " +
+                                                  std::to_string(kMaxFormulaDim) + "]");
+  };
+  for (const VariableInfo &v : r.variables) {
+    checkDim(v.dim, "variable '" + v.name + "'");
     p.dims.push_back(v.dim);
+  }
   for (size_t k = 0; k < r.formula.size(); ++k) {
     const FormulaOp &op = r.formula[k];
     const int64_t id = int64_t(r.variables.size() + k);
@@ -67,77 +75,65 @@ Program compile(const ReductionInfo &r) {
         bad("operand " + std::to_string(operand) + " is not defined before it");
       d.push_back(p.dims[size_t(operand)]);
     }
+    const BuiltinInfo *info = lookupBuiltinByMnemonic(op.name);
+    if (!info) {
+      std::string known;
+      for (const BuiltinInfo &row : kBuiltinOps)
+        known += (known.empty() ? "" : " ") + std::string(row.mnemonic);
+      throw Error(ErrorCode::Unsupported, where + ": op " + std::to_string(k) + ": unknown op '" +
+                                              op.name + "' (the reference evaluator knows " +
+                                              known + ")");
+    }
+    expectOperands(info->operands);
     Instr in;
+    in.code = info->op;
     in.operands = op.operands;
+    switch (info->intArg) {
+    case IntArg::None:
+      break;
+    case IntArg::PowExponent:
+      if (!op.integer)
+        bad("needs an integer exponent (int=N)");
+      in.integer = *op.integer;
+      break;
+    case IntArg::ElemIndex:
+      if (!op.integer || *op.integer < 0 || *op.integer >= d[0])
+        bad("needs an index int=K with 0 <= K < " + std::to_string(d[0]));
+      in.integer = *op.integer;
+      break;
+    case IntArg::Value:
+      if (!op.real && !op.integer)
+        bad("needs a value (real=X or int=N)");
+      in.real = op.real ? *op.real : double(*op.integer);
+      break;
+    }
     int64_t dim = 0;
-    const std::string &n = op.name;
-    auto broadcast = [&]() {
-      expectOperands(2);
+    switch (info->dim) {
+    case DimRule::Same:
+      dim = d[0];
+      break;
+    case DimRule::Broadcast:
+    case DimRule::BroadcastToScalar:
       if (d[0] != d[1] && d[0] != 1 && d[1] != 1)
         bad("operand dimensions " + std::to_string(d[0]) + " and " + std::to_string(d[1]) +
             " do not broadcast");
-      return std::max(d[0], d[1]);
-    };
-    if (n == "add" || n == "sub" || n == "mul" || n == "div") {
-      in.code = n == "add" ? OpCode::Add : n == "sub" ? OpCode::Sub
-                : n == "mul" ? OpCode::Mul : OpCode::Div;
-      dim = broadcast();
-    } else if (n == "neg" || n == "exp" || n == "log" || n == "sqrt" || n == "rsqrt" ||
-               n == "square" || n == "inv" || n == "abs") {
-      expectOperands(1);
-      in.code = n == "neg" ? OpCode::Neg : n == "exp" ? OpCode::Exp : n == "log" ? OpCode::Log
-                : n == "sqrt" ? OpCode::Sqrt : n == "rsqrt" ? OpCode::Rsqrt
-                : n == "square" ? OpCode::Square : n == "inv" ? OpCode::Inv : OpCode::Abs;
-      dim = d[0];
-    } else if (n == "pow") {
-      expectOperands(1);
-      if (!op.integer)
-        bad("needs an integer exponent (int=N)");
-      in.code = OpCode::Pow;
-      in.integer = *op.integer;
-      dim = d[0];
-    } else if (n == "sqdist") {
-      in.code = OpCode::SqDist;
-      broadcast();
-      dim = 1;
-    } else if (n == "sqnorm2" || n == "norm2" || n == "sum") {
-      expectOperands(1);
-      in.code = n == "sqnorm2" ? OpCode::SqNorm2 : n == "norm2" ? OpCode::Norm2 : OpCode::Sum;
-      dim = 1;
-    } else if (n == "scalprod") {
-      expectOperands(2);
-      if (d[0] != d[1])
+      dim = info->dim == DimRule::Broadcast ? std::max(d[0], d[1]) : 1;
+      break;
+    case DimRule::Scalprod:
+      if (d[0] != d[1] && d[0] != 1 && d[1] != 1)
         bad("operand dimensions " + std::to_string(d[0]) + " and " + std::to_string(d[1]) +
-            " differ");
-      in.code = OpCode::Scalprod;
+            " differ and neither is 1");
       dim = 1;
-    } else if (n == "elem") {
-      expectOperands(1);
-      if (!op.integer || *op.integer < 0 || *op.integer >= d[0])
-        bad("needs an index int=K with 0 <= K < " + std::to_string(d[0]));
-      in.code = OpCode::Elem;
-      in.integer = *op.integer;
+      break;
+    case DimRule::Scalar:
       dim = 1;
-    } else if (n == "concat") {
-      if (op.operands.empty())
-        bad("expects operands");
-      in.code = OpCode::Concat;
+      break;
+    case DimRule::Concat:
       for (int64_t x : d)
         dim += x;
-    } else if (n == "constant") {
-      expectOperands(0);
-      if (!op.real && !op.integer)
-        bad("needs a value (real=X or int=N)");
-      in.code = OpCode::Constant;
-      in.real = op.real ? *op.real : double(*op.integer);
-      dim = op.dim;
-    } else {
-      throw Error(ErrorCode::Unsupported, where + ": op " + std::to_string(k) + ": unknown op '" +
-                                              n + "' (the reference evaluator knows add sub mul "
-                                              "div neg exp log sqrt rsqrt square inv abs pow "
-                                              "sqdist sqnorm2 norm2 scalprod sum elem concat "
-                                              "constant)");
+      break;
     }
+    checkDim(dim, "op " + std::to_string(k) + " ('" + op.name + "')");
     if (dim != op.dim)
       bad("declares dimension " + std::to_string(op.dim) + ", its operands give " +
           std::to_string(dim));
@@ -159,10 +155,12 @@ Program compile(const ReductionInfo &r) {
   return p;
 }
 
+/// x**n by squaring; |n| is taken in uint64_t, where INT64_MIN's magnitude (2**63) fits.
 double ipow(double x, int64_t n) {
   double result = 1;
   double base = n < 0 ? 1 / x : x;
-  for (uint64_t e = n < 0 ? uint64_t(-n) : uint64_t(n); e; e >>= 1, base *= base)
+  const uint64_t magnitude = n < 0 ? uint64_t(0) - uint64_t(n) : uint64_t(n);
+  for (uint64_t e = magnitude; e; e >>= 1, base *= base)
     if (e & 1)
       result *= base;
   return result;
@@ -179,11 +177,11 @@ void evalBlock(const Program &p, double *s, int64_t block, int64_t count) {
     auto val = [&](size_t i) { return s + p.offsets[size_t(in.operands[i])] * block; };
     auto dimOf = [&](size_t i) { return p.dims[size_t(in.operands[i])]; };
     switch (in.code) {
-    case OpCode::Add:
-    case OpCode::Sub:
-    case OpCode::Mul:
-    case OpCode::Div:
-    case OpCode::SqDist: {
+    case BuiltinOp::Add:
+    case BuiltinOp::Sub:
+    case BuiltinOp::Mul:
+    case BuiltinOp::Div:
+    case BuiltinOp::SqDist: {
       const double *a = val(0), *b = val(1);
       const int64_t da = dimOf(0), db = dimOf(1), w = std::max(da, db);
       for (int64_t t = 0; t < count; ++t) {
@@ -191,78 +189,88 @@ void evalBlock(const Program &p, double *s, int64_t block, int64_t count) {
         for (int64_t c = 0; c < w; ++c) {
           double x = a[t * da + (da == 1 ? 0 : c)], y = b[t * db + (db == 1 ? 0 : c)];
           switch (in.code) {
-          case OpCode::Add: out[t * d + c] = x + y; break;
-          case OpCode::Sub: out[t * d + c] = x - y; break;
-          case OpCode::Mul: out[t * d + c] = x * y; break;
-          case OpCode::Div: out[t * d + c] = x / y; break;
+          case BuiltinOp::Add: out[t * d + c] = x + y; break;
+          case BuiltinOp::Sub: out[t * d + c] = x - y; break;
+          case BuiltinOp::Mul: out[t * d + c] = x * y; break;
+          case BuiltinOp::Div: out[t * d + c] = x / y; break;
           default: acc += (x - y) * (x - y); break;
           }
         }
-        if (in.code == OpCode::SqDist)
+        if (in.code == BuiltinOp::SqDist)
           out[t] = acc;
       }
       break;
     }
-    case OpCode::Neg:
-    case OpCode::Exp:
-    case OpCode::Log:
-    case OpCode::Sqrt:
-    case OpCode::Rsqrt:
-    case OpCode::Square:
-    case OpCode::Inv:
-    case OpCode::Abs:
-    case OpCode::Pow: {
+    case BuiltinOp::Neg:
+    case BuiltinOp::Exp:
+    case BuiltinOp::Log:
+    case BuiltinOp::Sqrt:
+    case BuiltinOp::Rsqrt:
+    case BuiltinOp::Square:
+    case BuiltinOp::Inv:
+    case BuiltinOp::Abs:
+    case BuiltinOp::Pow: {
       const double *a = val(0);
       for (int64_t e = 0; e < count * d; ++e) {
         double x = a[e];
         double y = 0;
         switch (in.code) {
-        case OpCode::Neg: y = -x; break;
-        case OpCode::Exp: y = std::exp(x); break;
-        case OpCode::Log: y = std::log(x); break;
-        case OpCode::Sqrt: y = std::sqrt(x); break;
-        case OpCode::Rsqrt: y = 1 / std::sqrt(x); break;
-        case OpCode::Square: y = x * x; break;
-        case OpCode::Inv: y = 1 / x; break;
-        case OpCode::Abs: y = std::fabs(x); break;
+        case BuiltinOp::Neg: y = -x; break;
+        case BuiltinOp::Exp: y = std::exp(x); break;
+        case BuiltinOp::Log: y = std::log(x); break;
+        case BuiltinOp::Sqrt: y = std::sqrt(x); break;
+        // keopscore: x == 0 ? 0 : 1/sqrt(x), so Rsqrt(+-0) = 0 (and Rsqrt(SqDist(x, x)) is finite).
+        case BuiltinOp::Rsqrt: y = x == 0 ? 0 : 1 / std::sqrt(x); break;
+        case BuiltinOp::Square: y = x * x; break;
+        case BuiltinOp::Inv: y = 1 / x; break;
+        case BuiltinOp::Abs: y = std::fabs(x); break;
         default: y = ipow(x, in.integer); break;
         }
         out[e] = y;
       }
       break;
     }
-    case OpCode::SqNorm2:
-    case OpCode::Norm2:
-    case OpCode::Sum: {
+    case BuiltinOp::SqNorm2:
+    case BuiltinOp::Norm2:
+    case BuiltinOp::Sum: {
       const double *a = val(0);
       const int64_t da = dimOf(0);
       for (int64_t t = 0; t < count; ++t) {
         double acc = 0;
         for (int64_t c = 0; c < da; ++c)
-          acc += in.code == OpCode::Sum ? a[t * da + c] : a[t * da + c] * a[t * da + c];
-        out[t] = in.code == OpCode::Norm2 ? std::sqrt(acc) : acc;
+          acc += in.code == BuiltinOp::Sum ? a[t * da + c] : a[t * da + c] * a[t * da + c];
+        out[t] = in.code == BuiltinOp::Norm2 ? std::sqrt(acc) : acc;
       }
       break;
     }
-    case OpCode::Scalprod: {
+    case BuiltinOp::Scalprod: {
+      // Equal dims: the dot product. One operand a of dimension 1: KeOps' a * Sum(x).
       const double *a = val(0), *b = val(1);
-      const int64_t da = dimOf(0);
+      const int64_t da = dimOf(0), db = dimOf(1), w = std::max(da, db);
       for (int64_t t = 0; t < count; ++t) {
         double acc = 0;
-        for (int64_t c = 0; c < da; ++c)
-          acc += a[t * da + c] * b[t * da + c];
+        if (da == db) {
+          for (int64_t c = 0; c < w; ++c)
+            acc += a[t * da + c] * b[t * db + c];
+        } else {
+          const double *scalar = da == 1 ? a + t : b + t;
+          const double *vector = da == 1 ? b + t * db : a + t * da;
+          for (int64_t c = 0; c < w; ++c)
+            acc += vector[c];
+          acc = da == 1 ? *scalar * acc : acc * *scalar;
+        }
         out[t] = acc;
       }
       break;
     }
-    case OpCode::Elem: {
+    case BuiltinOp::Elem: {
       const double *a = val(0);
       const int64_t da = dimOf(0);
       for (int64_t t = 0; t < count; ++t)
         out[t] = a[t * da + in.integer];
       break;
     }
-    case OpCode::Concat: {
+    case BuiltinOp::Concat: {
       for (int64_t t = 0; t < count; ++t) {
         int64_t c0 = 0;
         for (size_t i = 0; i < in.operands.size(); ++i) {
@@ -273,7 +281,7 @@ void evalBlock(const Program &p, double *s, int64_t block, int64_t count) {
       }
       break;
     }
-    case OpCode::Constant:
+    case BuiltinOp::Constant:
       std::fill(out, out + count * d, in.real);
       break;
     }

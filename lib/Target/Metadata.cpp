@@ -1,11 +1,14 @@
 //===- Metadata.cpp - formula serialization for the artifact metadata ----===//
+//
+// Each formula op is one `op` line named by its Builtins.def mnemonic, with its integer or
+// constant attribute (the row's IntArg) as int= or real=: what the reference evaluator reads.
+//
+//===----------------------------------------------------------------------===//
+#include "kconv/ABI/Builtins.h"
 #include "kconv/Dialect/Kconv/IR/KconvOps.h"
 #include "kconv/Target/CPU.h"
 
 using namespace mlir;
-using mlir::kconv::ConstantOp;
-using mlir::kconv::ElemOp;
-using mlir::kconv::PowOp;
 using mlir::kconv::ReductionOp;
 using mlir::kconv::getFormulaDim;
 
@@ -49,8 +52,12 @@ FailureOr<ReductionInfo> serializeReduction(ReductionOp reduction) {
   for (Operation &op : body.without_terminator()) {
     if (op.getNumResults() != 1)
       return op.emitOpError("cannot be serialized: expected one result");
+    const ::kconv::BuiltinInfo *builtin =
+        ::kconv::lookupBuiltinByMnemonic(op.getName().stripDialect());
+    if (!builtin)
+      return op.emitOpError("cannot be serialized: not a formula op of Builtins.def");
     ::kconv::FormulaOp f;
-    f.name = op.getName().stripDialect().str();
+    f.name = std::string(builtin->mnemonic);
     f.dim = getFormulaDim(op.getResult(0).getType());
     for (Value operand : op.getOperands()) {
       auto it = ids.find(operand);
@@ -58,12 +65,24 @@ FailureOr<ReductionInfo> serializeReduction(ReductionOp reduction) {
         return op.emitOpError("cannot be serialized: operand defined outside the formula");
       f.operands.push_back(it->second);
     }
-    if (auto pow = dyn_cast<PowOp>(op))
-      f.integer = pow.getExponent();
-    else if (auto elem = dyn_cast<ElemOp>(op))
-      f.integer = elem.getIndex();
-    else if (auto constant = dyn_cast<ConstantOp>(op))
-      f.real = constant.getValue().convertToDouble();
+    StringRef attrName(::kconv::getIntArgAttrName(builtin->intArg));
+    switch (builtin->intArg) {
+    case ::kconv::IntArg::None:
+      break;
+    case ::kconv::IntArg::PowExponent:
+    case ::kconv::IntArg::ElemIndex:
+      if (auto attr = op.getAttrOfType<IntegerAttr>(attrName))
+        f.integer = attr.getInt();
+      else
+        return op.emitOpError("cannot be serialized: no integer attribute '") << attrName << "'";
+      break;
+    case ::kconv::IntArg::Value:
+      if (auto attr = op.getAttrOfType<FloatAttr>(attrName))
+        f.real = attr.getValueAsDouble();
+      else
+        return op.emitOpError("cannot be serialized: no float attribute '") << attrName << "'";
+      break;
+    }
     ids[op.getResult(0)] = int64_t(ids.size());
     info.formula.push_back(std::move(f));
   }

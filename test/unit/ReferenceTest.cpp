@@ -1,10 +1,13 @@
 //===- ReferenceTest.cpp - the float64 reference evaluator vs hand-computed values ===//
 #include "TestArtifacts.h"
+#include "kconv/ABI/Builtins.h"
 #include "kconv/Runtime/Runtime.h"
 
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdint>
+#include <limits>
 
 using namespace kconv;
 
@@ -71,6 +74,23 @@ void expectNear(const std::vector<double> &got, const std::vector<double> &want)
     EXPECT_NEAR(got[k], want[k], 1e-12 * std::max(1.0, std::fabs(want[k]))) << "component " << k;
 }
 
+constexpr double kInf = std::numeric_limits<double>::infinity();
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+/// Exact comparison for special values: NaN matches NaN, infinities and zeros match with sign.
+void expectSame(const std::vector<double> &got, const std::vector<double> &want,
+                const char *what) {
+  ASSERT_EQ(got.size(), want.size()) << what;
+  for (size_t k = 0; k < got.size(); ++k) {
+    if (std::isnan(want[k])) {
+      EXPECT_TRUE(std::isnan(got[k])) << what << " component " << k << ": got " << got[k];
+      continue;
+    }
+    EXPECT_EQ(got[k], want[k]) << what << " component " << k;
+    EXPECT_EQ(std::signbit(got[k]), std::signbit(want[k])) << what << " component " << k;
+  }
+}
+
 } // namespace
 
 TEST(Reference, BinaryOpsWithBroadcasting) {
@@ -108,6 +128,79 @@ TEST(Reference, ReductionsToScalars) {
   expectNear(apply("sum", 1, {1, 2, 3.5}), {6.5});
   expectNear(apply("elem", 1, {7, 8, 9}, {}, 2), {9});
   expectNear(apply("elem", 1, {7, 8, 9}, {}, 0), {7});
+}
+
+// KeOps' (a | x) with dim(a) = 1 is a * Sum(x) (keopscore formulas/maths/Scalprod.py), either side.
+TEST(Reference, ScalprodWithADimensionOneOperand) {
+  expectNear(apply("scalprod", 1, {2}, {1, 2, 3.5}), {2 * 6.5});
+  expectNear(apply("scalprod", 1, {1, 2, 3.5}, {-3}), {-3 * 6.5});
+  expectNear(apply("scalprod", 1, {4}, {0.5}), {2});
+}
+
+// Every op at 0, +-inf and NaN, as keopscore defines it (utils/math_functions.py: IEEE libm
+// functions, except Rsqrt(x) = x == 0 ? 0 : 1/sqrt(x)); docs/formula-language.md has the table.
+TEST(Reference, SpecialPointsFollowKeOps) {
+  expectSame(apply("rsqrt", 6, {0, -0.0, kInf, -1, kNaN, 4}), {0, 0, 0, kNaN, kNaN, 0.5}, "rsqrt");
+  expectSame(apply("sqrt", 5, {0, -0.0, kInf, -1, kNaN}), {0, -0.0, kInf, kNaN, kNaN}, "sqrt");
+  expectSame(apply("inv", 5, {0, -0.0, kInf, -kInf, kNaN}), {kInf, -kInf, 0, -0.0, kNaN}, "inv");
+  expectSame(apply("log", 5, {0, -0.0, kInf, -1, kNaN}), {-kInf, -kInf, kInf, kNaN, kNaN}, "log");
+  expectSame(apply("exp", 4, {0, -kInf, kInf, kNaN}), {1, 0, kInf, kNaN}, "exp");
+  expectSame(apply("abs", 4, {-0.0, -kInf, kInf, kNaN}), {0, kInf, kInf, kNaN}, "abs");
+  expectSame(apply("neg", 4, {0, -kInf, kInf, kNaN}), {-0.0, kInf, -kInf, kNaN}, "neg");
+  expectSame(apply("square", 4, {-0.0, -kInf, kInf, kNaN}), {0, kInf, kInf, kNaN}, "square");
+  // C pow with an integer exponent: pow(+-0, -1) = +-inf, pow(x, 0) = 1 even for NaN.
+  expectSame(apply("pow", 3, {0, -0.0, kInf}, {}, -1), {kInf, -kInf, 0}, "pow -1");
+  expectSame(apply("pow", 3, {kNaN, kInf, 0}, {}, 0), {1, 1, 1}, "pow 0");
+  expectSame(apply("pow", 2, {-kInf, kNaN}, {}, 3), {-kInf, kNaN}, "pow 3");
+  expectSame(apply("div", 4, {0, 1, -1, kInf}, {0}), {kNaN, kInf, -kInf, kInf}, "div by 0");
+  expectSame(apply("mul", 2, {0, kNaN}, {kInf}), {kNaN, kNaN}, "mul");
+  expectSame(apply("add", 2, {kInf, kNaN}, {-kInf}), {kNaN, kNaN}, "add");
+  // Reductions to a scalar: a NaN (or inf - inf) anywhere makes the result NaN.
+  expectSame(apply("sum", 1, {1, kNaN, 2}), {kNaN}, "sum");
+  expectSame(apply("sqnorm2", 1, {1, -kInf}), {kInf}, "sqnorm2");
+  expectSame(apply("norm2", 1, {kNaN, 0}), {kNaN}, "norm2");
+  expectSame(apply("sqdist", 1, {kInf, 0}, {kInf, 0}), {kNaN}, "sqdist inf - inf");
+  expectSame(apply("sqdist", 1, {0, 0}, {0, 0}), {0}, "sqdist 0");
+  expectSame(apply("scalprod", 1, {0, 1}, {kInf, 1}), {kNaN}, "scalprod 0 * inf");
+}
+
+// Rsqrt(SqDist(x, y)) at x = y is 0 (KeOps), Inv(Sqrt(0)) is +inf (KeOps and IEEE).
+TEST(Reference, RsqrtOfZeroDistanceAndInvOfSqrtZero) {
+  Builder b({var("X", VarCategory::Vi, 3), var("Y", VarCategory::Vj, 3)});
+  int64_t d = b.op("sqdist", 1, {0, 1});
+  int64_t r = b.op("rsqrt", 1, {d});
+  int64_t s = b.op("sqrt", 1, {d});
+  int64_t i = b.op("inv", 1, {s});
+  int64_t c = b.op("concat", 2, {r, i});
+  ReductionInfo red = b.yield(c, 2);
+  std::vector<double> x = {1, 2, 3};
+  expectSame(evaluateFormula(red, {x.data(), x.data()}), {0, kInf}, "x = y");
+  std::vector<double> y = {1, 2, 5};
+  expectNear(evaluateFormula(red, {x.data(), y.data()}), {0.5, 0.5});
+}
+
+// The exponent's magnitude is taken without negating INT64_MIN (which is undefined behaviour:
+// UBSan reports it); x**INT64_MIN is 1 / x**(2**63).
+TEST(Reference, PowWithExtremeExponents) {
+  const int64_t min = std::numeric_limits<int64_t>::min();
+  const int64_t max = std::numeric_limits<int64_t>::max();
+  expectSame(apply("pow", 5, {1, -1, 2, 0.5, 0}, {}, min), {1, 1, 0, kInf, kInf}, "INT64_MIN");
+  expectSame(apply("pow", 4, {1, -1, 2, 0.5}, {}, max), {1, -1, kInf, 0}, "INT64_MAX");
+  // Through the metadata text, as an artifact carries it.
+  ArtifactContents c = test::testArtifactContents();
+  ReductionInfo &r = c.reductions[0];
+  FormulaOp pow;
+  pow.name = "pow";
+  pow.dim = 1;
+  pow.operands = {r.yield};
+  pow.integer = min;
+  r.formula.push_back(pow);
+  r.yield = int64_t(r.variables.size() + r.formula.size() - 1);
+  ArtifactContents parsed = parseArtifact(serializeArtifact(c), "pow.kca");
+  ASSERT_EQ(parsed.reductions[0].formula.back().integer, min);
+  std::vector<double> x = {0, 0, 0}, y = {0, 0, 0}, b = {-1};
+  expectSame(evaluateFormula(parsed.reductions[0], {x.data(), y.data(), b.data()}), {1},
+             "(-1)**INT64_MIN");
 }
 
 TEST(Reference, ConcatAndConstant) {
@@ -180,6 +273,32 @@ TEST(Reference, AxisZeroAndParameterAndVectorOutput) {
   EXPECT_NEAR(got[0], want, 1e-9 * std::fabs(want));
 }
 
+// Every op of the table (ABI/Builtins.def) is known to the evaluator, with the table's operand
+// count and dimension rule; the values of each are checked by the tests above.
+TEST(Reference, KnowsEveryOpOfTheTable) {
+  for (const BuiltinInfo &info : kBuiltinOps) {
+    Builder b({var("X", VarCategory::Vi, 3), var("Y", VarCategory::Vj, 3)});
+    std::vector<int64_t> operands = {0, 1};
+    operands.resize(info.operands);
+    std::optional<int64_t> integer;
+    std::optional<double> real;
+    if (info.intArg == IntArg::PowExponent || info.intArg == IntArg::ElemIndex)
+      integer = 1;
+    if (info.intArg == IntArg::Value)
+      real = 1.5;
+    int64_t dim = info.dim == DimRule::Same || info.dim == DimRule::Broadcast ? 3
+                  : info.dim == DimRule::Concat                               ? 6
+                                                                              : 1;
+    std::string name(info.mnemonic);
+    int64_t v = b.op(name.c_str(), dim, operands, integer, real);
+    ReductionInfo r = b.yield(v, dim);
+    std::vector<double> x = {1, 2, 3}, y = {4, 5, 6};
+    std::vector<double> out;
+    EXPECT_NO_THROW(out = evaluateFormula(r, {x.data(), y.data()})) << name;
+    EXPECT_EQ(out.size(), size_t(dim)) << name;
+  }
+}
+
 TEST(Reference, RejectsBadFormulas) {
   auto expectError = [](const ReductionInfo &r, ErrorCode code, const std::string &fragment) {
     try {
@@ -214,6 +333,26 @@ TEST(Reference, RejectsBadFormulas) {
     Builder b({var("X", VarCategory::Vi, 3)});
     int64_t v = b.op("elem", 1, {0}, 3);
     expectError(b.yield(v, 1), ErrorCode::InvalidArtifact, "0 <= K < 3");
+  }
+  {
+    Builder b({var("X", VarCategory::Vi, int64_t(1) << 61)});
+    int64_t v = b.op("sum", 1, {0});
+    expectError(b.yield(v, 1), ErrorCode::InvalidArtifact,
+                "variable 'X' has dimension 2305843009213693952, outside [1, 65536]");
+  }
+  {
+    Builder b({var("X", VarCategory::Vi, 40000)});
+    int64_t v = b.op("concat", 80000, {0, 0});
+    expectError(b.yield(v, 80000), ErrorCode::InvalidArtifact,
+                "op 0 ('concat') has dimension 80000, outside [1, 65536]");
+  }
+  {
+    // A constant is a scalar (the dialect's rule): a huge declared dimension is refused, not
+    // allocated.
+    Builder b({var("X", VarCategory::Vi, 3)});
+    int64_t v = b.op("constant", int64_t(1) << 61, {}, std::nullopt, 1.0);
+    expectError(b.yield(v, int64_t(1) << 61), ErrorCode::InvalidArtifact,
+                "declares dimension 2305843009213693952");
   }
   {
     Builder b({var("X", VarCategory::Vi, 3)});
