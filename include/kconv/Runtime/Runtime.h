@@ -88,10 +88,12 @@ struct Input {
 /// threads may call run() on one Artifact at once. Keep it alive while calls are running.
 class Artifact {
 public:
-  /// Reads, validates and loads an artifact file. Throws Error(IoError) if it cannot be read,
-  /// Error(InvalidArtifact) if it is not a valid artifact or its CPU code cannot be loaded.
-  /// CPU code for features this host lacks does not fail the load: running it on the CPU does
-  /// (Error(Unsupported), see cpuUnavailableReason).
+  /// Reads and validates an artifact file (validateArtifact): no code of the artifact runs. Its
+  /// CPU object is mapped (dlopen) at the first CPU call, which throws Error(InvalidArtifact) if
+  /// that fails. Throws Error(IoError) if the file cannot be read, Error(InvalidArtifact) if it
+  /// is not a valid artifact. CPU code for features this host lacks does not fail the load:
+  /// running it on the CPU does (Error(Unsupported), see cpuUnavailableReason).
+  /// An artifact is native code: load only artifacts you would trust as a shared library.
   static std::shared_ptr<Artifact> load(const std::string &path);
   /// The same, from the artifact's bytes in memory; `sourceName` names it in messages.
   static std::shared_ptr<Artifact> fromBytes(std::string_view bytes,
@@ -137,6 +139,13 @@ private:
   explicit Artifact(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
+
+/// Checks everything about an artifact that can be checked without running its code (the load
+/// does it; `kconv-run --list` runs nothing more): every metadata value bounded (KernelABI.h),
+/// names unique identifiers, entry points with the ABI's names, the CPU object's symbols and ABI
+/// descriptors (read from the ELF bytes; nothing is mapped) equal to the metadata, the PTX
+/// kernels' parameter counts. Throws Error(InvalidArtifact) naming the reduction and mismatch.
+void validateArtifact(const ArtifactContents &contents, std::string_view sourceName);
 
 /// Threads used when neither the call nor the artifact says: $KCONV_NUM_THREADS if set to a
 /// positive integer, else the number of CPUs this process may run on.
