@@ -237,6 +237,8 @@ int main(int argc, char **argv) {
       *module, llvmContext, **machine, *target, options.fastMath);
   if (!llvmModule)
     return fail(llvm::toString(llvmModule.takeError()));
+  if (llvm::Error error = ::kconv::addCpuAbiDescriptors(**llvmModule, contents.reductions))
+    return fail(llvm::toString(std::move(error)));
   if (emit == Emit::Llvm) {
     std::string text;
     llvm::raw_string_ostream os(text);
