@@ -135,6 +135,8 @@ private:
     integer(r, abi::key::kGpuTile, block, 1, abi::kMaxGpuTile);
     integer(r, abi::key::kGpuSharedBytes, 0, 0, abi::kMaxGpuSharedBytes);
     if (attribute(r, abi::key::kGpuKernelSmall) || attribute(r, abi::key::kGpuSmallRows)) {
+      if (!attribute(r, abi::key::kGpuSmallRows))
+        fail(r, "attr gpu.kernel_small needs attr gpu.small_rows");
       int64_t smallRows = integer(r, abi::key::kGpuSmallRows, 0, 1, block);
       if (block % smallRows != 0)
         fail(r, "attr gpu.small_rows (" + std::to_string(smallRows) +

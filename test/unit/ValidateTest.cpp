@@ -130,6 +130,9 @@ TEST_F(ValidateTest, GpuLaunchParametersAreBounded) {
   c.reductions[0].attributes["gpu.small_rows"] = "24";
   expectRefused(c, "attr gpu.small_rows (24) must divide gpu.block (256)");
   c = contents_;
+  c.reductions[0].attributes["gpu.kernel_small"] = "kconv_gpu_gaussian_conv_small";
+  expectRefused(c, "attr gpu.kernel_small needs attr gpu.small_rows"); // was a division by 0
+  c = contents_;
   c.reductions[0].attributes["cpu.jblock"] = "-5";
   expectRefused(c, "attribute cpu.jblock must be an integer from 1 to");
 }
