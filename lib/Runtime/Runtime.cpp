@@ -73,18 +73,22 @@ struct Artifact::Impl {
 Artifact::Artifact(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Artifact::~Artifact() = default;
 
-std::shared_ptr<Artifact> Artifact::fromBytes(std::string_view bytes,
-                                              std::string_view sourceName) {
+std::shared_ptr<Artifact> Artifact::fromBytes(std::string_view bytes, std::string_view sourceName,
+                                              const LoadOptions &options) {
   auto impl = std::make_unique<Impl>();
   impl->sourceName = std::string(sourceName);
   impl->contents = parseArtifact(bytes, sourceName);
+  std::vector<std::string> trusted = options.trustedKeys;
+  for (std::string &key : trustedKeysFromEnvironment())
+    trusted.push_back(std::move(key));
+  checkArtifactSignature(bytes, impl->contents, trusted, sourceName);
   validateArtifact(impl->contents, impl->sourceName);
   impl->cpu = createCpuBackend(impl->contents, impl->sourceName);
   impl->gpu = createGpuBackend(impl->contents, impl->sourceName);
   return std::shared_ptr<Artifact>(new Artifact(std::move(impl)));
 }
 
-std::shared_ptr<Artifact> Artifact::load(const std::string &path) {
+std::shared_ptr<Artifact> Artifact::load(const std::string &path, const LoadOptions &options) {
   std::ifstream file(path, std::ios::binary);
   if (!file)
     throw Error(ErrorCode::IoError, path + ": cannot open the artifact");
@@ -92,7 +96,7 @@ std::shared_ptr<Artifact> Artifact::load(const std::string &path) {
   bytes << file.rdbuf();
   if (file.bad())
     throw Error(ErrorCode::IoError, path + ": cannot read the artifact");
-  return fromBytes(bytes.str(), path);
+  return fromBytes(bytes.str(), path, options);
 }
 
 const std::string &Artifact::sourceName() const { return impl_->sourceName; }

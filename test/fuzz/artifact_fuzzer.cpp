@@ -1,7 +1,8 @@
 //===- artifact_fuzzer.cpp - libFuzzer target: artifact parser + validator ===//
 //
 // Feeds arbitrary bytes to what the runtime does with an artifact before running anything:
-// parseArtifact (container, hash, metadata text) and validateArtifact (metadata bounds, names,
+// parseArtifact (container, hash, metadata text, signature section), the signed message, and
+// validateArtifact (metadata bounds, names,
 // the CPU object's ELF symbol table and ABI descriptors, the PTX kernels' parameters). Neither may
 // crash, and neither maps code: the target never calls Artifact::load/fromBytes (which would
 // dlopen at the first CPU call only, but keeps the fuzzer away from that path entirely).
@@ -48,6 +49,7 @@ void fixHash(std::string &bytes) {
 void check(const std::string &bytes) {
   try {
     kconv::ArtifactContents contents = kconv::parseArtifact(bytes, "fuzz.kca");
+    (void)kconv::artifactSignedMessage(bytes, "fuzz.kca");
     kconv::validateArtifact(contents, "fuzz.kca");
   } catch (const kconv::Error &) {
     // Refusing is the expected outcome for most inputs; only a crash is a finding.
