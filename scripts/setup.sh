@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 apt_packages=(cmake ninja-build ccache g++ libmlir-22-dev mlir-22-tools llvm-22-dev llvm-22-tools
-              libgtest-dev libbenchmark-dev openmpi-bin libopenmpi-dev)
+              libgtest-dev libbenchmark-dev openmpi-bin libopenmpi-dev libsodium-dev)
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -216,6 +216,9 @@ private:
         translateToLLVMIR(*module, llvmContext, **machine, *target, cpu.fastMath);
     if (!llvmModule)
       return error(llvm::toString(llvmModule.takeError()));
+    // The ABI descriptors the runtime checks the metadata against.
+    if (llvm::Error abiError = addCpuAbiDescriptors(**llvmModule, contents.reductions))
+      return error(llvm::toString(std::move(abiError)));
     if (options.emit == EmitKind::Llvm) {
       std::string text;
       llvm::raw_string_ostream os(text);

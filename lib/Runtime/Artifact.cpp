@@ -16,7 +16,13 @@ constexpr char kMagic[8] = {'K', 'C', 'O', 'N', 'V', 'A', 'R', 'T'};
 constexpr size_t kHeaderSize = 24;       // magic, version, section count, content hash
 constexpr size_t kSectionEntrySize = 24; // kind, reserved, offset, size
 
-enum SectionKind : uint32_t { Metadata = 1, CpuSharedObject = 2, Ptx = 3, Cubin = 4 };
+enum SectionKind : uint32_t {
+  Metadata = 1,
+  CpuSharedObject = 2,
+  Ptx = 3,
+  Cubin = 4,
+  Signature = 5,
+};
 
 uint64_t fnv1a(uint64_t hash, std::string_view bytes) {
   for (unsigned char c : bytes) {
@@ -262,6 +268,8 @@ std::string serializeArtifact(const ArtifactContents &contents) {
     sections.push_back({Ptx, contents.ptx});
   if (!contents.cubin.empty())
     sections.push_back({Cubin, contents.cubin});
+  if (!contents.signature.empty())
+    sections.push_back({Signature, contents.signature});
 
   uint64_t hash = kFnvOffset;
   for (auto &section : sections)
@@ -284,7 +292,11 @@ std::string serializeArtifact(const ArtifactContents &contents) {
   return out;
 }
 
-ArtifactContents parseArtifact(std::string_view bytes, std::string_view source) {
+namespace {
+
+/// The section table of `bytes`, checked (magic, version, bounds, content hash).
+std::vector<std::pair<uint32_t, std::string_view>> readSections(std::string_view bytes,
+                                                                std::string_view source) {
   if (bytes.size() < kHeaderSize || std::memcmp(bytes.data(), kMagic, sizeof(kMagic)) != 0)
     fail(source, "bad magic (expected a file written by kconv-compile)");
   uint32_t version = get<uint32_t>(bytes, 8);
@@ -312,7 +324,27 @@ ArtifactContents parseArtifact(std::string_view bytes, std::string_view source) 
   }
   if (hash != expectedHash)
     fail(source, "content hash mismatch (the file is corrupted)");
+  return sections;
+}
 
+} // namespace
+
+std::string artifactSignedMessage(std::string_view bytes, std::string_view source) {
+  std::string message = "kconv-artifact-signature-1";
+  message += '\0';
+  for (auto &[kind, payload] : readSections(bytes, source)) {
+    if (kind == Signature)
+      continue;
+    put<uint32_t>(message, kind);
+    put<uint64_t>(message, payload.size());
+    message.append(payload);
+  }
+  return message;
+}
+
+ArtifactContents parseArtifact(std::string_view bytes, std::string_view source) {
+  std::vector<std::pair<uint32_t, std::string_view>> sections = readSections(bytes, source);
+  uint64_t hash = get<uint64_t>(bytes, 16);
   ArtifactContents contents;
   bool sawMetadata = false;
   for (auto &[kind, payload] : sections) {
@@ -329,6 +361,14 @@ ArtifactContents parseArtifact(std::string_view bytes, std::string_view source) 
       break;
     case Cubin:
       contents.cubin = std::string(payload);
+      break;
+    case Signature:
+      if (!contents.signature.empty())
+        fail(source, "two signature sections");
+      if (payload.size() != kSignaturePublicKeyBytes + kSignatureBytes)
+        fail(source, "the signature section has " + std::to_string(payload.size()) +
+                         " bytes (expected a 32-byte key and a 64-byte signature)");
+      contents.signature = std::string(payload);
       break;
     default:
       fail(source, "unknown section kind " + std::to_string(kind));

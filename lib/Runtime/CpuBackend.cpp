@@ -1,14 +1,18 @@
 //===- CpuBackend.cpp - run the artifact's CPU code on the thread pool ----===//
 //
 // The artifact's CPU section is an ELF shared object exporting one kernel per reduction with the
-// ABI of docs/architecture.md ("CPU kernel ABI"). It is loaded from memory (memfd_create + dlopen
-// of /proc/self/fd/N; fallback: a private temporary file, unlinked right after dlopen). A call packs
+// ABI of docs/architecture.md ("CPU kernel ABI"); validateArtifact has checked its symbols and ABI
+// descriptors against the metadata without mapping it. It is mapped at the first CPU call, from
+// memory (memfd_create + dlopen of /proc/self/fd/N; fallback: a private temporary file, unlinked
+// right after dlopen), and each kernel must resolve inside that object. A call packs
 // the reduced-category variables into zero-padded SoA once, then splits the output rows into
 // chunks that the thread pool's threads pass to the kernel as disjoint [begin, end) ranges.
 //
 //===----------------------------------------------------------------------===//
 #include "Backend.h"
 #include "ThreadPool.h"
+#include "kconv/ABI/KernelABI.h"
+#include "kconv/Runtime/Checked.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -16,6 +20,8 @@
 #include <cstring>
 #include <dlfcn.h>
 #include <fcntl.h>
+#include <link.h>
+#include <mutex>
 #include <sstream>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -100,20 +106,6 @@ std::vector<std::string> levelFeatures(const std::string &cpu) {
   if (cpu == "x86-64-v4")
     out.insert(out.end(), v4.begin(), v4.end());
   return out;
-}
-
-int64_t parsePositiveAttr(const ReductionInfo &r, const std::string &key, int64_t fallback,
-                          const std::string &sourceName) {
-  auto it = r.attributes.find(key);
-  if (it == r.attributes.end())
-    return fallback;
-  char *end = nullptr;
-  long long value = std::strtoll(it->second.c_str(), &end, 10);
-  if (it->second.empty() || *end != '\0' || value < 1 || value > 4096)
-    throw Error(ErrorCode::InvalidArtifact, sourceName + ": reduction '" + r.name +
-                                                "': attribute " + key + " must be a positive "
-                                                "integer, got '" + it->second + "'");
-  return value;
 }
 
 //===----------------------------------------------------------------------===//
@@ -239,7 +231,9 @@ struct PackBuffer {
       std::free(data);
       data = nullptr;
       capacity = 0;
-      size_t bytes = (floats * sizeof(float) + 63) / 64 * 64;
+      // Whole 64-byte lines.
+      size_t bytes = checkedBytes(checkedAdd(int64_t(floats), 15, "packed floats") / 16 * 16,
+                                  sizeof(float), "packing buffer bytes");
       data = static_cast<float *>(std::aligned_alloc(64, bytes));
       if (!data)
         throw Error(ErrorCode::Internal,
@@ -267,13 +261,13 @@ struct CpuEntry {
 
 class CpuBackend final : public Backend {
 public:
-  CpuBackend(const ArtifactContents &contents, const std::string &sourceName) {
+  CpuBackend(const ArtifactContents &contents, const std::string &sourceName)
+      : code_(contents.cpuSharedObject), sourceName_(sourceName) {
     entries_.resize(contents.reductions.size());
-    bool needCode = false;
     for (size_t k = 0; k < contents.reductions.size(); ++k) {
       const ReductionInfo &r = contents.reductions[k];
       CpuEntry &e = entries_[k];
-      auto symbol = r.attributes.find("cpu.symbol");
+      auto symbol = r.attributes.find(abi::key::kCpuSymbol);
       if (contents.cpuSharedObject.empty()) {
         e.unavailable = "the artifact has no CPU code";
         continue;
@@ -282,9 +276,10 @@ public:
         e.unavailable = "reduction '" + r.name + "' has no CPU code (no attr cpu.symbol)";
         continue;
       }
-      e.symbol = symbol->second;
-      e.lanes = parsePositiveAttr(r, "cpu.lanes", 1, sourceName);
-      auto target = r.attributes.find("cpu.target");
+      e.symbol = symbol->second; // validateArtifact: the ABI's name, defined in the object
+      auto lanes = r.attributes.find(abi::key::kCpuLanes);
+      e.lanes = lanes == r.attributes.end() ? 1 : std::atoll(lanes->second.c_str()); // validated
+      auto target = r.attributes.find(abi::key::kCpuTarget);
       if (target != r.attributes.end()) {
         std::vector<std::string> missing = missingCpuFeatures(target->second);
         if (!missing.empty()) {
@@ -301,55 +296,43 @@ public:
                         "; the CPU runtime runs f32 only";
         continue;
       }
-      needCode = true;
-    }
-    if (!needCode)
-      return;
-    code_ = dlopenFromMemory(contents.cpuSharedObject, sourceName);
-    handle_ = code_.handle;
-    for (CpuEntry &e : entries_) {
-      if (!e.unavailable.empty())
-        continue;
-      ::dlerror();
-      void *sym = ::dlsym(handle_, e.symbol.c_str());
-      if (!sym) {
-        unload();
-        throw Error(ErrorCode::InvalidArtifact, sourceName + ": its CPU code has no symbol '" +
-                                                    e.symbol + "' (attr cpu.symbol)");
-      }
-      e.fn = reinterpret_cast<KernelFn>(sym);
     }
   }
 
-  ~CpuBackend() override { unload(); }
-
-  void unload() {
-    if (handle_)
-      ::dlclose(handle_);
-    if (code_.fd >= 0)
-      ::close(code_.fd);
-    handle_ = nullptr;
-    code_ = {};
+  ~CpuBackend() override {
+    if (loaded_.handle)
+      ::dlclose(loaded_.handle);
+    if (loaded_.fd >= 0)
+      ::close(loaded_.fd);
   }
 
   std::string unavailableReason(size_t index) const override { return entries_[index].unavailable; }
 
   void run(const Call &call) override {
+    mapCode();
     const CpuEntry &e = entries_[call.reductionIndex];
     const ReductionInfo &r = *call.reduction;
     const VarCategory reduced = r.reducedCategory();
     const int64_t nReduced = call.nReduced;
-    const int64_t stride = (nReduced + e.lanes - 1) / e.lanes * e.lanes;
+    int64_t stride = 0;
+    if (!abi::cpuReducedStride(nReduced, e.lanes, stride))
+      throw Error(ErrorCode::InvalidArgument,
+                  "reduction '" + r.name + "': size too large: nReduced = " +
+                      std::to_string(nReduced) + " rounded up to " + std::to_string(e.lanes) +
+                      " lanes does not fit in 64 bits");
 
     // Pack the reduced-category variables: [dim x stride], zero padding.
     // Each variable's block starts 64-byte aligned (16 floats); component c at + c * stride.
-    auto blockFloats = [&](int64_t dim) { return (size_t(dim) * size_t(stride) + 15) / 16 * 16; };
-    size_t packedFloats = 0;
+    auto blockFloats = [&](int64_t dim) {
+      int64_t floats = checkedMul(dim, stride, "packed floats (dim x reduced stride)");
+      return checkedAdd(floats, 15, "packed floats") / 16 * 16;
+    };
+    int64_t packedFloats = 0;
     for (const VariableInfo &v : r.variables)
       if (v.category == reduced)
-        packedFloats += blockFloats(v.dim);
+        packedFloats = checkedAdd(packedFloats, blockFloats(v.dim), "packed floats");
     thread_local PackBuffer buffer;
-    float *packed = buffer.get(std::max<size_t>(packedFloats, 1));
+    float *packed = buffer.get(size_t(std::max<int64_t>(packedFloats, 1)));
     std::vector<const float *> args(call.args);
     size_t offset = 0;
     for (size_t k = 0; k < r.variables.size(); ++k) {
@@ -377,10 +360,11 @@ public:
     threads = std::max<int64_t>(1, std::min<int64_t>(threads, pairs / kMinPairsPerThread));
     threads = std::min(threads, nOut);
     int64_t chunks = threads == 1 ? 1 : std::min<int64_t>(nOut, threads * 4);
-    int64_t chunkRows = (nOut + chunks - 1) / chunks;
+    // Written so that no intermediate exceeds nOut (nOut may be close to INT64_MAX).
+    int64_t chunkRows = (nOut - 1) / chunks + 1;
     if (chunks > 1 && chunkRows >= 16)
-      chunkRows = (chunkRows + 7) / 8 * 8;
-    chunks = (nOut + chunkRows - 1) / chunkRows;
+      chunkRows = (chunkRows - 1) / 8 * 8 + 8;
+    chunks = (nOut - 1) / chunkRows + 1;
 
     const float *const *argv = args.data();
     float *out = call.out;
@@ -395,8 +379,44 @@ public:
   }
 
 private:
-  LoadedCode code_;
-  void *handle_ = nullptr;
+  /// Maps the object (once; a failure is reported by every call) and resolves the kernels,
+  /// each of which must lie inside the object itself: dlsym also searches the object's
+  /// dependencies (libc, libm), whose functions are no kernels.
+  void mapCode() {
+    std::call_once(mapOnce_, [&] {
+      try {
+        loaded_ = dlopenFromMemory(code_, sourceName_);
+        struct link_map *self = nullptr;
+        if (::dlinfo(loaded_.handle, RTLD_DI_LINKMAP, &self) != 0 || !self)
+          throw Error(ErrorCode::InvalidArtifact,
+                      sourceName_ + ": cannot locate its CPU code after loading it");
+        for (CpuEntry &e : entries_) {
+          if (!e.unavailable.empty() || e.symbol.empty())
+            continue;
+          ::dlerror();
+          void *sym = ::dlsym(loaded_.handle, e.symbol.c_str());
+          Dl_info info;
+          struct link_map *owner = nullptr;
+          if (!sym || !::dladdr1(sym, &info, reinterpret_cast<void **>(&owner), RTLD_DL_LINKMAP) ||
+              owner != self)
+            throw Error(ErrorCode::InvalidArtifact,
+                        sourceName_ + ": its CPU code has no symbol '" + e.symbol +
+                            "' of its own (attr cpu.symbol)");
+          e.fn = reinterpret_cast<KernelFn>(sym);
+        }
+      } catch (const Error &err) {
+        mapError_ = err.what();
+      }
+    });
+    if (!mapError_.empty())
+      throw Error(ErrorCode::InvalidArtifact, mapError_);
+  }
+
+  const std::string &code_; // the artifact's ELF bytes (ArtifactContents outlives the backend)
+  std::string sourceName_;
+  std::once_flag mapOnce_;
+  std::string mapError_;
+  LoadedCode loaded_;
   std::vector<CpuEntry> entries_;
 };
 

@@ -19,6 +19,8 @@
 //===----------------------------------------------------------------------===//
 #include "Backend.h"
 #include "CudaDriver.h"
+#include "kconv/ABI/KernelABI.h"
+#include "kconv/Runtime/Checked.h"
 
 #include <algorithm>
 #include <array>
@@ -138,16 +140,17 @@ public:
         std::string text = get(key);
         return text.empty() ? fallback : std::atoi(text.c_str());
       };
-      spec.plain = get("gpu.kernel");
-      spec.splitj = get("gpu.kernel_splitj");
-      spec.plainR1 = get("gpu.kernel_r1");
-      spec.splitjR1 = get("gpu.kernel_r1_splitj");
-      spec.small = get("gpu.kernel_small");
-      spec.smallRows = getInt("gpu.small_rows", 0);
-      spec.block = getInt("gpu.block", 256);
-      spec.rows = getInt("gpu.rows_per_thread", 1);
-      spec.tile = getInt("gpu.tile", spec.block);
-      spec.arch = get("gpu.arch");
+      // validateArtifact has bounded every value and checked the names against the ABI.
+      spec.plain = get(abi::key::kGpuKernel);
+      spec.splitj = get(abi::key::kGpuKernelSplitj);
+      spec.plainR1 = get(abi::key::kGpuKernelR1);
+      spec.splitjR1 = get(abi::key::kGpuKernelR1Splitj);
+      spec.small = get(abi::key::kGpuKernelSmall);
+      spec.smallRows = getInt(abi::key::kGpuSmallRows, 0);
+      spec.block = getInt(abi::key::kGpuBlock, 256);
+      spec.rows = getInt(abi::key::kGpuRowsPerThread, 1);
+      spec.tile = getInt(abi::key::kGpuTile, spec.block);
+      spec.arch = get(abi::key::kGpuArch);
       specs.push_back(std::move(spec));
     }
     if (const char *plan = std::getenv("KCONV_GPU_PLAN"))
@@ -441,7 +444,7 @@ Plan GpuBackend::plan(const DeviceState &state, size_t index, int64_t nOut,
       best.kernel = &k;
       best.gridX = unsigned(gridX);
       best.gridY = unsigned(realChunks);
-      best.chunk = realChunks > 1 ? chunkTiles * tile : nReduced;
+      best.chunk = realChunks > 1 ? abi::gpuJChunk(tiles, chunks, tile) : nReduced;
     }
   };
   // KCONV_GPU_PLAN=VARIANT:CHUNKS (VARIANT 0: R rows per thread, 1: one row, 2: the small
@@ -672,7 +675,7 @@ void GpuBackend::runHost(DeviceState &state, const Call &call) {
   const ReductionInfo &r = *call.reduction;
   const Driver &d = driver();
   ScopedContext scope(state.context);
-  const size_t outCount = size_t(call.nOut * r.outputDim);
+  const size_t outCount = size_t(checkedMul(call.nOut, r.outputDim, "nOut x output_dim"));
 
   if (call.deviceMemory) {
     CUstream stream = static_cast<CUstream>(call.stream);
@@ -698,7 +701,7 @@ void GpuBackend::runHost(DeviceState &state, const Call &call) {
     int64_t rows = v.category == VarCategory::Vi ? call.nI
                    : v.category == VarCategory::Vj ? call.nJ
                                                    : 1;
-    size_t bytes = size_t(rows * v.dim) * sizeof(float);
+    size_t bytes = checkedBytes(checkedMul(rows, v.dim, "rows x dim"), sizeof(float), "bytes");
     args[k] = buffer(state, k, bytes, "input " + v.name);
     if (bytes)
       check(d.cuMemcpyHtoDAsync(args[k], call.args[k], bytes, stream), "cuMemcpyHtoDAsync",

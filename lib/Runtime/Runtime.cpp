@@ -1,6 +1,7 @@
 //===- Runtime.cpp - load an artifact, validate calls, dispatch ------------===//
 #include "kconv/Runtime/Runtime.h"
 #include "Backend.h"
+#include "kconv/Runtime/Checked.h"
 
 #include <algorithm>
 #include <atomic>
@@ -72,28 +73,22 @@ struct Artifact::Impl {
 Artifact::Artifact(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Artifact::~Artifact() = default;
 
-std::shared_ptr<Artifact> Artifact::fromBytes(std::string_view bytes,
-                                              std::string_view sourceName) {
+std::shared_ptr<Artifact> Artifact::fromBytes(std::string_view bytes, std::string_view sourceName,
+                                              const LoadOptions &options) {
   auto impl = std::make_unique<Impl>();
   impl->sourceName = std::string(sourceName);
   impl->contents = parseArtifact(bytes, sourceName);
-  for (const ReductionInfo &r : impl->contents.reductions) {
-    for (const VariableInfo &v : r.variables)
-      if (std::count_if(r.variables.begin(), r.variables.end(),
-                        [&](const VariableInfo &w) { return w.name == v.name; }) > 1)
-        throw Error(ErrorCode::InvalidArtifact, impl->sourceName + ": reduction '" + r.name +
-                                                    "' has two variables named '" + v.name + "'");
-    if (std::count_if(impl->contents.reductions.begin(), impl->contents.reductions.end(),
-                      [&](const ReductionInfo &s) { return s.name == r.name; }) > 1)
-      throw Error(ErrorCode::InvalidArtifact,
-                  impl->sourceName + ": two reductions named '" + r.name + "'");
-  }
+  std::vector<std::string> trusted = options.trustedKeys;
+  for (std::string &key : trustedKeysFromEnvironment())
+    trusted.push_back(std::move(key));
+  checkArtifactSignature(bytes, impl->contents, trusted, sourceName);
+  validateArtifact(impl->contents, impl->sourceName);
   impl->cpu = createCpuBackend(impl->contents, impl->sourceName);
   impl->gpu = createGpuBackend(impl->contents, impl->sourceName);
   return std::shared_ptr<Artifact>(new Artifact(std::move(impl)));
 }
 
-std::shared_ptr<Artifact> Artifact::load(const std::string &path) {
+std::shared_ptr<Artifact> Artifact::load(const std::string &path, const LoadOptions &options) {
   std::ifstream file(path, std::ios::binary);
   if (!file)
     throw Error(ErrorCode::IoError, path + ": cannot open the artifact");
@@ -101,7 +96,7 @@ std::shared_ptr<Artifact> Artifact::load(const std::string &path) {
   bytes << file.rdbuf();
   if (file.bad())
     throw Error(ErrorCode::IoError, path + ": cannot read the artifact");
-  return fromBytes(bytes.str(), path);
+  return fromBytes(bytes.str(), path, options);
 }
 
 const std::string &Artifact::sourceName() const { return impl_->sourceName; }
@@ -181,7 +176,19 @@ void Artifact::run(std::string_view reductionName, const std::vector<Input> &inp
     }
     if (!in.data && rows > 0)
       invalid(var() + " is a null pointer");
+    // The array must be addressable: its size in bytes fits in 64 bits.
+    try {
+      checkedBytes(checkedMul(rows, v.dim, "rows x dim"), sizeof(float), "bytes");
+    } catch (const Error &e) {
+      invalid(var() + ": " + e.what());
+    }
     call.args[k] = in.data;
+  }
+  try {
+    checkedBytes(checkedMul(call.nOut, r.outputDim, "nOut x output_dim"), sizeof(float),
+                 "bytes");
+  } catch (const Error &e) {
+    invalid(std::string("out: ") + e.what());
   }
   if (!out && call.nOut > 0)
     invalid("out is a null pointer (" + std::to_string(call.nOut) + " output rows)");

@@ -1,9 +1,12 @@
 //===- CPUCodegen.cpp - LLVM IR, machine code and shared objects ----------===//
 #include "kconv/Target/CPU.h"
+#include "kconv/ABI/KernelABI.h"
 
 #include "mlir/Target/LLVMIR/Export.h"
 #include "llvm/ADT/SmallString.h"
 #include "llvm/ADT/StringExtras.h"
+#include "llvm/IR/Constants.h"
+#include "llvm/IR/GlobalVariable.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
 #include "llvm/IR/Verifier.h"
@@ -155,6 +158,35 @@ Expected<std::unique_ptr<Module>> kconv::translateToLLVMIR(mlir::ModuleOp module
   ModulePassManager passes = builder.buildPerModuleDefaultPipeline(OptimizationLevel::O3);
   passes.run(*llvmModule, mam);
   return llvmModule;
+}
+
+Error kconv::addCpuAbiDescriptors(Module &module, ArrayRef<ReductionInfo> reductions) {
+  for (const ReductionInfo &r : reductions) {
+    auto symbol = r.attributes.find(abi::key::kCpuSymbol);
+    if (symbol == r.attributes.end())
+      continue;
+    if (!module.getFunction(symbol->second))
+      return makeError("no CPU kernel " + symbol->second + " in the LLVM module");
+    abi::CpuAbiDescriptor d;
+    d.kind = r.kind;
+    d.axis = r.axis;
+    d.dtype = r.dtype;
+    d.outputDim = r.outputDim;
+    auto lanes = r.attributes.find(abi::key::kCpuLanes);
+    d.lanes = lanes == r.attributes.end() ? 1 : std::stoll(lanes->second);
+    for (const VariableInfo &v : r.variables)
+      d.variables.push_back({toString(v.category)[0], v.dim});
+    std::string name = abi::cpuAbiSymbolName(r.name);
+    if (module.getNamedValue(name))
+      return makeError("the LLVM module already defines " + name);
+    // An exported, read-only, NUL-terminated string: the runtime reads it from the ELF file.
+    Constant *text = ConstantDataArray::getString(module.getContext(), d.format(), true);
+    auto *global = new GlobalVariable(module, text->getType(), /*isConstant=*/true,
+                                      GlobalValue::ExternalLinkage, text, name);
+    global->setVisibility(GlobalValue::DefaultVisibility);
+    global->setAlignment(Align(1));
+  }
+  return Error::success();
 }
 
 Expected<std::string> kconv::emitMachineCode(Module &module, TargetMachine &machine,

@@ -1,5 +1,6 @@
 """Artifacts and reductions over the C API (NumPy arrays, torch CPU and CUDA tensors)."""
 import ctypes
+import operator
 import threading
 from typing import NamedTuple, Tuple
 
@@ -101,12 +102,34 @@ def _as_host_float32(value, what):
     return array
 
 
+_C_INT_MAX = 2**31 - 1
+_INT64_MAX = 2**63 - 1
+
+
+def _c_integer(value, what, high):
+    """`value` as a Python int in [0, high]: ctypes would silently truncate a larger one (2**40
+    threads would become 0, "the default")."""
+    try:
+        number = operator.index(value)
+    except TypeError:
+        raise KconvError(_capi.INVALID_ARGUMENT,
+                         f"{what} must be an integer, got {value!r}") from None
+    if not 0 <= number <= high:
+        raise KconvError(_capi.INVALID_ARGUMENT,
+                         f"{what} must be >= 0 and at most {high}, got {number}")
+    return number
+
+
 class Artifact:
     """A loaded artifact. Thread-safe: several Python threads may call run() at once (ctypes
-    releases the GIL during the call)."""
+    releases the GIL during the call); close() waits for the calls that are running and makes
+    later ones fail."""
 
     def __init__(self, handle, path):
         self._handle = handle
+        # Guards _handle and _running: close() frees the handle only once no C call uses it.
+        self._calls = threading.Condition()
+        self._running = 0
         self.path = path
         self._lib = library()
         self._tls = threading.local()
@@ -132,10 +155,29 @@ class Artifact:
                                               "" if available.value else reason.value.decode())
 
     def close(self):
-        """Unloads the artifact (also done when it is garbage-collected)."""
-        if self._handle:
-            self._lib.kconv_free(self._handle)
-            self._handle = None
+        """Unloads the artifact (also done when it is garbage-collected, or when a `with` block
+        ends). Calls running in other threads finish first; calls made afterwards raise."""
+        with self._calls:
+            handle, self._handle = self._handle, None  # new calls are refused from here on
+            while self._running:
+                self._calls.wait()
+        if handle:
+            self._lib.kconv_free(handle)
+
+    def _c_call(self, function, *args):
+        """function(handle, *args) with the handle kept alive (close() waits) during the call."""
+        with self._calls:
+            handle = self._handle
+            if not handle:
+                raise KconvError(_capi.INVALID_ARGUMENT, f"{self.path}: the artifact is closed")
+            self._running += 1
+        try:
+            return function(handle, *args)
+        finally:
+            with self._calls:
+                self._running -= 1
+                if not self._running:
+                    self._calls.notify_all()
 
     def __del__(self):
         try:
@@ -155,7 +197,8 @@ class Artifact:
     def set_threads(self, threads):
         """Default threads for this artifact's calls (0: all CPUs or $KCONV_NUM_THREADS)."""
         self._check_open()
-        check(self._lib.kconv_set_threads(self._handle, int(threads)))
+        check(self._c_call(self._lib.kconv_set_threads,
+                           _c_integer(threads, "threads", _C_INT_MAX)))
 
     def _check_open(self):
         if not self._handle:
@@ -165,8 +208,8 @@ class Artifact:
         self._check_open()
         if name not in self.reductions:
             info = _capi.ReductionInfo()
-            check(self._lib.kconv_reduction_by_name(self._handle, str(name).encode(),
-                                                         ctypes.byref(info)))
+            check(self._c_call(self._lib.kconv_reduction_by_name, str(name).encode(),
+                               ctypes.byref(info)))
         return self.reductions[name]
 
     def gpu_unavailable_reason(self, name):
@@ -175,8 +218,8 @@ class Artifact:
         self._check_open()
         available = ctypes.c_int()
         reason = ctypes.c_char_p()
-        check(self._lib.kconv_gpu_available(self._handle, str(name).encode(),
-                                            ctypes.byref(available), ctypes.byref(reason)))
+        check(self._c_call(self._lib.kconv_gpu_available, str(name).encode(),
+                           ctypes.byref(available), ctypes.byref(reason)))
         return "" if available.value else reason.value.decode()
 
     def gpu_available(self, name):
@@ -218,6 +261,9 @@ class Artifact:
                     raise KconvError(_capi.INVALID_ARGUMENT,
                                      f"reduction '{name}': no input given for variable '{v.name}'")
             arrays = tuple(by_name[n] for n in names)
+        # ctypes would truncate an int64 overflow silently, like threads.
+        n_i = None if n_i is None else _c_integer(n_i, "n_i", _INT64_MAX)
+        n_j = None if n_j is None else _c_integer(n_j, "n_j", _INT64_MAX)
         if any(_is_cuda_tensor(a) for a in arrays):
             return self._run_cuda(r, arrays, device, out, n_i, n_j, stream, devices)
 
@@ -268,7 +314,7 @@ class Artifact:
             raise KconvError(_capi.INVALID_ARGUMENT,
                              f"unknown device '{device}' (expected cpu, gpu or auto)")
         options.device = _capi.DEVICES[device]
-        options.threads = 0 if threads is None else int(threads)
+        options.threads = 0 if threads is None else _c_integer(threads, "threads", _C_INT_MAX)
         options.input_rows = row_array
         options.input_dims = dim_array
         device_array = _device_array(devices)
@@ -276,9 +322,9 @@ class Artifact:
             options.devices = device_array
             options.num_devices = len(device_array)
         self._check_open()
-        check(self._lib.kconv_run(self._handle, name.encode(), pointers, len(host),
-                                  out.ctypes.data_as(float_p) if out.size else None,
-                                  n_i, n_j, ctypes.byref(options)))
+        check(self._c_call(self._lib.kconv_run, name.encode(), pointers, len(host),
+                           out.ctypes.data_as(float_p) if out.size else None,
+                           n_i, n_j, ctypes.byref(options)))
         if all_torch:
             import torch
             return torch.from_numpy(out)
@@ -382,8 +428,8 @@ class Artifact:
         options.devices = device_array
         options.num_devices = len(device_array) if device_array is not None else 0
         self._check_open()
-        check(self._lib.kconv_run(self._handle, self._names.get(name) or self._encode(name),
-                                  ptr_arg, count, out.data_ptr() or None, n_i, n_j, options_arg))
+        check(self._c_call(self._lib.kconv_run, self._names.get(name) or self._encode(name),
+                           ptr_arg, count, out.data_ptr() or None, n_i, n_j, options_arg))
         return out
 
     def _encode(self, name):

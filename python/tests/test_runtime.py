@@ -1,5 +1,6 @@
 """The Python binding against a NumPy float64 computation."""
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -161,3 +162,51 @@ def test_concurrent_threads(art):
     for t in threads:
         t.join()
     assert not failures
+
+
+def test_close_waits_for_running_calls(artifact_path):
+    # Closing (or leaving a `with` block) while another thread is inside run() used to free the
+    # artifact under the call (SIGSEGV). close() now waits for it; later calls raise.
+    a = kconv.load(artifact_path)
+    n, m = 2000, 40000  # ~0.5 s on one thread: close() comes in the middle of the call
+    x, y, b = randn(n, 3, seed=1), randn(m, 3, seed=2), randn(m, 1, seed=3)
+    started, result = threading.Event(), {}
+
+    def worker():
+        started.set()
+        try:
+            result["out"] = a.run("gaussian_conv", x, y, b, threads=1)
+        except kconv.KconvError as e:  # close() got there first: refused, not a crash
+            result["error"] = e
+        result["finished"] = time.monotonic()
+
+    t = threading.Thread(target=worker)
+    t.start()
+    started.wait()
+    time.sleep(0.05)
+    a.close()
+    closed = time.monotonic()
+    t.join()
+    if "out" in result:
+        assert result["finished"] <= closed  # close() returned only after the call
+        assert rel_err(result["out"], gauss_ref(x, y, b)) < 1e-5
+    else:
+        assert "closed" in str(result["error"])
+    with pytest.raises(kconv.KconvError, match="closed"):
+        a.run("gaussian_conv", x[:2], y[:2], b[:2])
+    a.close()  # twice is fine
+
+
+def test_out_of_range_integers_are_refused(art):
+    # ctypes truncates silently: threads=2**40 used to become 0 ("the default").
+    x, y, b = randn(4, 3), randn(5, 3), randn(5, 1)
+    for bad in (2**40, 2**31, -1):
+        with pytest.raises(kconv.KconvError, match="threads must be >= 0 and at most 2147483647"):
+            art.run("gaussian_conv", x, y, b, threads=bad)
+        with pytest.raises(kconv.KconvError, match="threads must be >= 0"):
+            art.set_threads(bad)
+    with pytest.raises(kconv.KconvError, match="threads must be an integer"):
+        art.run("gaussian_conv", x, y, b, threads=1.5)
+    with pytest.raises(kconv.KconvError, match="n_i must be >= 0 and at most"):
+        art.run("gaussian_conv", np.zeros((0, 3), np.float32), y, b, n_i=2**64)
+    assert art.run("gaussian_conv", x, y, b, threads=2**31 - 1).shape == (4, 1)

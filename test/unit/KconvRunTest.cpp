@@ -224,3 +224,17 @@ TEST_F(KconvRunTest, EmptySizes) {
   for (float v : o.data)
     EXPECT_EQ(v, 0.0f);
 }
+
+TEST_F(KconvRunTest, HugeSizesAreErrors) {
+  // Used to exit 0 without writing anything (rows x dim and the chunk count overflowed).
+  Result r = kconvRun(artifact_ + " gaussian_conv --random 6148914691236517206,1 --threads 1 -o " +
+                      file("out.npy"));
+  EXPECT_EQ(r.status, 1);
+  EXPECT_OUTPUT(r, "--random: variable X (6148914691236517206 rows of dimension 3): size too "
+                   "large: rows x dim = 6148914691236517206 x 3 does not fit in 64 bits");
+  EXPECT_FALSE(std::ifstream(file("out.npy")).good());
+  // Fits in 64 bits, not in memory.
+  r = kconvRun(artifact_ + " gaussian_conv --random 1,1152921504606846976 --threads 1");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_OUTPUT(r, "out of memory: random input Y needs 13835058055282163712 bytes");
+}

@@ -398,15 +398,19 @@ TEST(CpuTarget, Rule) {
 TEST_F(RuntimeTest, RejectsBrokenCpuCode) {
   ArtifactContents c = parseArtifact(*bytes_, "x");
   c.reductions[0].attributes["cpu.symbol"] = "kconv_cpu_missing";
-  expectError(ErrorCode::InvalidArtifact, "its CPU code has no symbol 'kconv_cpu_missing'",
+  expectError(ErrorCode::InvalidArtifact,
+              "attr cpu.symbol must be the ABI's name kconv_cpu_gaussian_conv, got "
+              "'kconv_cpu_missing'",
               [&] { Artifact::fromBytes(serializeArtifact(c), "nosym.kca"); });
   c = parseArtifact(*bytes_, "x");
   c.cpuSharedObject = "this is not an ELF file";
-  expectError(ErrorCode::InvalidArtifact, "notelf.kca: cannot load its CPU code",
+  expectError(ErrorCode::InvalidArtifact,
+              "notelf.kca: its CPU code is not a usable shared object: not an ELF file",
               [&] { Artifact::fromBytes(serializeArtifact(c), "notelf.kca"); });
   c = parseArtifact(*bytes_, "x");
   c.reductions[0].attributes["cpu.lanes"] = "zero";
-  expectError(ErrorCode::InvalidArtifact, "attribute cpu.lanes must be a positive integer",
+  expectError(ErrorCode::InvalidArtifact,
+              "attribute cpu.lanes must be an integer from 1 to 64, got 'zero'",
               [&] { Artifact::fromBytes(serializeArtifact(c), "lanes.kca"); });
   c = parseArtifact(*bytes_, "x");
   c.reductions[1].name = "gaussian_conv";

@@ -18,6 +18,14 @@ const std::string &testKernelSource() {
 
 #define JBLOCK 64
 
+/* The ABI descriptors (kconv/ABI/KernelABI.h), written out by hand as the documented format. */
+const char kconv_cpu_gaussian_conv_abi[] =
+    "kconv-cpu-abi 1 kind=sum axis=1 dtype=f32 output_dim=1 lanes=16 vars=i3,j3,j1";
+const char kconv_cpu_gaussian_vec_abi[] =
+    "kconv-cpu-abi 1 kind=sum axis=1 dtype=f32 output_dim=3 lanes=8 vars=i3,j3,j3";
+const char kconv_cpu_transposed_abi[] =
+    "kconv-cpu-abi 1 kind=sum axis=0 dtype=f32 output_dim=1 lanes=4 vars=i3,i1,j3,p1";
+
 static int64_t round_up(int64_t n, int64_t lanes) { return (n + lanes - 1) / lanes * lanes; }
 
 /* The runtime's side of the ABI: reducedStride = roundUp(nReduced, lanes), padding zero. */

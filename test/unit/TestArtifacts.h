@@ -2,7 +2,8 @@
 //
 // A small C file implementing the CPU kernel ABI (docs/architecture.md) for a few reductions,
 // compiled with the system C compiler at test time and wrapped into an artifact with
-// kconv::serializeArtifact, with metadata and serialized formulas that match the C code. The
+// kconv::serializeArtifact, with metadata and serialized formulas that match the C code, and the
+// ABI descriptor string of each kernel (kconv_cpu_NAME_abi, kconv/ABI/KernelABI.h). The
 // kernels also check the runtime's side of the ABI (reduced stride, zero padding) and write NaN
 // when it is broken.
 //

@@ -15,6 +15,7 @@
 // check: the NVPTX backend, ptxas, the real approximations' error, the runtime's launch code.
 //
 //===----------------------------------------------------------------------===//
+#include "kconv/ABI/KernelABI.h"
 #include "kconv/Conversion/KconvToGPU/Passes.h"
 #include "kconv/Dialect/Kconv/IR/KconvOps.h"
 #include "kconv/Frontend/FormulaParser.h"
@@ -67,7 +68,9 @@ cl::opt<unsigned> unrollOpt("unroll", cl::desc("0: automatic"), cl::init(0));
 
 /// The kernel of one gpu.func as a CPU function; see the file comment.
 struct EmulatedKernel {
-  std::string name, reduction, variant;
+  std::string name, reduction;
+  ::kconv::abi::GpuVariant variant = ::kconv::abi::GpuVariant::Rows;
+  bool splitj = false;
   int rows = 1, block = 0, rowsPerBlock = 0;
   /// Workgroup buffers (the tile, the small kernel's sums): floats each.
   std::vector<int64_t> sharedFloats, sharedElements;
@@ -121,7 +124,16 @@ LogicalResult prepareForCpu(ModuleOp module, std::vector<EmulatedKernel> &kernel
         b.clone(op, map);
       info.name = kernel.getName().str();
       info.reduction = kernel->getAttrOfType<StringAttr>(mlir::kconv::kReductionAttrName).str();
-      info.variant = kernel->getAttrOfType<StringAttr>(mlir::kconv::kVariantAttrName).str();
+      // The kernel's name says its variant (KernelABI.h); the attribute must agree.
+      if (!::kconv::abi::parseGpuKernelName(info.reduction, info.name, info.variant,
+                                            info.splitj) ||
+          kernel->getAttrOfType<StringAttr>(mlir::kconv::kVariantAttrName).getValue() !=
+              ::kconv::abi::gpuVariantAttrValue(info.variant, info.splitj)) {
+        kernel.emitError("kconv-gpu-emulate: kernel name '")
+            << info.name << "' and its kconv.variant attribute do not follow the kernel ABI "
+            << "for reduction '" << info.reduction << "' (kconv/ABI/KernelABI.h)";
+        return failure();
+      }
       info.rows = int(kernel->getAttrOfType<IntegerAttr>(mlir::kconv::kRowsPerThreadAttrName).getInt());
       info.block = int(kernel->getAttrOfType<IntegerAttr>(mlir::kconv::kBlockSizeAttrName).getInt());
       info.rowsPerBlock =
@@ -287,6 +299,11 @@ int main(int argc, char **argv) {
   int failures = 0, runs = 0;
   for (const EmulatedKernel &kernel : kernels) {
     const ::kconv::ReductionInfo &r = infos.at(kernel.reduction);
+    if (::kconv::abi::parseElementType(r.dtype) != ::kconv::abi::ElementType::F32) {
+      llvm::errs() << "kconv-gpu-emulate: reduction '" << r.name << "' has dtype " << r.dtype
+                   << "; the emulator runs f32 kernels only\n";
+      return 1;
+    }
     auto packed = (*engine)->lookupPacked("emu_" + kernel.name);
     if (!packed) {
       llvm::errs() << "no symbol for " << kernel.name << ": " << llvm::toString(packed.takeError())
@@ -314,19 +331,19 @@ int main(int argc, char **argv) {
       const int64_t tile = kernel.block, block = kernel.block;
       const int64_t tiles = (nRed + tile - 1) / tile;
       std::vector<int64_t> splits = {1};
-      if (kernel.variant == "splitj") {
+      if (kernel.splitj) {
         for (int64_t c : {int64_t(2), int64_t(3), tiles})
           if (c <= tiles && std::find(splits.begin(), splits.end(), c) == splits.end())
             splits.push_back(c);
       }
       for (int64_t chunks : splits) {
-        int64_t chunkTiles = std::max<int64_t>(1, (tiles + chunks - 1) / chunks);
-        int64_t jChunk = kernel.variant == "splitj" ? chunkTiles * tile : std::max<int64_t>(nRed, 1);
-        int64_t gridY = kernel.variant == "splitj" ? std::max<int64_t>(1, (nRed + jChunk - 1) / jChunk) : 1;
+        int64_t jChunk = kernel.splitj ? ::kconv::abi::gpuJChunk(std::max<int64_t>(tiles, 1), chunks, tile)
+                                       : std::max<int64_t>(nRed, 1);
+        int64_t gridY = kernel.splitj ? std::max<int64_t>(1, (nRed + jChunk - 1) / jChunk) : 1;
         int64_t rowsPerBlock = kernel.rowsPerBlock;
         int64_t gridX = (nOut + rowsPerBlock - 1) / rowsPerBlock;
         std::vector<float> out(size_t(std::max<int64_t>(nOut * r.outputDim, 1)),
-                               kernel.variant == "splitj" ? 0.0f : std::nanf(""));
+                               kernel.splitj ? 0.0f : std::nanf(""));
         int32_t n32 = int32_t(nOut), m32 = int32_t(nRed), c32 = int32_t(jChunk);
         // One OS thread per CUDA thread, each running the blocks in the same order (the kernel
         // starts every tile with a barrier, so a block's shared buffers are never overwritten

@@ -8,6 +8,7 @@
 // above the tolerance.
 //
 //===----------------------------------------------------------------------===//
+#include "kconv/Runtime/Checked.h"
 #include "kconv/Runtime/Npy.h"
 #include "kconv/Runtime/Runtime.h"
 
@@ -196,6 +197,17 @@ void list(const kconv::Artifact &art) {
   }
 }
 
+/// `count` floats, or an Error naming `what` when that is more than this process can allocate.
+std::vector<float> allocate(int64_t count, const std::string &what) {
+  size_t bytes = kconv::checkedBytes(count, sizeof(float), "bytes");
+  try {
+    return std::vector<float>(size_t(count));
+  } catch (const std::exception &) { // bad_alloc, length_error
+    throw kconv::Error(kconv::ErrorCode::InvalidArgument,
+                       "out of memory: " + what + " needs " + std::to_string(bytes) + " bytes");
+  }
+}
+
 struct Bound {
   std::vector<float> data;
   int64_t rows = -1; // -1 for a parameter
@@ -308,7 +320,14 @@ int run(const Options &o) {
                    : v.category == kconv::VarCategory::Vj ? *nJ
                                                           : 1;
     b.rows = v.category == kconv::VarCategory::Pm ? -1 : rows;
-    b.data.resize(size_t(rows * v.dim));
+    try {
+      b.data = allocate(kconv::checkedMul(rows, v.dim, "rows x dim"),
+                        "random input " + v.name);
+    } catch (const kconv::Error &e) {
+      throw kconv::Error(e.code(), "--random: variable " + v.name + " (" +
+                                       std::to_string(rows) + " rows of dimension " +
+                                       std::to_string(v.dim) + "): " + e.what());
+    }
     for (float &x : b.data)
       x = normal(rng);
     bound[k] = std::move(b);
@@ -332,7 +351,14 @@ int run(const Options &o) {
     pointers.push_back(bound[k]->data.data());
   }
   const int64_t nOut = r.axis == 1 ? ni : nj;
-  std::vector<float> out(static_cast<size_t>(std::max<int64_t>(nOut * r.outputDim, 1)));
+  std::vector<float> out;
+  try {
+    out = allocate(std::max<int64_t>(kconv::checkedMul(nOut, r.outputDim, "nOut x output_dim"), 1),
+                   "the output");
+  } catch (const kconv::Error &e) {
+    throw kconv::Error(e.code(), "output of " + std::to_string(nOut) + " rows of dimension " +
+                                     std::to_string(r.outputDim) + ": " + e.what());
+  }
   kconv::RunOptions runOptions;
   runOptions.device = o.device;
   runOptions.threads = o.threads;

@@ -61,8 +61,15 @@ struct ArtifactContents {
   std::string cpuSharedObject;         // ELF shared object bytes; empty: no CPU code
   std::string ptx;                     // PTX text; empty: no GPU code
   std::string cubin;                   // optional
+  /// Optional Ed25519 signature section: the signer's 32-byte public key, then the 64-byte
+  /// signature of artifactSignedMessage (kconv-sign; checked by the runtime when trusted keys
+  /// are set, docs/runtime.md "Signed artifacts").
+  std::string signature;
   uint64_t contentHash = 0;            // filled by parseArtifact (FNV-1a 64 of the payloads)
 };
+
+/// Sizes of the signature section's two parts.
+constexpr size_t kSignaturePublicKeyBytes = 32, kSignatureBytes = 64;
 
 /// The metadata text of one artifact (what `kconv-compile --emit=metadata` prints).
 std::string printMetadata(const ArtifactContents &contents);
@@ -71,6 +78,12 @@ std::string serializeArtifact(const ArtifactContents &contents);
 /// Parses and validates an artifact; throws kconv::Error(InvalidArtifact) naming `sourceName` and
 /// what is wrong (bad magic, unsupported version, truncated, hash mismatch, bad metadata).
 ArtifactContents parseArtifact(std::string_view bytes, std::string_view sourceName);
+
+/// What an artifact's signature signs: a domain string, then every section except the
+/// signature, in table order, as kind (u32 LE), size (u64 LE), payload. Computed from the file's
+/// bytes (not from parsed contents), so that any change to any section breaks the signature.
+/// Throws like parseArtifact on a malformed container.
+std::string artifactSignedMessage(std::string_view bytes, std::string_view sourceName);
 
 const char *toString(VarCategory category);
 

@@ -84,18 +84,30 @@ struct Input {
   int64_t dim = -1;  // -1: not stated
 };
 
+/// How an artifact is loaded.
+struct LoadOptions {
+  /// Ed25519 public keys (64 hex digits, or the path of a file holding them) of the signers to
+  /// trust. When this or $KCONV_TRUSTED_KEYS (keys or files separated by ',' or ':') names any
+  /// key, only artifacts signed (kconv-sign) by one of them load; the check comes before
+  /// anything else of the artifact is looked at. Needs a runtime built with libsodium.
+  std::vector<std::string> trustedKeys;
+};
+
 /// A loaded artifact. Immutable after loading except for the thread setting, so any number of
 /// threads may call run() on one Artifact at once. Keep it alive while calls are running.
 class Artifact {
 public:
-  /// Reads, validates and loads an artifact file. Throws Error(IoError) if it cannot be read,
-  /// Error(InvalidArtifact) if it is not a valid artifact or its CPU code cannot be loaded.
-  /// CPU code for features this host lacks does not fail the load: running it on the CPU does
-  /// (Error(Unsupported), see cpuUnavailableReason).
-  static std::shared_ptr<Artifact> load(const std::string &path);
+  /// Reads and validates an artifact file (validateArtifact): no code of the artifact runs. Its
+  /// CPU object is mapped (dlopen) at the first CPU call, which throws Error(InvalidArtifact) if
+  /// that fails. Throws Error(IoError) if the file cannot be read, Error(InvalidArtifact) if it
+  /// is not a valid artifact. CPU code for features this host lacks does not fail the load:
+  /// running it on the CPU does (Error(Unsupported), see cpuUnavailableReason).
+  /// An artifact is native code: load only artifacts you would trust as a shared library.
+  static std::shared_ptr<Artifact> load(const std::string &path, const LoadOptions &options = {});
   /// The same, from the artifact's bytes in memory; `sourceName` names it in messages.
   static std::shared_ptr<Artifact> fromBytes(std::string_view bytes,
-                                             std::string_view sourceName = "<memory>");
+                                             std::string_view sourceName = "<memory>",
+                                             const LoadOptions &options = {});
   ~Artifact();
   Artifact(const Artifact &) = delete;
   Artifact &operator=(const Artifact &) = delete;
@@ -137,6 +149,36 @@ private:
   explicit Artifact(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
+
+/// Checks everything about an artifact that can be checked without running its code (the load
+/// does it; `kconv-run --list` runs nothing more): every metadata value bounded (KernelABI.h),
+/// names unique identifiers, entry points with the ABI's names, the CPU object's symbols and ABI
+/// descriptors (read from the ELF bytes; nothing is mapped) equal to the metadata, the PTX
+/// kernels' parameter counts. Throws Error(InvalidArtifact) naming the reduction and mismatch.
+void validateArtifact(const ArtifactContents &contents, std::string_view sourceName);
+
+//===----------------------------------------------------------------------===//
+// Signed artifacts (libsodium Ed25519; docs/runtime.md "Signed artifacts")
+//===----------------------------------------------------------------------===//
+
+/// Whether this runtime was built with libsodium (signing and signature checks).
+bool signingSupported();
+/// The keys of $KCONV_TRUSTED_KEYS (split at ',' and ':'); empty when unset.
+std::vector<std::string> trustedKeysFromEnvironment();
+/// Refuses (Error(InvalidArtifact)) an artifact not signed by one of `trustedKeys` or whose
+/// signature does not verify; nothing when `trustedKeys` is empty. `bytes` is the whole file.
+void checkArtifactSignature(std::string_view bytes, const ArtifactContents &contents,
+                            const std::vector<std::string> &trustedKeys,
+                            std::string_view sourceName);
+struct SigningKey {
+  std::string secretKey; // 128 hex digits (libsodium's Ed25519 secret key: seed + public key)
+  std::string publicKey; // 64 hex digits
+};
+SigningKey generateSigningKey();
+/// The artifact `bytes`, signed with `secretKey` (hex, or a file holding it); an existing
+/// signature is replaced.
+std::string signArtifact(std::string_view bytes, const std::string &secretKey,
+                         std::string_view sourceName);
 
 /// Threads used when neither the call nor the artifact says: $KCONV_NUM_THREADS if set to a
 /// positive integer, else the number of CPUs this process may run on.

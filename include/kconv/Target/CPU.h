@@ -102,6 +102,13 @@ llvm::Expected<std::unique_ptr<llvm::Module>>
 translateToLLVMIR(mlir::ModuleOp module, llvm::LLVMContext &context, llvm::TargetMachine &machine,
                   const CPUTarget &target, bool fastMath);
 
+/// Adds, for each reduction with CPU code (attr cpu.symbol), the exported string constant
+/// `kconv_cpu_NAME_abi` holding its ABI descriptor (kconv/ABI/KernelABI.h: variables' categories
+/// and dims, output dim, dtype, kind, axis, cpu.lanes), which the runtime compares with the
+/// artifact's metadata before loading the code. Call it on the translated module, before
+/// emitMachineCode.
+llvm::Error addCpuAbiDescriptors(llvm::Module &module, llvm::ArrayRef<ReductionInfo> reductions);
+
 /// Object code or assembly text of an LLVM module.
 llvm::Expected<std::string> emitMachineCode(llvm::Module &module, llvm::TargetMachine &machine,
                                             llvm::CodeGenFileType type);
