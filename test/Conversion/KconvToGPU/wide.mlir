@@ -1,4 +1,10 @@
 // RUN: kconv-opt %s --convert-kconv-to-gpu="block-size=128" | FileCheck %s
+// RUN: kconv-opt %s --convert-kconv-to-gpu | FileCheck %s --check-prefix=AUTO
+// The default 256-row tile would need 53 KB: the block shrinks to 224 threads (45.5 KiB).
+// AUTO-LABEL: gpu.func @kconv_gpu_wide(
+// AUTO-SAME: workgroup(%{{.*}} : memref<2912xvector<4xf32>, #gpu.address_space<workgroup>>)
+// AUTO-SAME: kconv.block_size = 224
+// AUTO-SAME: known_block_size = array<i32: 224, 1, 1>
 // With 128-row tiles the 52-float records fit (26 KB); the record is 13 float4 vectors.
 // CHECK-LABEL: gpu.func @kconv_gpu_wide(
 // CHECK-SAME: workgroup(%{{.*}} : memref<1664xvector<4xf32>, #gpu.address_space<workgroup>>)
