@@ -179,6 +179,33 @@ def test_host_path(ops, gpu, n, m):
     assert rel_err(out, gauss_ref(x, y, b)) < 1e-5
 
 
+@pytest.mark.parametrize("accurate", [False, True], ids=["fast", "accurate"])
+def test_special_values(artifacts, gpu, accurate):
+    """KeOps' values at the special points on the GPU, fast math too: a NaN input gives NaN in
+    its rows (not 0), Rsqrt(0) = 0, Inv(Sqrt(0)) = +inf."""
+    artifact = artifacts / ("ops_accurate.kca" if accurate else "ops.kca")
+    if not artifact.exists():
+        pytest.skip(f"{artifact.name} not built")
+    with kconv.load(artifact) as a:
+        x, y, b = randn(300, 3, seed=4), randn(700, 3, seed=5), randn(700, 1, seed=6)
+        xn = x.copy()
+        xn[17, 1] = np.nan
+        out = a.run("op_exp", xn, y, b, device="gpu")[:, 0]
+        assert np.isnan(out[17]) and np.isfinite(np.delete(out, 17)).all()
+        yn = y.copy()
+        yn[699, 0] = np.nan
+        assert np.isnan(a.run("op_exp", x, yn, b, device="gpu")).all()
+        xs = x.copy()
+        xs[3] = y[10]
+        d = ((xs[:, None, :].astype(np.float64) - y[None]) ** 2).sum(-1)
+        with np.errstate(divide="ignore"):
+            want = np.where(d == 0, 0.0, 1 / np.sqrt(d)).sum(1)
+        got = a.run("sv_rsqrt", xs, y, device="gpu")[:, 0]
+        assert np.isfinite(got).all() and rel_err(got, want) < 1e-4
+        got = a.run("sv_inv_sqrt", xs, y, device="gpu")[:, 0]
+        assert np.isposinf(got[3]) and np.isfinite(np.delete(got, 3)).all()
+
+
 def test_host_path_buffers_reused_and_threads(ops, gpu):
     # Growing and shrinking sizes reuse the device buffers; concurrent calls are serialized.
     errors = []
