@@ -255,7 +255,9 @@ int main(int argc, char **argv) {
   registerBuiltinDialectTranslation(context);
   registerLLVMDialectTranslation(context);
   ExecutionEngineOptions options;
-  options.transformer = makeOptimizingTransformer(2, 0, nullptr);
+  // options.transformer is a function_ref: the std::function must outlive create().
+  std::function<llvm::Error(llvm::Module *)> optimize = makeOptimizingTransformer(2, 0, nullptr);
+  options.transformer = optimize;
   auto engine = ExecutionEngine::create(*module, options);
   if (!engine) {
     llvm::errs() << "JIT: " << llvm::toString(engine.takeError()) << "\n";

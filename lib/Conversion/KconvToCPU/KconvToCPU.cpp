@@ -364,7 +364,7 @@ LogicalResult ReductionLowering::emitRowValues(ImplicitLocOpBuilder &b, VectorMa
                                                unsigned R) {
   Block &body = reduction.getBody().front();
   auto vars = reduction.getVariableAttrs();
-  rowValues.assign(R, {});
+  rowValues.assign(R, DenseMap<Value, Comps>());
   for (unsigned r = 0; r < R; ++r) {
     Value row = r ? arith::AddIOp::create(b, i, i64(b, r)).getResult() : i;
     for (auto [k, var] : llvm::enumerate(vars)) {
@@ -412,7 +412,7 @@ FailureOr<SmallVector<Value>> ReductionLowering::emitStep(ImplicitLocOpBuilder &
   Value yielded = reduction.getYield().getValue();
   Value zero = mask ? math.splat(0.0) : Value();
   SmallVector<Value> result;
-  pairValues.assign(R, {});
+  pairValues.assign(R, DenseMap<Value, Comps>());
   for (unsigned r = 0; r < R; ++r) {
     if (failed(evaluate(math, DepPair, r, pairValues[r])))
       return failure();
