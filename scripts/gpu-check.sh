@@ -4,10 +4,13 @@
 # 1. builds the runtime, kconv-run and the kernel benchmark without the compiler (build-gpu/);
 # 2. runs the GPU tests (python/tests/test_gpu.py: every op vs the float64 reference on every
 #    kernel variant, torch CUDA tensors, host arrays, error messages);
+# 2b. runs the same GPU tests (less the torch ones) under compute-sanitizer memcheck (with leak
+#    checks) and racecheck, where compute-sanitizer exists (the CUDA toolkit's);
 # 3. times the kernels (bench/gpu/kernel_bench.cpp, CUDA events, several launch plans);
 # 4. runs the benchmark (bench/gpu/bench.py: kconv vs PyTorch, N = 100 ... 1e7);
 # and prints a short summary last. Logs and results go to $OUT (default ./gpu-results):
-# build.log, gpu-tests.log, kernel-bench.md, bench.md, bench.json, bench.png, summary.md.
+# build.log, gpu-tests.log, memcheck.log + memcheck-tests.log, racecheck.log + racecheck-tests.log,
+# kernel-bench.md, bench.md, bench.json, bench.png, summary.md.
 # ARTIFACT_DIR comes from scripts/build-gpu-artifacts.sh on a host with the compiler.
 # --quick: fewer sizes and plans, no torch.compile, no N = 1e7.
 set -uo pipefail
@@ -56,6 +59,32 @@ say "- GPU tests: ${tests_line:-no summary (see gpu-tests.log)} in $(( $(date +%
 grep -E '^(FAILED|ERROR)' "$out/gpu-tests.log" | head -n 10 | tee -a "$summary"
 grep -E '^SKIPPED' "$out/gpu-tests.log" | head -n 3 | tee -a "$summary"
 
+# 2b. The GPU tests under compute-sanitizer: memcheck (out-of-bounds and misaligned accesses, leaked
+# device allocations) and racecheck (shared-memory races: the small kernel's block reduction).
+# The torch tests are left out: torch's own kernels would be checked too, slowly.
+sanitizer_rc=0
+csan=$(command -v compute-sanitizer || true)
+[ -n "$csan" ] || [ ! -x /usr/local/cuda/bin/compute-sanitizer ] || csan=/usr/local/cuda/bin/compute-sanitizer
+if [ -n "$csan" ]; then
+  for tool in memcheck racecheck; do
+    start=$(date +%s)
+    extra=()
+    [ $tool = memcheck ] && extra=(--leak-check full)
+    (cd python && "$csan" --tool $tool "${extra[@]}" --error-exitcode 3 --print-limit 20 \
+        --log-file "$out/$tool.log" \
+        $py -m pytest -q -p no:cacheprovider -k "not torch" tests/test_gpu.py) > "$out/$tool-tests.log" 2>&1
+    rc=$?
+    errors=$(grep -oE "ERROR SUMMARY: [0-9]+ error" "$out/$tool.log" 2>/dev/null | grep -oE "[0-9]+" | tail -n 1)
+    if [ $rc = 0 ]; then verdict="${errors:-0} errors"
+    elif [ $rc = 3 ]; then verdict="${errors:-some} ERRORS (see $tool.log)"
+    else verdict="tests failed under it, exit $rc (see $tool-tests.log)"; fi
+    say "- compute-sanitizer $tool over the GPU tests: $verdict in $(( $(date +%s) - start )) s"
+    [ $rc = 0 ] || sanitizer_rc=1
+  done
+else
+  say "- compute-sanitizer not found (CUDA toolkit): memcheck/racecheck skipped"
+fi
+
 # 3. Kernel times (GPU time from CUDA events; host time to queue a call).
 start=$(date +%s)
 kb=build-gpu/bin/kconv-gpu-kernel-bench
@@ -95,4 +124,4 @@ if [ -f "$out/bench.md" ]; then
 else
   tail -n 15 "$out/bench.log"
 fi
-[ $tests_rc = 0 ] && [ $bench_rc = 0 ]
+[ $tests_rc = 0 ] && [ $sanitizer_rc = 0 ] && [ $bench_rc = 0 ]

@@ -4,8 +4,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# clang-22 and libclang-rt-22-dev: the ASan + UBSan and libFuzzer builds (scripts/sanitize.sh, fuzz.sh).
 apt_packages=(cmake ninja-build ccache g++ libmlir-22-dev mlir-22-tools llvm-22-dev llvm-22-tools
-              libgtest-dev libbenchmark-dev openmpi-bin libopenmpi-dev libsodium-dev)
+              libgtest-dev libbenchmark-dev openmpi-bin libopenmpi-dev libsodium-dev
+              clang-22 libclang-rt-22-dev)
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
@@ -26,5 +28,7 @@ if [ -x /usr/local/cuda/bin/ptxas ] && ! command -v cuobjdump >/dev/null &&
   python3 -m pip install -q nvidia-cuda-cuobjdump nvidia-cuda-nvdisasm || echo "setup: no cuobjdump (SASS lit tests will be skipped)"
 fi
 
+# Compile commands relative to the checkout: ccache hits wherever the tree is cloned.
+export CCACHE_BASEDIR=$PWD
 cmake -G Ninja -S . -B build -DCMAKE_BUILD_TYPE=Release -DKCONV_ENABLE_COMPILER=ON >/dev/null
 ninja -C build

@@ -265,7 +265,9 @@ int main(int argc, char **argv) {
   registerBuiltinDialectTranslation(context);
   registerLLVMDialectTranslation(context);
   ExecutionEngineOptions engineOptions;
-  engineOptions.transformer = makeOptimizingTransformer(2, 0, nullptr);
+  // engineOptions.transformer is a function_ref: the std::function must outlive create().
+  std::function<llvm::Error(llvm::Module *)> optimize = makeOptimizingTransformer(2, 0, nullptr);
+  engineOptions.transformer = optimize;
   auto engine = ExecutionEngine::create(*module, engineOptions);
   if (!engine) {
     llvm::errs() << "JIT: " << llvm::toString(engine.takeError()) << "\n";

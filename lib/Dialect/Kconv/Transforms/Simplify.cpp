@@ -14,6 +14,9 @@
 #include "mlir/Rewrite/FrozenRewritePatternSet.h"
 #include "mlir/Transforms/CSE.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+#include "llvm/ADT/DenseMap.h"
+
+#include <tuple>
 
 namespace mlir::kconv {
 #define GEN_PASS_DEF_KCONVSIMPLIFY
@@ -33,6 +36,11 @@ constexpr int kMaxRounds = 8;
 /// (Upstream CSE compares operands in order; commutative ops only get their constants moved to
 /// the right.) Returns whether something changed.
 bool eliminateCommutedDuplicates(Operation *root, RewriterBase &rewriter, DominanceInfo &domInfo) {
+  // What makes two binary ops equal up to the order of their operands.
+  using Key = std::tuple<OperationName, Value, Value, DictionaryAttr, Type>;
+  // The first kept op of each key. A hash lookup, not a scan of an operand's users: an operand
+  // shared by n ops (a chain x + y + y + ...) would make the scan O(n^2).
+  DenseMap<Key, Operation *> seen;
   bool changed = false;
   // Post-order walk: erasing the visited op is allowed. A replacement is always an earlier op that
   // was visited and kept, so chains (a, b), (b, a), (b, a) all end on the first.
@@ -43,17 +51,15 @@ bool eliminateCommutedDuplicates(Operation *root, RewriterBase &rewriter, Domina
     Value lhs = op->getOperand(0), rhs = op->getOperand(1);
     if (lhs == rhs)
       return;
-    for (Operation *existing : rhs.getUsers()) {
-      if (existing == op || existing->getName() != op->getName() ||
-          existing->getOperand(0) != rhs || existing->getOperand(1) != lhs ||
-          existing->getAttrDictionary() != op->getAttrDictionary() ||
-          existing->getResultTypes() != op->getResultTypes() ||
-          !domInfo.properlyDominates(existing, op))
-        continue;
-      rewriter.replaceOp(op, existing->getResults());
+    DictionaryAttr attrs = op->getAttrDictionary();
+    Type type = op->getResult(0).getType();
+    auto existing = seen.find(Key(op->getName(), rhs, lhs, attrs, type));
+    if (existing != seen.end() && domInfo.properlyDominates(existing->second, op)) {
+      rewriter.replaceOp(op, existing->second->getResults());
       changed = true;
       return;
     }
+    seen.try_emplace(Key(op->getName(), lhs, rhs, attrs, type), op);
   });
   return changed;
 }
