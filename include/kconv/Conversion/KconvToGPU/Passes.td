@@ -23,11 +23,11 @@ def ConvertKconvToGPU : Pass<"convert-kconv-to-gpu", "ModuleOp"> {
     over the tile, summed per tile into a register partial and added to the accumulator at tile
     end ("block sum"). The kernel ABI is documented in docs/architecture.md ("GPU kernel ABI").
 
-    With `fast-math` (the default) `Exp` is `ex2.approx.ftz.f32` with the log2(e) factor folded
-    into the inputs where the formula allows it (e.g. `Exp(-SqDist(x, y))` scales x and y by
-    sqrt(log2 e) once, so the pair costs one MUFU.EX2); `Log`, `Sqrt`, `Rsqrt`, `Inv` and division
-    use the approximate PTX instructions. Without it, the accurate math-dialect/LLVM versions are
-    used (no libdevice needed).
+    The formula is cloned into the pair loop (once per row of a thread and unrolled pair) as kconv
+    ops on the variables' components; `convert-kconv-formula-to-arith` (target nvvm) lowers it. A
+    reduced variable whose only use is a product with a constant (what `kconv-fold-exp-scale`
+    leaves for a fast exp's log2 e) is stored prescaled in the tile. `fast-math` only weighs the
+    cost model (the math itself is the formula conversion's).
   }];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
@@ -41,7 +41,7 @@ def ConvertKconvToGPU : Pass<"convert-kconv-to-gpu", "ModuleOp"> {
   ];
   let options = [
     Option<"fastMath", "fast-math", "bool", /*default=*/"true",
-           "Approximate transcendentals (ex2.approx.ftz for Exp, with log2(e) folded in)">,
+           "The cost model weighs approximate (true) or accurate (false) transcendentals">,
     Option<"blockSize", "block-size", "unsigned", /*default=*/"256",
            "Threads per block = rows of the shared-memory tile (a multiple of 32)">,
     Option<"rowsPerThread", "rows-per-thread", "unsigned", /*default=*/"0",
