@@ -17,18 +17,6 @@
 
 namespace kconv::frontend {
 
-llvm::StringRef stringify(ElementType type) {
-  switch (type) {
-  case ElementType::F16:
-    return "f16";
-  case ElementType::F32:
-    return "f32";
-  case ElementType::F64:
-    break;
-  }
-  return "f64";
-}
-
 std::string VarDecl::spelling() const {
   std::string s = (name.text + " = " + head.text + "(").str();
   if (index)
@@ -53,7 +41,7 @@ public:
     }
     for (const ReductionDecl &reduction : module.reductions) {
       indent(1) << "Reduction " << quote(reduction.name.text) << " " << reduction.head.text
-                << " axis=" << reduction.axis << " " << stringify(reduction.elementType)
+                << " axis=" << reduction.axis << " " << abi::toString(reduction.elementType)
                 << " args=[";
       llvm::interleave(
           reduction.vars, os, [&](const VarDecl *var) { os << var->name.text; }, ", ");

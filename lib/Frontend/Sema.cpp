@@ -297,7 +297,7 @@ bool Sema::checkConstant(Expr &e, double value, const Token &tok) {
                                                          : DBL_MAX;
   if (!std::isfinite(value) || std::fabs(value) > max) {
     diag.error(tok) << "number " << quote(e.text) << " is out of range for "
-                    << stringify(options.elementType);
+                    << abi::toString(options.elementType);
     return false;
   }
   e.builtin = &getBuiltinInfo(BuiltinOp::Constant);

@@ -10,6 +10,7 @@
 #define KCONV_FRONTEND_AST_H
 
 #include "kconv/ABI/Builtins.h"
+#include "kconv/ABI/KernelABI.h"
 #include "kconv/Frontend/Lexer.h"
 
 #include <cstdint>
@@ -25,8 +26,8 @@ class raw_ostream;
 namespace kconv::frontend {
 
 /// The element type of a file's formulas (f32 today; the dialect also has f16 and f64).
-enum class ElementType { F16, F32, F64 };
-llvm::StringRef stringify(ElementType type);
+/// The formula's element type: the ABI's (metadata `dtype`, element sizes).
+using ElementType = abi::ElementType;
 
 enum class VarCategory { Vi, Vj, Pm };
 
