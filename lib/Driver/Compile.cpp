@@ -8,6 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "kconv/Driver/Compile.h"
+#include "kconv/ABI/KernelABI.h"
 
 #include "kconv/Conversion/Passes.h"
 #include "kconv/Dialect/Kconv/IR/KconvOps.h"
@@ -169,8 +170,7 @@ private:
     cpu.fastMath = options.fastMath;
     cpu.avx512 = target->avx512;
     cpu.flushDenormals = llvm::Triple(target->triple).isX86();
-    int64_t jblock =
-        std::max<int64_t>(cpu.lanes, (cpu.jblock + cpu.lanes - 1) / cpu.lanes * cpu.lanes);
+    int64_t jblock = abi::cpuJBlock(cpu.jblock, cpu.lanes);
 
     // Metadata: the formulas, before lowering.
     ArtifactContents contents;
@@ -180,11 +180,11 @@ private:
       FailureOr<ReductionInfo> info = serializeReduction(reduction);
       if (mlir::failed(info))
         return failure();
-      info->attributes["cpu.symbol"] = mlir::kconv::getCPUKernelName(info->name);
-      info->attributes["cpu.lanes"] = std::to_string(cpu.lanes);
-      info->attributes["cpu.jblock"] = std::to_string(jblock);
-      info->attributes["cpu.target"] = target->describe();
-      info->attributes["cpu.fast_math"] = cpu.fastMath ? "1" : "0";
+      info->attributes[abi::key::kCpuSymbol] = abi::cpuKernelName(info->name);
+      info->attributes[abi::key::kCpuLanes] = std::to_string(cpu.lanes);
+      info->attributes[abi::key::kCpuJBlock] = std::to_string(jblock);
+      info->attributes[abi::key::kCpuTarget] = target->describe();
+      info->attributes[abi::key::kCpuFastMath] = cpu.fastMath ? "1" : "0";
       contents.reductions.push_back(std::move(*info));
     }
     // For an artifact the GPU code is compiled after the CPU code (from this IR, kept aside), so

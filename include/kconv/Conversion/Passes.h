@@ -19,9 +19,6 @@ namespace mlir::kconv {
 #define GEN_PASS_REGISTRATION
 #include "kconv/Conversion/Passes.h.inc"
 
-/// Name of the CPU entry point of reduction `name` (the `cpu.symbol` metadata attribute).
-inline std::string getCPUKernelName(llvm::StringRef name) { return "kconv_cpu_" + name.str(); }
-
 } // namespace mlir::kconv
 
 #endif // KCONV_CONVERSION_PASSES_H

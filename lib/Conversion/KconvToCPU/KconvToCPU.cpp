@@ -26,6 +26,7 @@
 // reduced-only values among the R rows (kconv-cpu-pipeline runs both).
 //
 //===----------------------------------------------------------------------===//
+#include "kconv/ABI/KernelABI.h"
 #include "kconv/Conversion/Passes.h"
 #include "kconv/Conversion/FormulaToArith/FormulaToArith.h"
 #include "kconv/Dialect/Kconv/IR/KconvOps.h"
@@ -245,8 +246,8 @@ LogicalResult ReductionLowering::run(OpBuilder &moduleBuilder) {
   ptrType = LLVM::LLVMPointerType::get(ctx);
   Type i64Type = IntegerType::get(ctx, 64);
   auto funcType = FunctionType::get(ctx, {ptrType, ptrType, i64Type, i64Type, i64Type, i64Type}, {});
-  auto func = func::FuncOp::create(moduleBuilder, loc, getCPUKernelName(reduction.getSymName()),
-                                   funcType);
+  auto func = func::FuncOp::create(
+      moduleBuilder, loc, ::kconv::abi::cpuKernelName(reduction.getSymName().str()), funcType);
   Block *entry = func.addEntryBlock();
   ImplicitLocOpBuilder b = ImplicitLocOpBuilder::atBlockBegin(loc, entry);
   argsPtr = entry->getArgument(0);

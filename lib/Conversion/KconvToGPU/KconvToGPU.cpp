@@ -15,6 +15,7 @@
 // The kernel ABI (argument order, launch geometry) is in docs/architecture.md, "GPU kernel ABI".
 //
 //===----------------------------------------------------------------------===//
+#include "kconv/ABI/KernelABI.h"
 #include "kconv/Conversion/KconvToGPU/Passes.h"
 #include "kconv/Conversion/FormulaToArith/FormulaToArith.h"
 #include "kconv/Dialect/Kconv/IR/KconvDialect.h"
@@ -244,12 +245,10 @@ gpu::GPUFuncOp ReductionLowering::build(OpBuilder &moduleBuilder, bool splitJ,
   auto vecType = VectorType::get({V}, f32);
   auto wgSpace = gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
   auto tileType = MemRefType::get({B * W / V}, vecType, MemRefLayoutAttrInterface(), wgSpace);
-  std::string name = ("kconv_gpu_" + red.getSymName() +
-                      (S > 1                     ? std::string("_small")
-                       : R != cfg.rowsPerThread ? "_r" + std::to_string(R)
-                                                : std::string()) +
-                      (splitJ ? "_splitj" : ""))
-                         .str();
+  ::kconv::abi::GpuVariant variant = S > 1          ? ::kconv::abi::GpuVariant::Small
+                            : R != cfg.rowsPerThread ? ::kconv::abi::GpuVariant::OneRow
+                                                     : ::kconv::abi::GpuVariant::Rows;
+  std::string name = ::kconv::abi::gpuKernelName(red.getSymName().str(), variant, splitJ);
   SmallVector<Type> workgroup = {tileType};
   if (S > 1) // the slices' partial sums, added up at the end
     workgroup.push_back(MemRefType::get({B * outDim}, f32, MemRefLayoutAttrInterface(), wgSpace));
@@ -544,7 +543,7 @@ gpu::GPUFuncOp ReductionLowering::build(OpBuilder &moduleBuilder, bool splitJ,
   return func;
 }
 
-struct ConvertKconvToGPUPass : public kconv::impl::ConvertKconvToGPUBase<ConvertKconvToGPUPass> {
+struct ConvertKconvToGPUPass : public mlir::kconv::impl::ConvertKconvToGPUBase<ConvertKconvToGPUPass> {
   using Base::Base;
 
   void runOnOperation() override {

@@ -1,5 +1,6 @@
 //===- GPU.cpp - kconv module → PTX / cubin -------------------------------===//
 #include "kconv/Target/GPU.h"
+#include "kconv/ABI/KernelABI.h"
 #include "kconv/Conversion/KconvToGPU/Passes.h"
 #include "kconv/Conversion/Passes.h"
 
@@ -161,24 +162,24 @@ GpuCompileResult::attributesFor(const std::string &reduction) const {
   for (const GpuKernelInfo &k : kernels) {
     if (k.reduction != reduction)
       continue;
-    attrs["gpu.kernel"] = k.kernel;
-    attrs["gpu.kernel_splitj"] = k.splitjKernel;
+    attrs[abi::key::kGpuKernel] = k.kernel;
+    attrs[abi::key::kGpuKernelSplitj] = k.splitjKernel;
     if (!k.r1Kernel.empty()) {
-      attrs["gpu.kernel_r1"] = k.r1Kernel;
-      attrs["gpu.kernel_r1_splitj"] = k.r1SplitjKernel;
+      attrs[abi::key::kGpuKernelR1] = k.r1Kernel;
+      attrs[abi::key::kGpuKernelR1Splitj] = k.r1SplitjKernel;
     }
-    attrs["gpu.block"] = std::to_string(k.blockSize);
-    attrs["gpu.rows_per_thread"] = std::to_string(k.rowsPerThread);
-    attrs["gpu.tile"] = std::to_string(k.tileRows);
-    attrs["gpu.shared_bytes"] = std::to_string(k.sharedBytes);
-    attrs["gpu.arch"] = arch;
-    attrs["gpu.fast_math"] = fastMath ? "1" : "0";
+    attrs[abi::key::kGpuBlock] = std::to_string(k.blockSize);
+    attrs[abi::key::kGpuRowsPerThread] = std::to_string(k.rowsPerThread);
+    attrs[abi::key::kGpuTile] = std::to_string(k.tileRows);
+    attrs[abi::key::kGpuSharedBytes] = std::to_string(k.sharedBytes);
+    attrs[abi::key::kGpuArch] = arch;
+    attrs[abi::key::kGpuFastMath] = fastMath ? "1" : "0";
     if (!k.smallKernel.empty()) {
-      attrs["gpu.kernel_small"] = k.smallKernel;
-      attrs["gpu.small_rows"] = std::to_string(k.smallRows);
+      attrs[abi::key::kGpuKernelSmall] = k.smallKernel;
+      attrs[abi::key::kGpuSmallRows] = std::to_string(k.smallRows);
     }
     if (k.registers >= 0)
-      attrs["gpu.registers"] = std::to_string(k.registers);
+      attrs[abi::key::kGpuRegisters] = std::to_string(k.registers);
   }
   return attrs;
 }
