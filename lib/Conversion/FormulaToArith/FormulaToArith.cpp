@@ -164,12 +164,7 @@ protected:
     Type type; // of one component
     const TargetMath &math;
 
-    Value constant(double value) const {
-      if (auto vec = dyn_cast<VectorType>(type))
-        return arith::ConstantOp::create(
-            b, loc, DenseElementsAttr::get(vec, b.getFloatAttr(vec.getElementType(), value)));
-      return arith::ConstantOp::create(b, loc, b.getFloatAttr(type, value));
-    }
+    Value constant(double value) const { return createConstantLike(b, loc, type, value); }
     arith::FastMathFlags flags() const { return math.arithFlags(); }
     Value add(Value x, Value y) const { return arith::AddFOp::create(b, loc, x, y, flags()); }
     Value sub(Value x, Value y) const { return arith::SubFOp::create(b, loc, x, y, flags()); }

@@ -28,16 +28,6 @@ constexpr double kLog2E = 1.4426950408889634;
 constexpr double kLn2 = 0.6931471805599453;
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
-/// A constant of `like`'s type (scalar or vector splat; float or integer element).
-Value constantLike(OpBuilder &b, Location loc, Type like, double value) {
-  Type element = getElementTypeOrSelf(like);
-  TypedAttr scalar = isa<FloatType>(element) ? TypedAttr(b.getFloatAttr(element, value))
-                                             : TypedAttr(b.getIntegerAttr(element, int64_t(value)));
-  if (auto vec = dyn_cast<VectorType>(like))
-    return arith::ConstantOp::create(b, loc, DenseElementsAttr::get(vec, scalar));
-  return arith::ConstantOp::create(b, loc, scalar);
-}
-
 /// The i32 (vector) type of the same shape as f32 `like`.
 Type intTypeLike(OpBuilder &b, Type like) {
   if (auto vec = dyn_cast<VectorType>(like))
@@ -47,10 +37,19 @@ Type intTypeLike(OpBuilder &b, Type like) {
 
 Value isZero(OpBuilder &b, Location loc, Value x) {
   return arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ, x,
-                               constantLike(b, loc, x.getType(), 0.0));
+                               createConstantLike(b, loc, x.getType(), 0.0));
 }
 
 } // namespace
+
+Value mlir::kconv::createConstantLike(OpBuilder &b, Location loc, Type like, double value) {
+  Type element = getElementTypeOrSelf(like);
+  TypedAttr scalar = isa<FloatType>(element) ? TypedAttr(b.getFloatAttr(element, value))
+                                             : TypedAttr(b.getIntegerAttr(element, int64_t(value)));
+  if (auto vec = dyn_cast<VectorType>(like))
+    return arith::ConstantOp::create(b, loc, DenseElementsAttr::get(vec, scalar));
+  return arith::ConstantOp::create(b, loc, scalar);
+}
 
 //===----------------------------------------------------------------------===//
 // Generic: the math dialect, IEEE
@@ -72,11 +71,11 @@ Value TargetMath::sqrt(OpBuilder &b, Location loc, Value x) const {
 }
 Value TargetMath::rsqrt(OpBuilder &b, Location loc, Value x) const {
   Value r = reciprocal(b, loc, sqrt(b, loc, x));
-  return arith::SelectOp::create(b, loc, isZero(b, loc, x), constantLike(b, loc, x.getType(), 0.0),
-                                 r);
+  Value zero = createConstantLike(b, loc, x.getType(), 0.0);
+  return arith::SelectOp::create(b, loc, isZero(b, loc, x), zero, r);
 }
 Value TargetMath::reciprocal(OpBuilder &b, Location loc, Value x) const {
-  return div(b, loc, constantLike(b, loc, x.getType(), 1.0), x);
+  return div(b, loc, createConstantLike(b, loc, x.getType(), 1.0), x);
 }
 Value TargetMath::div(OpBuilder &b, Location loc, Value x, Value y) const {
   return arith::DivFOp::create(b, loc, x, y);
@@ -251,7 +250,7 @@ public:
   Value exp2(OpBuilder &b, Location loc, Value x) const override {
     if (!fastMath || !getElementTypeOrSelf(x.getType()).isF32())
       return TargetMath::exp2(b, loc, x);
-    Value scaled = arith::MulFOp::create(b, loc, x, constantLike(b, loc, x.getType(), kLn2));
+    Value scaled = arith::MulFOp::create(b, loc, x, createConstantLike(b, loc, x.getType(), kLn2));
     return fastExp(b, loc, scaled, /*nonPositive=*/false);
   }
   Value log(OpBuilder &b, Location loc, Value x) const override {
@@ -288,7 +287,7 @@ private:
     Type type = x.getType();
     auto vec = dyn_cast<VectorType>(type);
     bool scalef = avx512Scalef && vec && vec.getNumElements() == 16;
-    auto splat = [&](double v) { return constantLike(b, loc, type, v); };
+    auto splat = [&](double v) { return createConstantLike(b, loc, type, v); };
     auto clamp = [&](arith::CmpFPredicate beyond, double bound) {
       Value c = splat(bound);
       Value out = arith::CmpFOp::create(b, loc, beyond, x, c);
@@ -323,8 +322,8 @@ private:
     Type intType = intTypeLike(b, type);
     Value bits = arith::BitcastOp::create(b, loc, intType, t);
     Value scaleBits = arith::AddIOp::create(
-        b, loc, arith::ShLIOp::create(b, loc, bits, constantLike(b, loc, intType, 23)),
-        constantLike(b, loc, intType, 0x3F800000));
+        b, loc, arith::ShLIOp::create(b, loc, bits, createConstantLike(b, loc, intType, 23)),
+        createConstantLike(b, loc, intType, 0x3F800000));
     Value scale = arith::BitcastOp::create(b, loc, type, scaleBits);
     return arith::MulFOp::create(b, loc, p, scale);
   }

@@ -75,8 +75,7 @@ private:
                                 elementBytes);
   }
   Value splat(ImplicitLocOpBuilder &b, double value) {
-    return arith::ConstantOp::create(
-        b, DenseElementsAttr::get(vecType, b.getFloatAttr(elementType, value)));
+    return createConstantLike(b, b.getLoc(), vecType, value);
   }
   /// Variable k bound to its components.
   Value pack(ImplicitLocOpBuilder &b, unsigned k, ValueRange components) {

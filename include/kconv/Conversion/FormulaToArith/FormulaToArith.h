@@ -80,6 +80,10 @@ std::unique_ptr<TargetMath> createCPUTargetMath(bool fastMath, bool avx512Scalef
 /// (lanes = 0) or vector<lanes x elementType>.
 Type getComponentType(Type elementType, int64_t lanes);
 
+/// A constant of type `like` (a scalar, or a vector splat; float or integer elements): the
+/// constants of component arithmetic.
+Value createConstantLike(OpBuilder &b, Location loc, Type like, double value);
+
 /// vector<D x T> → D components (getComponentType(T, lanes)).
 class FormulaTypeConverter : public TypeConverter {
 public:
