@@ -34,7 +34,7 @@ kd::VarCategory toDialect(VarCategory category) {
 
 kd::ReductionKind toDialect(BuiltinReduction kind) {
   switch (kind) {
-#define KCONV_REDUCTION(Kind, KeOps)                                                               \
+#define KCONV_REDUCTION(Kind, KeOps, Mnemonic, K, Weight, Values, Indices)                                                         \
   case BuiltinReduction::Kind:                                                                     \
     return kd::ReductionKind::Kind;
 #include "kconv/ABI/Builtins.def"
@@ -76,7 +76,7 @@ public:
       OpBuilder::InsertionGuard guard(builder);
       auto op = kd::ReductionOp::create(
           builder, diag.loc(reduction.name), reduction.name.text, toDialect(reduction.kind),
-          static_cast<uint64_t>(reduction.axis), builder.getArrayAttr(variables));
+          /*k=*/IntegerAttr(), static_cast<uint64_t>(reduction.axis), builder.getArrayAttr(variables));
       Block *body = builder.createBlock(&op.getBody(), {}, types, locs);
       args.clear();
       for (auto [var, arg] : llvm::zip(reduction.vars, body->getArguments()))

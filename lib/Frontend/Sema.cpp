@@ -37,10 +37,7 @@ template <typename Range> std::vector<StringRef> names(const Range &range) {
 }
 
 const BuiltinReductionInfo *lookupReduction(StringRef name) {
-  for (const BuiltinReductionInfo &reduction : kReductions)
-    if (StringRef(reduction.keops) == name)
-      return &reduction;
-  return nullptr;
+  return lookupReductionByKeOpsName(std::string_view(name.data(), name.size()));
 }
 
 bool isVariableHead(StringRef name) { return name == "Vi" || name == "Vj" || name == "Pm"; }
@@ -109,11 +106,12 @@ void Sema::define(Statement &statement) {
     symbol.var = declareVariable(statement);
     return;
   }
-  if (const BuiltinReductionInfo *reduction = lookupReduction(head)) {
+  if (const BuiltinReductionInfo *reduction = lookupReduction(head);
+      reduction && reduction->kind == BuiltinReduction::Sum) {
     declareReduction(statement, reduction->kind);
     return;
   }
-  if (llvm::is_contained(names(kUnsupportedKeOpsReductions), head)) {
+  if (lookupReduction(head) || llvm::is_contained(names(kUnsupportedKeOpsReductions), head)) {
     diag.error(rhs.tok) << "reduction " << quote(head) << " is not supported yet";
     return;
   }

@@ -27,7 +27,7 @@ FailureOr<ReductionInfo> serializeReduction(ReductionOp reduction) {
     info.dtype = "f16";
   else
     return reduction.emitOpError("unsupported element type ") << elementType;
-  info.outputDim = reduction.getOutputDim();
+  info.outputDim = reduction.getYieldDim();
 
   Block &body = reduction.getBody().front();
   DenseMap<Value, int64_t> ids;

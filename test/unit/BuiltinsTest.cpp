@@ -1,6 +1,7 @@
 //===- BuiltinsTest.cpp - the op table (ABI/Builtins.def) agrees with the dialect and frontend ===//
 #include "kconv/ABI/Builtins.h"
 #include "kconv/Dialect/Kconv/IR/KconvDialect.h"
+#include "kconv/Dialect/Kconv/IR/KconvOps.h"
 #include "kconv/Frontend/FormulaParser.h"
 
 #include "mlir/IR/BuiltinOps.h"
@@ -84,7 +85,30 @@ TEST(Builtins, LookupsAndReductions) {
   EXPECT_EQ(lookupBuiltinByMnemonic("frobnicate"), nullptr);
   for (const BuiltinInfo &info : kBuiltinOps)
     EXPECT_EQ(&getBuiltinInfo(info.op), &info);
-  ASSERT_EQ(std::size(kReductions), 1u);
-  EXPECT_EQ(kReductions[0].keops, "Sum_Reduction");
-  EXPECT_TRUE(llvm::is_contained(kUnsupportedKeOpsReductions, std::string_view("Min_Reduction")));
+  // One dialect kind per table row, same order and spelling.
+  for (const BuiltinReductionInfo &info : kReductions) {
+    EXPECT_EQ(&getReductionInfo(info.kind), &info);
+    EXPECT_EQ(mlir::kconv::stringifyReductionKind(mlir::kconv::ReductionKind(uint32_t(info.kind))),
+              llvm::StringRef(info.mnemonic.data(), info.mnemonic.size()));
+    EXPECT_EQ(lookupReductionByMnemonic(info.mnemonic), &info);
+    EXPECT_EQ(lookupReductionByKeOpsName(info.keops), &info);
+  }
+  EXPECT_EQ(std::size(kReductions), size_t(mlir::kconv::getMaxEnumValForReductionKind()) + 1);
+  EXPECT_EQ(lookupReductionByKeOpsName("Max_SumShiftExp_Reduction")->kind,
+            BuiltinReduction::MaxSumShiftExp);
+  EXPECT_TRUE(llvm::is_contained(kUnsupportedKeOpsReductions, std::string_view("Zero_Reduction")));
+  // Output dimensions (F = 3, K = 5).
+  using Dims = std::pair<int64_t, int64_t>;
+  auto dims = [](BuiltinReduction kind, int64_t yield) {
+    ReductionOutputDims d = reductionOutputDims(getReductionInfo(kind), yield, 5);
+    return std::make_pair(d.values, d.indices);
+  };
+  EXPECT_EQ(dims(BuiltinReduction::Sum, 3), Dims(3, 0));
+  EXPECT_EQ(dims(BuiltinReduction::ArgMin, 3), Dims(0, 3));
+  EXPECT_EQ(dims(BuiltinReduction::MinArgMin, 3), Dims(3, 3));
+  EXPECT_EQ(dims(BuiltinReduction::KMinArgKMin, 3), Dims(15, 15));
+  EXPECT_EQ(dims(BuiltinReduction::LogSumExp, 4), Dims(3, 0));
+  EXPECT_EQ(dims(BuiltinReduction::MaxSumShiftExp, 4), Dims(4, 0));
+  EXPECT_EQ(dims(BuiltinReduction::SumSoftMaxWeight, 4), Dims(3, 0));
+  EXPECT_EQ(reducedFormulaDim(getReductionInfo(BuiltinReduction::LogSumExp), 1), -1);
 }

@@ -46,19 +46,48 @@ inline constexpr std::string_view kUnsupportedKeOpsFunctions[] = {
 #include "kconv/ABI/Builtins.def"
 };
 
-/// The reduction kinds the dialect has (each is an mlir::kconv::ReductionKind case).
+/// The reduction kinds (each is an mlir::kconv::ReductionKind case of the same name).
 enum class BuiltinReduction {
-#define KCONV_REDUCTION(Kind, KeOps) Kind,
+#define KCONV_REDUCTION(Kind, KeOps, Mnemonic, K, Weight, Values, Indices) Kind,
 #include "kconv/ABI/Builtins.def"
 };
+
+/// Whether a reduction takes a weight formula g (Builtins.def, "Weight").
+enum class ReductionWeight { None, Optional, Required };
+/// How the dimension of an output follows from the reduced formula's F (Builtins.def).
+enum class ReductionDims { None, Formula, KFormula, OnePlus };
+
+/// The largest K of KMin_Reduction, ArgKMin_Reduction and KMin_ArgKMin_Reduction (each kernel
+/// thread keeps 2*K*F values in registers).
+inline constexpr int64_t kMaxReductionK = 64;
 
 struct BuiltinReductionInfo {
   BuiltinReduction kind;
   std::string_view keops;
+  std::string_view mnemonic; // the dialect's and the metadata's spelling
+  bool takesK;
+  ReductionWeight weight;
+  ReductionDims values, indices;
 };
 
 inline constexpr BuiltinReductionInfo kReductions[] = {
-#define KCONV_REDUCTION(Kind, KeOps) {BuiltinReduction::Kind, KeOps},
+#define KCONV_REDUCTION(Kind, KeOps, Mnemonic, K, Weight, Values, Indices)                        \
+  {BuiltinReduction::Kind, KeOps,          Mnemonic,                                               \
+   K##_ == Yes_,           ReductionWeight::Weight, ReductionDims::Values, ReductionDims::Indices},
+#define Yes_ 1
+#define No_ 0
+#include "kconv/ABI/Builtins.def"
+#undef Yes_
+#undef No_
+};
+
+/// Other KeOps names of reductions (Builtins.def, KCONV_REDUCTION_ALIAS).
+struct ReductionAlias {
+  std::string_view keops;
+  BuiltinReduction kind;
+};
+inline constexpr ReductionAlias kReductionAliases[] = {
+#define KCONV_REDUCTION_ALIAS(KeOps, Kind) {KeOps, BuiltinReduction::Kind},
 #include "kconv/ABI/Builtins.def"
 };
 
@@ -66,6 +95,66 @@ inline constexpr std::string_view kUnsupportedKeOpsReductions[] = {
 #define KCONV_UNSUPPORTED_REDUCTION(KeOps) KeOps,
 #include "kconv/ABI/Builtins.def"
 };
+
+inline const BuiltinReductionInfo &getReductionInfo(BuiltinReduction kind) {
+  return kReductions[size_t(kind)];
+}
+
+/// The reduction a formula file calls by `name` (a KeOps name or an alias), or null.
+inline const BuiltinReductionInfo *lookupReductionByKeOpsName(std::string_view name) {
+  for (const BuiltinReductionInfo &info : kReductions)
+    if (info.keops == name)
+      return &info;
+  for (const ReductionAlias &alias : kReductionAliases)
+    if (alias.keops == name)
+      return &getReductionInfo(alias.kind);
+  return nullptr;
+}
+
+/// The reduction of metadata `kind` / dialect spelling `mnemonic`, or null.
+inline const BuiltinReductionInfo *lookupReductionByMnemonic(std::string_view mnemonic) {
+  for (const BuiltinReductionInfo &info : kReductions)
+    if (info.mnemonic == mnemonic)
+      return &info;
+  return nullptr;
+}
+
+/// The dimensions of a reduction's two outputs: `values` (float, the formula's element type) and
+/// `indices` (int64). 0: the reduction has no such output.
+struct ReductionOutputDims {
+  int64_t values = 0, indices = 0;
+};
+
+/// The reduced formula's dimension F from the dimension of the reduction's per-pair value (the
+/// yield): the yield itself, or for a kind with a weight the yield minus f's one component.
+/// Returns -1 when `yieldDim` cannot be such a kind's yield (a weighted kind needs >= 2).
+inline int64_t reducedFormulaDim(const BuiltinReductionInfo &info, int64_t yieldDim) {
+  if (info.weight == ReductionWeight::None)
+    return yieldDim >= 1 ? yieldDim : -1;
+  return yieldDim >= 2 ? yieldDim - 1 : -1;
+}
+
+/// The output dimensions of `info` for a yield of `yieldDim` components and K = `k` (ignored
+/// unless the kind takes K). Dimensions over 2^62 cannot happen with the language's limits
+/// (F <= 65536, K <= kMaxReductionK).
+inline ReductionOutputDims reductionOutputDims(const BuiltinReductionInfo &info, int64_t yieldDim,
+                                               int64_t k) {
+  int64_t f = reducedFormulaDim(info, yieldDim);
+  auto dims = [&](ReductionDims rule) -> int64_t {
+    switch (rule) {
+    case ReductionDims::None:
+      return 0;
+    case ReductionDims::Formula:
+      return f;
+    case ReductionDims::KFormula:
+      return k * f;
+    case ReductionDims::OnePlus:
+      return 1 + f;
+    }
+    return 0;
+  };
+  return {dims(info.values), dims(info.indices)};
+}
 
 inline const BuiltinInfo &getBuiltinInfo(BuiltinOp op) { return kBuiltinOps[size_t(op)]; }
 

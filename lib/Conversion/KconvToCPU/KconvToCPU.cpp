@@ -235,7 +235,7 @@ LogicalResult ReductionLowering::run(OpBuilder &moduleBuilder) {
   for (Operation &op : body().without_terminator())
     if (op.getNumResults() != 1 || op.getNumRegions() != 0 || !isa<KconvDialect>(op.getDialect()))
       return op.emitOpError("is not supported by the CPU backend");
-  outputDim = reduction.getOutputDim();
+  outputDim = reduction.getValueDim();
   elementBytes = elementType.getIntOrFloatBitWidth() / 8;
   vecType = VectorType::get({config.lanes}, elementType);
   auto vars = reduction.getVariableAttrs();

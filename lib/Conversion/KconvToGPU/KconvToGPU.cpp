@@ -72,7 +72,7 @@ public:
     vars = red.getVariableAttrs();
     outCat = red.getOutputCategory();
     redCat = outCat == VarCategory::Vi ? VarCategory::Vj : VarCategory::Vi;
-    outDim = red.getOutputDim();
+    outDim = red.getValueDim();
   }
 
   LogicalResult analyze();
@@ -139,7 +139,7 @@ LogicalResult ReductionLowering::analyze() {
   // get R = 4 rows per thread (one shared-memory load serves 4 pairs) and 16 pairs unrolled;
   // expensive ones fewer, so that the loop body (U·R formula copies) stays near 1-2K instructions
   // and the registers (R copies of the output-category values, partials and accumulators) fit.
-  int64_t rowRegs = 2 * red.getOutputDim();
+  int64_t rowRegs = 2 * red.getValueDim();
   for (VariableAttr var : vars)
     if (var.getCategory() == outCat)
       rowRegs += var.getDim();
@@ -207,7 +207,7 @@ LogicalResult ReductionLowering::analyze() {
   // The small kernel: S = 8 slices of the reduced range (32 rows per block of 256 threads), when
   // its reduction buffer (B · outputDim floats) fits beside the tile.
   if (cfg.blockSize % 8 == 0 && cfg.blockSize / 8 >= 32 &&
-      sharedBytes + int64_t(cfg.blockSize) * red.getOutputDim() * 4 <= kSharedLimit) {
+      sharedBytes + int64_t(cfg.blockSize) * red.getValueDim() * 4 <= kSharedLimit) {
     smallSlices = 8;
     smallUnroll = 1;
     while (smallUnroll < unrollOne && cfg.blockSize / smallSlices % (smallUnroll * 2) == 0)

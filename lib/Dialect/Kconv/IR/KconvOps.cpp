@@ -3,6 +3,7 @@
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/OpImplementation.h"
+#include "kconv/ABI/Builtins.h"
 #include "llvm/ADT/StringSet.h"
 
 using namespace mlir;
@@ -122,7 +123,24 @@ SmallVector<VariableAttr> ReductionOp::getVariableAttrs() {
   return llvm::to_vector(getVariables().getAsRange<VariableAttr>());
 }
 
-int64_t ReductionOp::getOutputDim() { return getFormulaDim(getYield().getValue().getType()); }
+int64_t ReductionOp::getYieldDim() { return getFormulaDim(getYield().getValue().getType()); }
+
+static const ::kconv::BuiltinReductionInfo &reductionInfo(ReductionKind kind) {
+  return ::kconv::getReductionInfo(::kconv::BuiltinReduction(uint32_t(kind)));
+}
+
+int64_t ReductionOp::getReducedFormulaDim() {
+  return ::kconv::reducedFormulaDim(reductionInfo(getKind()), getYieldDim());
+}
+
+int64_t ReductionOp::getValueDim() {
+  return ::kconv::reductionOutputDims(reductionInfo(getKind()), getYieldDim(), getKOrOne()).values;
+}
+
+int64_t ReductionOp::getIndexDim() {
+  return ::kconv::reductionOutputDims(reductionInfo(getKind()), getYieldDim(), getKOrOne())
+      .indices;
+}
 
 Type ReductionOp::getElementType() {
   return cast<VectorType>(getYield().getValue().getType()).getElementType();
@@ -139,6 +157,13 @@ LogicalResult ReductionOp::verify() {
   int64_t axis = getAxisAttr().getInt(); // getAxis() is unsigned: -1 would print as 2^64 - 1
   if (axis != 0 && axis != 1)
     return emitOpError("axis must be 0 (reduce over i) or 1 (reduce over j), got ") << axis;
+  const ::kconv::BuiltinReductionInfo &info = reductionInfo(getKind());
+  if (info.takesK != getK().has_value())
+    return emitOpError("kind '") << stringifyReductionKind(getKind())
+                                 << (info.takesK ? "' needs k = K" : "' takes no k");
+  if (getK() && (int64_t(*getK()) < 1 || int64_t(*getK()) > ::kconv::kMaxReductionK))
+    return emitOpError("k must be in [1, ") << ::kconv::kMaxReductionK << "], got "
+                                            << int64_t(*getK());
   llvm::StringSet<> names;
   for (Attribute attr : getVariables()) {
     auto var = cast<VariableAttr>(attr);
@@ -176,6 +201,11 @@ LogicalResult ReductionOp::verifyRegions() {
                                        << type.getElementType() << " but the formula yields "
                                        << elementType;
   }
+  if (reductionInfo(getKind()).weight != ::kconv::ReductionWeight::None && getYieldDim() < 2)
+    return emitOpError("kind '") << stringifyReductionKind(getKind())
+                                 << "' reduces Concat(f, g): the yield needs at least 2 "
+                                    "components, got "
+                                 << getYieldDim();
   return success();
 }
 

@@ -6,10 +6,23 @@ include "kconv/Dialect/Kconv/IR/KconvDialect.td"
 include "mlir/IR/AttrTypeBase.td"
 include "mlir/IR/EnumAttr.td"
 
-// What a reduction computes over its reduced axis. New kinds (Max, Min, ArgMin, KMin, LogSumExp, ...)
-// are new cases here; the lowering dispatches on the kind.
+// What a reduction computes over its reduced axis: one case per row of Builtins.def's
+// KCONV_REDUCTION table (same names and mnemonics; BuiltinsTest checks it). The lowerings reach a
+// kind's arithmetic through its Combiner (lib/Conversion/Combiner).
 def Kconv_ReductionKind : I32EnumAttr<"ReductionKind", "reduction over the reduced axis", [
-    I32EnumAttrCase<"Sum", 0, "sum">
+    I32EnumAttrCase<"Sum", 0, "sum">,
+    I32EnumAttrCase<"Min", 1, "min">,
+    I32EnumAttrCase<"Max", 2, "max">,
+    I32EnumAttrCase<"ArgMin", 3, "argmin">,
+    I32EnumAttrCase<"ArgMax", 4, "argmax">,
+    I32EnumAttrCase<"MinArgMin", 5, "min_argmin">,
+    I32EnumAttrCase<"MaxArgMax", 6, "max_argmax">,
+    I32EnumAttrCase<"KMin", 7, "kmin">,
+    I32EnumAttrCase<"ArgKMin", 8, "argkmin">,
+    I32EnumAttrCase<"KMinArgKMin", 9, "kmin_argkmin">,
+    I32EnumAttrCase<"LogSumExp", 10, "logsumexp">,
+    I32EnumAttrCase<"MaxSumShiftExp", 11, "max_sumshiftexp">,
+    I32EnumAttrCase<"SumSoftMaxWeight", 12, "sumsoftmaxweight">
   ]> {
   let genSpecializedAttr = 0;
   let cppNamespace = "::mlir::kconv";

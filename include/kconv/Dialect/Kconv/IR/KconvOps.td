@@ -41,12 +41,13 @@ def Kconv_ReductionOp : Kconv_Op<"reduction", [
   let arguments = (ins
     SymbolNameAttr:$sym_name,
     Kconv_ReductionKindAttr:$kind,
+    OptionalAttr<I64Attr>:$k,
     I64Attr:$axis,
     TypedArrayAttrBase<Kconv_VariableAttr, "reduction variables">:$variables
   );
   let regions = (region SizedRegion<1>:$body);
   let assemblyFormat = [{
-    $sym_name `` $kind `axis` `=` $axis `vars` $variables attr-dict-with-keyword $body
+    $sym_name `` $kind (`k` `=` $k^)? `axis` `=` $axis `vars` $variables attr-dict-with-keyword $body
   }];
   let hasVerifier = 1;
   let hasRegionVerifier = 1;
@@ -55,8 +56,15 @@ def Kconv_ReductionOp : Kconv_Op<"reduction", [
     YieldOp getYield();
     /// The variables, typed.
     SmallVector<VariableAttr> getVariableAttrs();
-    /// Dimension of the per-pair value, i.e. of one output row.
-    int64_t getOutputDim();
+    /// Dimension of the per-pair value (the yield).
+    int64_t getYieldDim();
+    /// The reduced formula's dimension F: the yield's, or dim(g) for a weighted kind.
+    int64_t getReducedFormulaDim();
+    /// Dimensions of one row of the float output and of the int64 index output (0: none).
+    int64_t getValueDim();
+    int64_t getIndexDim();
+    /// K of the k-min kinds, else 1.
+    int64_t getKOrOne() { return getK() ? int64_t(*getK()) : 1; }
     /// Element type of the formula (f32 unless stated otherwise).
     Type getElementType();
     /// Category whose rows index the output (Vi for axis = 1, Vj for axis = 0).
