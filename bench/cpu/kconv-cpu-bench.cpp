@@ -302,7 +302,7 @@ int main(int argc, char **argv) {
   }
   for (size_t k = 0; k < red->variables.size(); ++k)
     args.push_back(packed[k].empty() ? rowMajor[k].data() : packed[k].data());
-  std::vector<float> out(std::max<int64_t>(1, nOut * red->outputDim), -12345.f);
+  std::vector<float> out(std::max<int64_t>(1, nOut * red->valueDim), -12345.f);
 
   Pool pool(threads);
   auto call = [&] {
@@ -326,8 +326,8 @@ int main(int argc, char **argv) {
         vals[k] = rowMajor[k].data() + row * var.dim;
       }
       std::vector<double> ref = evalPair(*red, vals);
-      for (int64_t c = 0; c < red->outputDim; ++c) {
-        double got = out[o * red->outputDim + c], want = ref[c];
+      for (int64_t c = 0; c < red->valueDim; ++c) {
+        double got = out[o * red->valueDim + c], want = ref[c];
         if (std::fabs(want) > 3.4028234663852886e38) // overflows float: the f32 answer is inf
           want = std::copysign(INFINITY, want);
         double ulps;
@@ -366,7 +366,7 @@ int main(int argc, char **argv) {
     double err2 = 0, ref2 = 0;
     std::vector<const float *> vals(red->variables.size());
     for (int64_t o : rows) {
-      std::vector<double> acc(red->outputDim, 0.0);
+      std::vector<double> acc(red->valueDim, 0.0);
       for (int64_t q = 0; q < nRed; ++q) {
         for (size_t k = 0; k < red->variables.size(); ++k) {
           const auto &var = red->variables[k];
@@ -375,11 +375,11 @@ int main(int argc, char **argv) {
           vals[k] = rowMajor[k].data() + row * var.dim;
         }
         std::vector<double> f = evalPair(*red, vals);
-        for (int64_t c = 0; c < red->outputDim; ++c)
+        for (int64_t c = 0; c < red->valueDim; ++c)
           acc[c] += f[c];
       }
-      for (int64_t c = 0; c < red->outputDim; ++c) {
-        double got = out[o * red->outputDim + c];
+      for (int64_t c = 0; c < red->valueDim; ++c) {
+        double got = out[o * red->valueDim + c];
         if (std::isnan(got) != std::isnan(acc[c]))
           err2 = INFINITY;
         else if (!std::isnan(got))

@@ -148,7 +148,7 @@ int main(int argc, char **argv) {
         inputs.push_back(Input(reinterpret_cast<const float *>(dev[k])));
         hostPointers.push_back(host[k].data());
       }
-      size_t outCount = size_t(n * r.outputDim);
+      size_t outCount = size_t(n * r.valueDim);
       CUdeviceptr out;
       check(d.cuMemAlloc(&out, outCount * sizeof(float)), "cuMemAlloc");
       check(d.cuStreamSynchronize(stream), "cuStreamSynchronize");
@@ -203,9 +203,9 @@ int main(int argc, char **argv) {
         double diff = 0, norm = 0;
         bool finite = true;
         for (size_t k = 0; k < rows.size(); ++k)
-          for (int64_t c = 0; c < r.outputDim; ++c) {
-            double want = ref[k * size_t(r.outputDim) + size_t(c)];
-            double got = result[size_t(rows[k] * r.outputDim + c)];
+          for (int64_t c = 0; c < r.valueDim; ++c) {
+            double want = ref[k * size_t(r.valueDim) + size_t(c)];
+            double got = result[size_t(rows[k] * r.valueDim + c)];
             finite = finite && std::isfinite(got);
             diff += (got - want) * (got - want);
             norm += want * want;

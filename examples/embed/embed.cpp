@@ -27,7 +27,7 @@ int main(int argc, char **argv) {
   try {
     std::shared_ptr<kconv::Artifact> artifact = kconv::Artifact::load(argv[1]);
     const kconv::ReductionInfo &r = artifact->reduction(reductionName);
-    if (r.axis != 1 || r.outputDim != 1 || r.variables.size() != 3)
+    if (r.axis != 1 || r.valueDim != 1 || r.variables.size() != 3)
       throw kconv::Error(kconv::ErrorCode::InvalidArgument,
                          reductionName + " is not a Gaussian convolution: " +
                              kconv::signatureString(r));

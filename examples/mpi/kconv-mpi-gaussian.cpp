@@ -297,7 +297,7 @@ void checkContribution(const Options &o, const Problem &p, const std::vector<flo
                        const std::vector<int64_t> &rows, std::vector<double> &ref,
                        std::vector<double> &got) {
   const kconv::ReductionInfo &r = *p.r;
-  const size_t outDim = size_t(r.outputDim);
+  const size_t outDim = size_t(r.valueDim);
   std::vector<std::vector<float>> sampled(r.variables.size());
   std::vector<const float *> inputs(r.variables.size());
   for (size_t k = 0; k < r.variables.size(); ++k) {
@@ -351,7 +351,7 @@ int runSingle(const Options &o) {
   auto art = kconv::Artifact::load(o.artifact);
   const kconv::ReductionInfo &r = art->reduction(pickReduction(*art, o.reduction));
   Problem p = makeProblem(o, r, 1, 0);
-  std::vector<float> out(size_t(p.nOut * r.outputDim));
+  std::vector<float> out(size_t(p.nOut * r.valueDim));
   kconv::RunOptions run;
   run.threads = o.threads;
   run.device = o.device;
@@ -366,7 +366,7 @@ int runSingle(const Options &o) {
               r.name.c_str(), (long long)o.blocks, (long long)o.n, (long long)o.m,
               median(times) * 1e3, o.repeats, *std::min_element(times.begin(), times.end()) * 1e3);
   if (!o.output.empty())
-    kconv::writeNpy(o.output, out.data(), {p.nOut, r.outputDim});
+    kconv::writeNpy(o.output, out.data(), {p.nOut, r.valueDim});
   std::vector<int64_t> rows = sampleRows(o, p.nOut);
   if (rows.empty())
     return 0;
@@ -407,7 +407,7 @@ int runMpi(const Options &o) {
   if (anyFailed(!message.empty(), message, rank))
     return 1;
 
-  std::vector<float> localOut(size_t(p.outBlock.size * r->outputDim));
+  std::vector<float> localOut(size_t(p.outBlock.size * r->valueDim));
   kconv::mpi::Options options;
   options.mode = o.mode;
   options.run.threads = o.threads;
@@ -467,16 +467,16 @@ int runMpi(const Options &o) {
       displs[size_t(q)] = int(b.begin);
     }
     MPI_Datatype row;
-    MPI_Type_contiguous(int(r->outputDim), MPI_FLOAT, &row);
+    MPI_Type_contiguous(int(r->valueDim), MPI_FLOAT, &row);
     MPI_Type_commit(&row);
-    std::vector<float> all(rank == 0 ? size_t(p.nOut * r->outputDim) : 0);
+    std::vector<float> all(rank == 0 ? size_t(p.nOut * r->valueDim) : 0);
     MPI_Gatherv(localOut.data(), int(p.outBlock.size), row, all.data(), counts.data(),
                 displs.data(), row, 0, MPI_COMM_WORLD);
     MPI_Type_free(&row);
     message.clear();
     if (rank == 0) {
       try {
-        kconv::writeNpy(o.output, all.data(), {p.nOut, r->outputDim});
+        kconv::writeNpy(o.output, all.data(), {p.nOut, r->valueDim});
       } catch (const std::exception &e) {
         message = e.what();
       }

@@ -105,7 +105,7 @@ void runBlocked(const Artifact &artifact, std::string_view reduction,
   if (nOut == 0)
     return;
 
-  const int64_t outCount = nOut * r.outputDim;
+  const int64_t outCount = nOut * r.valueDim;
   std::vector<float> partial(blockSizes.size() > 1 ? size_t(outCount) : 0);
   std::vector<Input> blockInputs = inputs;
   int64_t begin = 0;

@@ -80,7 +80,7 @@ int64_t formulaHash(const ReductionInfo &r) {
   h.str(r.kind);
   h.num(r.axis);
   h.str(r.dtype);
-  h.num(r.outputDim);
+  h.num(r.valueDim);
   h.num(int64_t(r.variables.size()));
   for (const VariableInfo &v : r.variables) {
     h.str(v.name);
@@ -365,7 +365,7 @@ RunStats run(const Artifact &artifact, std::string_view reductionName, MPI_Comm 
   //===--- 2. Buffers --------------------------------------------------------===//
   const ReductionInfo &red = *r;
   const bool axis1 = red.axis == 1;
-  const int64_t outCount = rows.out * red.outputDim;
+  const int64_t outCount = rows.out * red.valueDim;
   std::vector<size_t> reducedVars; // argument indices of the reduced-category variables
   int64_t rowFloats = 0;           // floats per reduced row, all reduced variables together
   for (size_t k = 0; k < red.variables.size(); ++k)
@@ -544,7 +544,7 @@ RunStats run(const Artifact &artifact, std::string_view reductionName, MPI_Comm 
                                  red.variables[k].dim);
       timed(stats.computeSeconds, [&] {
         guarded([&] {
-          artifact.run(red.name, pieceInputs, target + piece.begin * red.outputDim,
+          artifact.run(red.name, pieceInputs, target + piece.begin * red.valueDim,
                        axis1 ? piece.size : blockRows, axis1 ? blockRows : piece.size, options.run);
         });
       });

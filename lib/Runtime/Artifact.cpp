@@ -152,9 +152,15 @@ void parseMetadata(std::string_view text, ArtifactContents &contents, std::strin
       if (w.size() != 2)
         bad("missing dtype");
       current->dtype = word(1);
-    } else if (key == "output_dim") {
-      if (w.size() != 2 || !parseInt(w[1], current->outputDim) || current->outputDim < 1)
-        bad("bad output dimension");
+    } else if (key == "k") {
+      if (w.size() != 2 || !parseInt(w[1], current->k) || current->k < 1)
+        bad("bad k");
+    } else if (key == "value_dim") {
+      if (w.size() != 2 || !parseInt(w[1], current->valueDim) || current->valueDim < 0)
+        bad("bad value dimension");
+    } else if (key == "index_dim") {
+      if (w.size() != 2 || !parseInt(w[1], current->indexDim) || current->indexDim < 0)
+        bad("bad index dimension");
     } else if (key == "var") {
       VariableInfo var;
       if (w.size() != 4 || !parseInt(w[3], var.dim) || var.dim < 1)
@@ -237,7 +243,7 @@ std::string printMetadata(const ArtifactContents &contents) {
   for (const ReductionInfo &r : contents.reductions) {
     os << "reduction " << r.name << "\n";
     os << "kind " << r.kind << "\naxis " << r.axis << "\ndtype " << r.dtype << "\n";
-    os << "output_dim " << r.outputDim << "\n";
+    os << "k " << r.k << "\nvalue_dim " << r.valueDim << "\nindex_dim " << r.indexDim << "\n";
     for (const VariableInfo &v : r.variables)
       os << "var " << v.name << " " << toString(v.category) << " " << v.dim << "\n";
     for (const FormulaOp &op : r.formula) {

@@ -51,7 +51,7 @@ void fill(const kconv::ReductionInfo &r, kconv_reduction_info *info) {
   info->name = r.name.c_str();
   info->kind = r.kind.c_str();
   info->axis = r.axis;
-  info->output_dim = r.outputDim;
+  info->output_dim = r.valueDim;
   info->num_variables = int64_t(r.variables.size());
 }
 

@@ -486,7 +486,7 @@ void GpuBackend::launch(const DeviceState &state, size_t index, const Plan &p,
   const Driver &d = driver();
   const ReductionInfo &r = contents.reductions[index];
   if (p.kernel->splitj)
-    check(d.cuMemsetD32Async(out, 0, size_t(nOut * r.outputDim), stream), "cuMemsetD32Async",
+    check(d.cuMemsetD32Async(out, 0, size_t(nOut * r.valueDim), stream), "cuMemsetD32Async",
           "zeroing out for the split-j kernel");
   // The ABI: one device pointer per variable, out, then nOut, nReduced, jChunk (int32).
   void *params[64 + 4];
@@ -642,7 +642,7 @@ void GpuBackend::runMulti(const Call &call, const std::vector<int> &ordinals) {
     for (size_t a = 0; a < call.args.size(); ++a)
       if (r.variables[a].category == outCategory && call.args[a])
         slice.args[a] = call.args[a] + begin * r.variables[a].dim;
-    slice.out = call.out + begin * r.outputDim;
+    slice.out = call.out + begin * r.valueDim;
     slice.stream = nullptr; // each GPU its own stream
     begin += rows;
   }
@@ -675,7 +675,7 @@ void GpuBackend::runHost(DeviceState &state, const Call &call) {
   const ReductionInfo &r = *call.reduction;
   const Driver &d = driver();
   ScopedContext scope(state.context);
-  const size_t outCount = size_t(checkedMul(call.nOut, r.outputDim, "nOut x output_dim"));
+  const size_t outCount = size_t(checkedMul(call.nOut, r.valueDim, "nOut x output_dim"));
 
   if (call.deviceMemory) {
     CUstream stream = static_cast<CUstream>(call.stream);

@@ -143,11 +143,11 @@ Program compile(const ReductionInfo &r) {
   }
   if (r.yield < 0 || r.yield >= int64_t(p.dims.size()))
     throw Error(ErrorCode::InvalidArtifact, where + ": yield of an undefined value");
-  if (p.dims[size_t(r.yield)] != r.outputDim)
+  if (p.dims[size_t(r.yield)] != r.valueDim)
     throw Error(ErrorCode::InvalidArtifact,
                 where + ": the yielded value has dimension " +
-                    std::to_string(p.dims[size_t(r.yield)]) + ", output_dim is " +
-                    std::to_string(r.outputDim));
+                    std::to_string(p.dims[size_t(r.yield)]) + ", value_dim is " +
+                    std::to_string(r.valueDim));
   for (int64_t dim : p.dims) {
     p.offsets.push_back(p.totalDim);
     p.totalDim += dim;
@@ -314,7 +314,7 @@ std::vector<double> referenceRunImpl(const ReductionInfo &r, const std::vector<c
       throw Error(ErrorCode::InvalidArgument,
                   where + ": row " + std::to_string(row) + " is out of range [0, " +
                       std::to_string(nOut) + ")");
-  const int64_t outDim = r.outputDim;
+  const int64_t outDim = r.valueDim;
   std::vector<double> result(rows.size() * size_t(outDim), 0.0);
   const VarCategory outCat = r.outputCategory();
   const int64_t yieldOffset = p.offsets[size_t(r.yield)];
@@ -403,7 +403,7 @@ std::vector<double> evaluateFormula(const ReductionInfo &reduction,
   }
   evalBlock(p, scratch.data(), 1, 1);
   const double *y = scratch.data() + p.offsets[size_t(reduction.yield)];
-  return std::vector<double>(y, y + reduction.outputDim);
+  return std::vector<double>(y, y + reduction.valueDim);
 }
 
 } // namespace kconv

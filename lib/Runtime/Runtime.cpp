@@ -185,7 +185,7 @@ void Artifact::run(std::string_view reductionName, const std::vector<Input> &inp
     call.args[k] = in.data;
   }
   try {
-    checkedBytes(checkedMul(call.nOut, r.outputDim, "nOut x output_dim"), sizeof(float),
+    checkedBytes(checkedMul(call.nOut, r.valueDim, "nOut x output_dim"), sizeof(float),
                  "bytes");
   } catch (const Error &e) {
     invalid(std::string("out: ") + e.what());
@@ -211,7 +211,7 @@ void Artifact::run(std::string_view reductionName, const std::vector<Input> &inp
     return;
   if (call.nReduced == 0 && !call.deviceMemory) {
     // The empty sum.
-    std::fill(out, out + call.nOut * r.outputDim, 0.0f);
+    std::fill(out, out + call.nOut * r.valueDim, 0.0f);
     return;
   }
   backend.run(call);
@@ -286,7 +286,7 @@ std::string signatureString(const ReductionInfo &r) {
   for (const VariableInfo &v : r.variables)
     s += (s.empty() ? "" : ", ") + v.name + ": " + toString(v.category) + " " +
          std::to_string(v.dim);
-  s += std::string(" -> ") + toString(r.outputCategory()) + " " + std::to_string(r.outputDim) +
+  s += std::string(" -> ") + toString(r.outputCategory()) + " " + std::to_string(r.valueDim) +
        " (" + r.kind + " over " + toString(r.reducedCategory()) + ")";
   return s;
 }

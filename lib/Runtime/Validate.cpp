@@ -101,7 +101,7 @@ private:
         fail(r, "two variables named '" + v.name + "'");
       checkDim(r, v.dim, "variable '" + v.name + "'");
     }
-    checkDim(r, r.outputDim, "the output");
+    checkDim(r, r.valueDim, "the output");
     if (r.formula.size() > kMaxFormulaOps)
       fail(r, "its formula has " + std::to_string(r.formula.size()) + " ops (at most " +
                   std::to_string(kMaxFormulaOps) + ")");
@@ -150,7 +150,9 @@ private:
     d.kind = r.kind;
     d.axis = r.axis;
     d.dtype = r.dtype;
-    d.outputDim = r.outputDim;
+    d.k = r.k;
+    d.valueDim = r.valueDim;
+    d.indexDim = r.indexDim;
     d.lanes = lanes;
     for (const VariableInfo &v : r.variables)
       d.variables.push_back({toString(v.category)[0], v.dim});
@@ -173,8 +175,12 @@ private:
       mismatch("the axis", std::to_string(meta.axis), std::to_string(code.axis));
     if (code.dtype != meta.dtype)
       mismatch("the dtype", meta.dtype, code.dtype);
-    if (code.outputDim != meta.outputDim)
-      mismatch("output_dim", std::to_string(meta.outputDim), std::to_string(code.outputDim));
+    if (code.k != meta.k)
+      mismatch("k", std::to_string(meta.k), std::to_string(code.k));
+    if (code.valueDim != meta.valueDim)
+      mismatch("value_dim", std::to_string(meta.valueDim), std::to_string(code.valueDim));
+    if (code.indexDim != meta.indexDim)
+      mismatch("index_dim", std::to_string(meta.indexDim), std::to_string(code.indexDim));
     if (code.lanes != meta.lanes)
       mismatch("cpu.lanes", std::to_string(meta.lanes), std::to_string(code.lanes));
     if (code.variables.size() != meta.variables.size())

@@ -171,7 +171,9 @@ Error kconv::addCpuAbiDescriptors(Module &module, ArrayRef<ReductionInfo> reduct
     d.kind = r.kind;
     d.axis = r.axis;
     d.dtype = r.dtype;
-    d.outputDim = r.outputDim;
+    d.k = r.k;
+    d.valueDim = r.valueDim;
+    d.indexDim = r.indexDim;
     auto lanes = r.attributes.find(abi::key::kCpuLanes);
     d.lanes = lanes == r.attributes.end() ? 1 : std::stoll(lanes->second);
     for (const VariableInfo &v : r.variables)

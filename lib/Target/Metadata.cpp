@@ -27,7 +27,9 @@ FailureOr<ReductionInfo> serializeReduction(ReductionOp reduction) {
     info.dtype = "f16";
   else
     return reduction.emitOpError("unsupported element type ") << elementType;
-  info.outputDim = reduction.getYieldDim();
+  info.k = reduction.getKOrOne();
+  info.valueDim = reduction.getValueDim();
+  info.indexDim = reduction.getIndexDim();
 
   Block &body = reduction.getBody().front();
   DenseMap<Value, int64_t> ids;

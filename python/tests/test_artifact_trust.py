@@ -50,7 +50,8 @@ def edit_metadata(artifact, old, new, drop_kinds=()):
             assert old in s[1], (old, s[1].decode())
             s[1] = s[1].replace(old, new)
     count = len(sections)
-    out = bytearray(b"KCONVART" + struct.pack("<II", 1, count) + b"\0" * 8)
+    version = struct.unpack_from("<I", artifact, 8)[0]  # kept: the edit is the metadata's
+    out = bytearray(b"KCONVART" + struct.pack("<II", version, count) + b"\0" * 8)
     offset = 24 + 24 * count
     for kind, payload in sections:
         out += struct.pack("<IIQQ", kind, 0, offset, len(payload))

@@ -4,7 +4,8 @@
 
 // CHECK:      reduction ops
 // CHECK:      axis 0
-// CHECK:      output_dim 2
+// CHECK:      value_dim 2
+// CHECK-NEXT: index_dim 0
 // CHECK-NEXT: var X i 2
 // CHECK-NEXT: var P p 1
 // CHECK-NEXT: var Y j 2

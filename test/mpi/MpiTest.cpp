@@ -117,7 +117,7 @@ std::string describe(const Problem &p, const char *what) {
 //===----------------------------------------------------------------------===//
 
 void checkProblem(const kconv::Artifact &art, const Problem &p) {
-  const int64_t od = p.r->outputDim;
+  const int64_t od = p.r->valueDim;
   kconv::RunOptions run;
   run.threads = 2;
   // Single process: the ranks' blocks, and one block.

@@ -65,7 +65,7 @@ TEST(Artifact, RoundTrip) {
     EXPECT_EQ(a.kind, b.kind);
     EXPECT_EQ(a.axis, b.axis);
     EXPECT_EQ(a.dtype, b.dtype);
-    EXPECT_EQ(a.outputDim, b.outputDim);
+    EXPECT_EQ(a.valueDim, b.valueDim);
     EXPECT_EQ(a.yield, b.yield);
     EXPECT_EQ(a.attributes, b.attributes);
     ASSERT_EQ(a.variables.size(), b.variables.size());
@@ -136,8 +136,9 @@ TEST(Artifact, RejectsBadMagicAndForeignFiles) {
 TEST(Artifact, RejectsOtherVersions) {
   std::string bytes = serializeArtifact(sample());
   std::string future = bytes;
-  putU32(future, 8, 2);
-  expectRejected(future, "format version 2 is not supported");
+  putU32(future, 8, kArtifactFormatVersion + 1);
+  expectRejected(future, "format version " + std::to_string(kArtifactFormatVersion + 1) +
+                             " is not supported");
   std::string zero = bytes;
   putU32(zero, 8, 0);
   expectRejected(zero, "format version 0");
@@ -178,19 +179,19 @@ TEST(Artifact, RejectsMalformedMetadata) {
     std::memcpy(&out[16], &hash, 8);
     return out;
   };
-  std::string good = "kconv-metadata 1\ncompiler x\nreduction r\nvar X i 3\nop sqnorm2 1 0\n"
+  std::string good = "kconv-metadata 2\ncompiler x\nreduction r\nvar X i 3\nop sqnorm2 1 0\n"
                      "yield 1\nend\n";
   EXPECT_NO_THROW(parseArtifact(withMetadata(good), "test.kca"));
   expectRejected(withMetadata(""), "empty metadata");
   expectRejected(withMetadata("kconv-metadata 7\n"), "metadata line 1");
-  expectRejected(withMetadata("kconv-metadata 1\nreduction r\nvar X i 3\n"),
+  expectRejected(withMetadata("kconv-metadata 2\nreduction r\nvar X i 3\n"),
                  "ends inside reduction 'r'");
-  expectRejected(withMetadata("kconv-metadata 1\nreduction r\nvar X q 3\nyield 0\nend\n"),
+  expectRejected(withMetadata("kconv-metadata 2\nreduction r\nvar X q 3\nyield 0\nend\n"),
                  "unknown variable category 'q'");
-  expectRejected(withMetadata("kconv-metadata 1\nreduction r\nvar X i 3\nop exp 1 5\n"),
+  expectRejected(withMetadata("kconv-metadata 2\nreduction r\nvar X i 3\nop exp 1 5\n"),
                  "operand 5 is not defined before this op");
-  expectRejected(withMetadata("kconv-metadata 1\nreduction r\nvar X i 3\nend\n"), "no yield");
-  expectRejected(withMetadata("kconv-metadata 1\nreduction r\naxis 2\n"), "axis must be 0 or 1");
-  expectRejected(withMetadata("kconv-metadata 1\nbogus 1\n"), "outside a reduction");
-  expectRejected(withMetadata("kconv-metadata 1\nreduction r\nbogus 1\n"), "unknown key 'bogus'");
+  expectRejected(withMetadata("kconv-metadata 2\nreduction r\nvar X i 3\nend\n"), "no yield");
+  expectRejected(withMetadata("kconv-metadata 2\nreduction r\naxis 2\n"), "axis must be 0 or 1");
+  expectRejected(withMetadata("kconv-metadata 2\nbogus 1\n"), "outside a reduction");
+  expectRejected(withMetadata("kconv-metadata 2\nreduction r\nbogus 1\n"), "unknown key 'bogus'");
 }

@@ -34,7 +34,7 @@ struct Builder {
   }
   ReductionInfo yield(int64_t value, int64_t dim) {
     r.yield = value;
-    r.outputDim = dim;
+    r.valueDim = dim;
     return r;
   }
 };
@@ -327,7 +327,7 @@ TEST(Reference, RejectsBadFormulas) {
   {
     Builder b({var("X", VarCategory::Vi, 3)});
     int64_t v = b.op("exp", 3, {0});
-    expectError(b.yield(v, 1), ErrorCode::InvalidArtifact, "output_dim is 1");
+    expectError(b.yield(v, 1), ErrorCode::InvalidArtifact, "value_dim is 1");
   }
   {
     Builder b({var("X", VarCategory::Vi, 3)});

@@ -60,11 +60,11 @@ protected:
       pointers.push_back(d.data());
     }
     const int64_t nOut = art_->outputRows(name, nI, nJ);
-    std::vector<float> out(static_cast<size_t>(nOut * r.outputDim) + 8,
+    std::vector<float> out(static_cast<size_t>(nOut * r.valueDim) + 8,
                            std::numeric_limits<float>::quiet_NaN());
     art_->run(name, inputs, out.data(), nI, nJ, options);
     std::vector<double> ref = referenceRun(r, pointers, nI, nJ);
-    ASSERT_EQ(ref.size(), size_t(nOut * r.outputDim));
+    ASSERT_EQ(ref.size(), size_t(nOut * r.valueDim));
     double diff = 0, norm = 0;
     for (size_t k = 0; k < ref.size(); ++k) {
       ASSERT_FALSE(std::isnan(out[k])) << "element " << k << " (broken packing writes NaN)";
@@ -104,7 +104,7 @@ TEST_F(RuntimeTest, ListsReductions) {
   ASSERT_EQ(art_->reductions().size(), 4u);
   const ReductionInfo &g = art_->reduction("gaussian_conv");
   EXPECT_EQ(g.axis, 1);
-  EXPECT_EQ(g.outputDim, 1);
+  EXPECT_EQ(g.valueDim, 1);
   ASSERT_EQ(g.variables.size(), 3u);
   EXPECT_EQ(g.variables[0].name, "X");
   EXPECT_EQ(g.variables[1].category, VarCategory::Vj);
@@ -112,7 +112,7 @@ TEST_F(RuntimeTest, ListsReductions) {
   EXPECT_EQ(signatureString(g), "X: i 3, Y: j 3, B: j 1 -> i 1 (sum over j)");
   EXPECT_EQ(signatureString(art_->reduction("transposed")),
             "X: i 3, A: i 1, Y: j 3, S: p 1 -> j 1 (sum over i)");
-  EXPECT_EQ(art_->reduction("gaussian_vec").outputDim, 3);
+  EXPECT_EQ(art_->reduction("gaussian_vec").valueDim, 3);
   EXPECT_TRUE(art_->hasCpu("gaussian_conv"));
   EXPECT_FALSE(art_->hasCpu("no_cpu"));
   EXPECT_FALSE(art_->hasGpu("gaussian_conv"));

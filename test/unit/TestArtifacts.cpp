@@ -20,11 +20,11 @@ const std::string &testKernelSource() {
 
 /* The ABI descriptors (kconv/ABI/KernelABI.h), written out by hand as the documented format. */
 const char kconv_cpu_gaussian_conv_abi[] =
-    "kconv-cpu-abi 1 kind=sum axis=1 dtype=f32 output_dim=1 lanes=16 vars=i3,j3,j1";
+    "kconv-cpu-abi 2 kind=sum k=1 axis=1 dtype=f32 value_dim=1 index_dim=0 lanes=16 vars=i3,j3,j1";
 const char kconv_cpu_gaussian_vec_abi[] =
-    "kconv-cpu-abi 1 kind=sum axis=1 dtype=f32 output_dim=3 lanes=8 vars=i3,j3,j3";
+    "kconv-cpu-abi 2 kind=sum k=1 axis=1 dtype=f32 value_dim=3 index_dim=0 lanes=8 vars=i3,j3,j3";
 const char kconv_cpu_transposed_abi[] =
-    "kconv-cpu-abi 1 kind=sum axis=0 dtype=f32 output_dim=1 lanes=4 vars=i3,i1,j3,p1";
+    "kconv-cpu-abi 2 kind=sum k=1 axis=0 dtype=f32 value_dim=1 index_dim=0 lanes=4 vars=i3,i1,j3,p1";
 
 static int64_t round_up(int64_t n, int64_t lanes) { return (n + lanes - 1) / lanes * lanes; }
 
@@ -160,7 +160,7 @@ ArtifactContents testArtifactContents() {
 
   ReductionInfo vec;
   vec.name = "gaussian_vec";
-  vec.outputDim = 3;
+  vec.valueDim = 3;
   vec.variables = {var("X", VarCategory::Vi, 3), var("Y", VarCategory::Vj, 3),
                    var("V", VarCategory::Vj, 3)};
   vec.formula = {op("sqdist", 1, {0, 1}), op("neg", 1, {3}), op("exp", 1, {4}),

@@ -84,8 +84,8 @@ TEST_F(ValidateTest, OtherFieldsAreCrossChecked) {
   c.reductions[0].variables[2].category = VarCategory::Pm;
   expectRefused(c, "variable 2 (B) is p 1 in the metadata but j 1 in the code");
   c = contents_;
-  c.reductions[1].outputDim = 1;
-  expectRefused(c, "output_dim is 1 in the metadata but 3 in the code");
+  c.reductions[1].valueDim = 1;
+  expectRefused(c, "value_dim is 1 in the metadata but 3 in the code");
   c = contents_;
   c.reductions[0].attributes["cpu.lanes"] = "1"; // the kernel loads 16-float vectors
   expectRefused(c, "cpu.lanes is 1 in the metadata but 16 in the code");
@@ -100,7 +100,7 @@ TEST_F(ValidateTest, DimensionsAreBounded) {
                            "allows 1 to 65536)");
   ArtifactContents c = parseArtifact(serializeArtifact(contents_), "x");
   c.reductions[0].variables[1].dim = 3;
-  c.reductions[0].outputDim = kconv::abi::kMaxDim + 1;
+  c.reductions[0].valueDim = kconv::abi::kMaxDim + 1;
   expectRefused(c, "the output has dimension 65537");
 }
 
@@ -172,8 +172,8 @@ TEST_F(ValidateTest, CodeWithoutDescriptorIsRefused) {
   expectRefused(c, "its CPU code's ABI descriptor 'kconv_cpu_gaussian_vec_abi' is malformed");
   // The kernel must be a function of the object, not data.
   so = test::compileSharedObject(
-      "const char kconv_cpu_gaussian_conv_abi[] = \"kconv-cpu-abi 1 kind=sum axis=1 dtype=f32 "
-      "output_dim=1 lanes=16 vars=i3,j3,j1\";\nint kconv_cpu_gaussian_conv = 3;\n",
+      "const char kconv_cpu_gaussian_conv_abi[] = \"kconv-cpu-abi 2 kind=sum k=1 axis=1 dtype=f32 "
+      "value_dim=1 index_dim=0 lanes=16 vars=i3,j3,j1\";\nint kconv_cpu_gaussian_conv = 3;\n",
       why);
   ASSERT_FALSE(so.empty()) << why;
   c = contents_;
@@ -276,11 +276,11 @@ TEST(KernelAbi, NamesAndDescriptor) {
   d.lanes = 16;
   d.variables = {{'i', 3}, {'j', 3}, {'p', 1}};
   EXPECT_EQ(d.format(),
-            "kconv-cpu-abi 1 kind=sum axis=1 dtype=f32 output_dim=1 lanes=16 vars=i3,j3,p1");
+            "kconv-cpu-abi 2 kind=sum k=1 axis=1 dtype=f32 value_dim=1 index_dim=0 lanes=16 vars=i3,j3,p1");
   auto back = kconv::abi::CpuAbiDescriptor::parse(d.format());
   ASSERT_TRUE(back);
   EXPECT_EQ(back->format(), d.format());
   EXPECT_FALSE(kconv::abi::CpuAbiDescriptor::parse("kconv-cpu-abi 1 kind=sum"));
   EXPECT_FALSE(kconv::abi::CpuAbiDescriptor::parse(
-      "kconv-cpu-abi 1 kind=sum axis=1 dtype=f32 output_dim=1 lanes=16 vars=q3"));
+      "kconv-cpu-abi 2 kind=sum k=1 axis=1 dtype=f32 value_dim=1 index_dim=0 lanes=16 vars=q3"));
 }

@@ -344,7 +344,7 @@ int main(int argc, char **argv) {
         int64_t gridY = kernel.splitj ? std::max<int64_t>(1, (nRed + jChunk - 1) / jChunk) : 1;
         int64_t rowsPerBlock = kernel.rowsPerBlock;
         int64_t gridX = (nOut + rowsPerBlock - 1) / rowsPerBlock;
-        std::vector<float> out(size_t(std::max<int64_t>(nOut * r.outputDim, 1)),
+        std::vector<float> out(size_t(std::max<int64_t>(nOut * r.valueDim, 1)),
                                kernel.splitj ? 0.0f : std::nanf(""));
         int32_t n32 = int32_t(nOut), m32 = int32_t(nRed), c32 = int32_t(jChunk);
         // One OS thread per CUDA thread, each running the blocks in the same order (the kernel

@@ -39,7 +39,7 @@ inputs and outputs:
   --random N[,M]        random normal inputs for the variables not given by --input, with
                         nI = N and nJ = M (default M = N)
   --seed S              seed of --random and of --check's row sample (default 0)
-  --output FILE, -o     write the result: float32 .npy of shape (nOut, outputDim)
+  --output FILE, -o     write the result: float32 .npy of shape (nOut, valueDim)
 running:
   --threads T           threads (default: all CPUs, or $KCONV_NUM_THREADS)
   --device D            cpu, gpu or auto (default auto: the CPU code when usable)
@@ -353,11 +353,11 @@ int run(const Options &o) {
   const int64_t nOut = r.axis == 1 ? ni : nj;
   std::vector<float> out;
   try {
-    out = allocate(std::max<int64_t>(kconv::checkedMul(nOut, r.outputDim, "nOut x output_dim"), 1),
+    out = allocate(std::max<int64_t>(kconv::checkedMul(nOut, r.valueDim, "nOut x output_dim"), 1),
                    "the output");
   } catch (const kconv::Error &e) {
     throw kconv::Error(e.code(), "output of " + std::to_string(nOut) + " rows of dimension " +
-                                     std::to_string(r.outputDim) + ": " + e.what());
+                                     std::to_string(r.valueDim) + ": " + e.what());
   }
   kconv::RunOptions runOptions;
   runOptions.device = o.device;
@@ -374,7 +374,7 @@ int run(const Options &o) {
   double firstMs = once();
   std::printf("%s: nI = %lld, nJ = %lld, output (%lld, %lld), %d thread(s): %.3f ms\n",
               r.name.c_str(), (long long)ni, (long long)nj, (long long)nOut,
-              (long long)r.outputDim, threads, firstMs);
+              (long long)r.valueDim, threads, firstMs);
 
   if (o.bench) {
     std::vector<double> times;
@@ -391,9 +391,9 @@ int run(const Options &o) {
   }
 
   if (!o.output.empty()) {
-    kconv::writeNpy(o.output, out.data(), {nOut, r.outputDim});
+    kconv::writeNpy(o.output, out.data(), {nOut, r.valueDim});
     std::printf("wrote %s, shape (%lld, %lld)\n", o.output.c_str(), (long long)nOut,
-                (long long)r.outputDim);
+                (long long)r.valueDim);
   }
 
   int status = 0;
@@ -413,9 +413,9 @@ int run(const Options &o) {
     std::vector<double> ref = kconv::referenceRun(r, pointers, ni, nj, rows);
     double diff = 0, norm = 0;
     for (size_t k = 0; k < rows.size(); ++k)
-      for (int64_t c = 0; c < r.outputDim; ++c) {
-        double want = ref[k * size_t(r.outputDim) + size_t(c)];
-        double got = out[size_t(rows[k] * r.outputDim + c)];
+      for (int64_t c = 0; c < r.valueDim; ++c) {
+        double want = ref[k * size_t(r.valueDim) + size_t(c)];
+        double got = out[size_t(rows[k] * r.valueDim + c)];
         diff += (got - want) * (got - want);
         norm += want * want;
       }

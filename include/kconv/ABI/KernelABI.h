@@ -232,28 +232,31 @@ constexpr size_t elementSize(ElementType type) {
 //===----------------------------------------------------------------------===//
 
 /// Version of the CPU kernel ABI (argument layout of docs/architecture.md) and of the descriptor.
-constexpr int kCpuAbiVersion = 1;
+constexpr int kCpuAbiVersion = 2; // 2: the indices argument, k, value_dim, index_dim
 /// First word of every descriptor string.
 constexpr std::string_view kCpuAbiMagic = "kconv-cpu-abi";
 
 /// What a CPU kernel was compiled for, as far as calling it safely goes. The CPU object exports it
 /// as the string `cpuAbiSymbolName(NAME)` (a NUL-terminated char array) in the form
-///   kconv-cpu-abi 1 kind=sum axis=1 dtype=f32 output_dim=1 lanes=16 vars=i3,j3,j1
+///   kconv-cpu-abi 2 kind=sum k=1 axis=1 dtype=f32 value_dim=1 index_dim=0 lanes=16 vars=i3,j3,j1
 /// (vars: category i/j/p and dimension of each variable, in argument order). Variable names are
 /// not part of the ABI.
 struct CpuAbiDescriptor {
   int version = kCpuAbiVersion;
   std::string kind = "sum";
+  int64_t k = 1;
   int axis = 1;
   std::string dtype = "f32";
-  int64_t outputDim = 1;
+  int64_t valueDim = 1;
+  int64_t indexDim = 0;
   int64_t lanes = 1;
   std::vector<std::pair<char, int64_t>> variables; // category ('i', 'j', 'p'), dimension
 
   std::string format() const {
     std::string s = std::string(kCpuAbiMagic) + " " + std::to_string(version) + " kind=" + kind +
-                    " axis=" + std::to_string(axis) + " dtype=" + dtype +
-                    " output_dim=" + std::to_string(outputDim) +
+                    " k=" + std::to_string(k) + " axis=" + std::to_string(axis) +
+                    " dtype=" + dtype + " value_dim=" + std::to_string(valueDim) +
+                    " index_dim=" + std::to_string(indexDim) +
                     " lanes=" + std::to_string(lanes) + " vars=";
     for (size_t k = 0; k < variables.size(); ++k)
       s += (k ? "," : "") + std::string(1, variables[k].first) +
@@ -273,7 +276,7 @@ struct CpuAbiDescriptor {
         words.push_back(text.substr(i, end - i));
       i = end + 1;
     }
-    if (words.size() != 8 || words[0] != kCpuAbiMagic)
+    if (words.size() != 10 || words[0] != kCpuAbiMagic)
       return std::nullopt;
     auto integer = [](std::string_view w, int64_t &value) {
       if (w.empty() || w.size() > 18)
@@ -300,19 +303,23 @@ struct CpuAbiDescriptor {
     if (!field(words[2], "kind", value))
       return std::nullopt;
     d.kind = std::string(value);
-    if (!field(words[3], "axis", value) || !integer(value, number) || number > 1)
+    if (!field(words[3], "k", value) || !integer(value, d.k))
+      return std::nullopt;
+    if (!field(words[4], "axis", value) || !integer(value, number) || number > 1)
       return std::nullopt;
     d.axis = int(number);
-    if (!field(words[4], "dtype", value))
+    if (!field(words[5], "dtype", value))
       return std::nullopt;
     d.dtype = std::string(value);
-    if (!field(words[5], "output_dim", value) || !integer(value, d.outputDim))
+    if (!field(words[6], "value_dim", value) || !integer(value, d.valueDim))
       return std::nullopt;
-    if (!field(words[6], "lanes", value) || !integer(value, d.lanes))
+    if (!field(words[7], "index_dim", value) || !integer(value, d.indexDim))
       return std::nullopt;
-    if (words[7].substr(0, 5) != "vars=")
+    if (!field(words[8], "lanes", value) || !integer(value, d.lanes))
       return std::nullopt;
-    std::string_view vars = words[7].substr(5);
+    if (words[9].substr(0, 5) != "vars=")
+      return std::nullopt;
+    std::string_view vars = words[9].substr(5);
     for (size_t i = 0; i < vars.size();) {
       size_t end = vars.find(',', i);
       if (end == std::string_view::npos)

@@ -64,7 +64,7 @@ void accumulate(float *out, const float *partial, int64_t count);
 /// into consecutive blocks of the given sizes (they must add up to nReduced = nJ for axis 1, nI for
 /// axis 0; one block at least, none negative), runs each block separately, and sums the partials
 /// per output row in block order: out = ((p_0 + p_1) + p_2) + ... (p_0 is written to out; one
-/// scratch array of nOut x outputDim floats holds the next partial). No MPI.
+/// scratch array of nOut x valueDim floats holds the next partial). No MPI.
 void runBlocked(const Artifact &artifact, std::string_view reduction,
                 const std::vector<Input> &inputs, float *out, int64_t nI, int64_t nJ,
                 const std::vector<int64_t> &blockSizes, const RunOptions &options = {});
@@ -133,7 +133,7 @@ struct RunStats {
 /// conventions; stated rows/dims are checked): this rank's block of rows of every
 /// output-category variable ([rows.out x dim]), its block of every reduced-category variable
 /// ([rows.reduced x dim]), and every parameter ([dim], identical on all ranks). Writes this rank's
-/// output rows to `localOut` ([rows.out x outputDim]).
+/// output rows to `localOut` ([rows.out x valueDim]).
 ///
 /// Throws kconv::Error on every rank when any rank finds an error (see the file comment); a
 /// failure inside the computation (after the checks) is also reported on every rank, after the

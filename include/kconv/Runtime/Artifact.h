@@ -17,7 +17,7 @@
 
 namespace kconv {
 
-constexpr uint32_t kArtifactFormatVersion = 1;
+constexpr uint32_t kArtifactFormatVersion = 2; // 2: reduction kinds, k, value_dim, index_dim
 
 enum class VarCategory { Vi, Vj, Pm };
 
@@ -43,7 +43,12 @@ struct ReductionInfo {
   std::string kind = "sum";            // kconv reduction kind mnemonic
   int axis = 1;                        // 1: reduce over j (output rows = i); 0: over i
   std::string dtype = "f32";
-  int64_t outputDim = 1;
+  /// K of the k-min kinds (`k` line), else 1.
+  int64_t k = 1;
+  /// Dimensions of one row of the float output and of the int64 index output; 0: the kind has no
+  /// such output (Builtins.def, reductionOutputDims; docs/reductions.md).
+  int64_t valueDim = 1;
+  int64_t indexDim = 0;
   std::vector<VariableInfo> variables; // argument order
   std::vector<FormulaOp> formula;
   int64_t yield = -1;                  // value id of the per-pair result

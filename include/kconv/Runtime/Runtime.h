@@ -10,7 +10,7 @@
 //   art->run("gaussian_conv", {{"X", x}, {"Y", y}, {"B", b}}, out, nI, nJ); // by name
 //
 // Arrays are row-major float32: a Vi variable of dimension D is [nI x D], a Vj one [nJ x D], a
-// parameter [D]; `out` is [nOut x outputDim] with nOut = nI for axis = 1 and nJ for axis = 0.
+// parameter [D]; `out` is [nOut x valueDim] with nOut = nI for axis = 1 and nJ for axis = 0.
 // On the GPU with device arrays:
 //   kconv::RunOptions o; o.memory = kconv::Memory::CudaDevice; o.stream = stream;
 //   art->run("gaussian_conv", {dx, dy, db}, dout, nI, nJ, o);   // queued on `stream`, no copies
@@ -134,7 +134,7 @@ public:
   /// nI for axis = 1, nJ for axis = 0.
   int64_t outputRows(std::string_view reduction, int64_t nI, int64_t nJ) const;
 
-  /// Runs `reduction`: inputs in argument order, `out` [nOut x outputDim] row-major float32.
+  /// Runs `reduction`: inputs in argument order, `out` [nOut x valueDim] row-major float32.
   /// nOut = 0 writes nothing (out may be null); nReduced = 0 writes zeros (the empty sum).
   /// A null input is accepted only for a Vi/Vj variable with 0 rows.
   void run(std::string_view reduction, const std::vector<Input> &inputs, float *out, int64_t nI,
@@ -201,7 +201,7 @@ std::string signatureString(const ReductionInfo &reduction);
 void validateFormula(const ReductionInfo &reduction);
 
 /// Evaluates `reduction` in float64 by interpreting its serialized formula, pair by pair; the
-/// inputs have the layouts of Artifact::run. Returns [rows.size() x outputDim] (row-major) for the
+/// inputs have the layouts of Artifact::run. Returns [rows.size() x valueDim] (row-major) for the
 /// given output rows, in the order given (each in [0, nOut)). Independent of the generated code:
 /// this is what `kconv-run --check` compares against.
 std::vector<double> referenceRun(const ReductionInfo &reduction,
@@ -210,12 +210,12 @@ std::vector<double> referenceRun(const ReductionInfo &reduction,
 std::vector<double> referenceRun(const ReductionInfo &reduction,
                                  const std::vector<const double *> &inputs, int64_t nI,
                                  int64_t nJ, const std::vector<int64_t> &rows);
-/// All output rows: [nOut x outputDim].
+/// All output rows: [nOut x valueDim].
 std::vector<double> referenceRun(const ReductionInfo &reduction,
                                  const std::vector<const float *> &inputs, int64_t nI, int64_t nJ);
 
 /// Evaluates the formula for one pair: `values[k]` points to variable k's components. Returns the
-/// yielded value (outputDim components).
+/// yielded value (valueDim components).
 std::vector<double> evaluateFormula(const ReductionInfo &reduction,
                                     const std::vector<const double *> &values);
 
