@@ -40,7 +40,7 @@
 
 namespace {
 
-using Kernel = void (*)(const float *const *, float *, int64_t, int64_t, int64_t, int64_t);
+using Kernel = void (*)(const float *const *, float *, int64_t *, int64_t, int64_t, int64_t, int64_t);
 
 [[noreturn]] void die(const std::string &message) {
   std::fprintf(stderr, "kconv-cpu-bench: error: %s\n", message.c_str());
@@ -309,7 +309,7 @@ int main(int argc, char **argv) {
     pool.run([&](int t) {
       int64_t lo = nOut * t / threads, hi = nOut * (t + 1) / threads;
       if (lo < hi)
-        kernel(args.data(), out.data(), lo, hi, nRed, stride);
+        kernel(args.data(), out.data(), /*indices=*/nullptr, lo, hi, nRed, stride);
     });
   };
   call();

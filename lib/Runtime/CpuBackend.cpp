@@ -29,8 +29,8 @@
 namespace kconv {
 namespace {
 
-using KernelFn = void (*)(const float *const *args, float *out, int64_t begin, int64_t end,
-                          int64_t nReduced, int64_t reducedStride);
+using KernelFn = void (*)(const float *const *args, float *values, int64_t *indices,
+                          int64_t begin, int64_t end, int64_t nReduced, int64_t reducedStride);
 
 //===----------------------------------------------------------------------===//
 // Host CPU features
@@ -372,7 +372,7 @@ public:
     std::function<void(int64_t)> body = [&](int64_t chunk) {
       int64_t begin = chunk * chunkRows;
       int64_t end = std::min(nOut, begin + chunkRows);
-      fn(argv, out, begin, end, nReduced, stride);
+      fn(argv, out, /*indices=*/nullptr, begin, end, nReduced, stride);
     };
     ThreadPool::global().parallelFor(chunks, int(threads), body);
     buffer.trim();

@@ -488,21 +488,25 @@ void GpuBackend::launch(const DeviceState &state, size_t index, const Plan &p,
   if (p.kernel->splitj)
     check(d.cuMemsetD32Async(out, 0, size_t(nOut * r.valueDim), stream), "cuMemsetD32Async",
           "zeroing out for the split-j kernel");
-  // The ABI: one device pointer per variable, out, then nOut, nReduced, jChunk (int32).
-  void *params[64 + 4];
+  // The ABI: one device pointer per variable, values, indices, then nOut, nReduced, jChunk
+  // (int32).
+  constexpr size_t trailing = abi::kGpuTrailingParams;
+  void *params[64 + trailing];
   std::vector<void *> heap;
   void **slots = params;
-  if (args.size() + 4 > 64 + 4) {
-    heap.resize(args.size() + 4);
+  if (args.size() > 64) {
+    heap.resize(args.size() + trailing);
     slots = heap.data();
   }
+  CUdeviceptr indices = 0;
   for (size_t k = 0; k < args.size(); ++k)
     slots[k] = const_cast<CUdeviceptr *>(&args[k]);
   int32_t n32 = int32_t(nOut), m32 = int32_t(nReduced), chunk32 = int32_t(p.chunk);
   slots[args.size()] = &out;
-  slots[args.size() + 1] = &n32;
-  slots[args.size() + 2] = &m32;
-  slots[args.size() + 3] = &chunk32;
+  slots[args.size() + 1] = &indices;
+  slots[args.size() + 2] = &n32;
+  slots[args.size() + 3] = &m32;
+  slots[args.size() + 4] = &chunk32;
   if (verbose)
     std::fprintf(stderr,
                  "kconv gpu: %s on GPU %d (%s, %d SMs, %s): grid %ux%u, block %d, %d row(s) per "

@@ -195,11 +195,11 @@ CUresult cuLaunchKernel(void *f, unsigned gx, unsigned gy, unsigned gz, unsigned
   const char *log = getenv("FAKE_CUDA_LOG");
   if (strstr(name, "gaussian_conv") == NULL)
     return 0; /* other kernels: accepted, not computed */
-  /* params: X, Y, B, out (device pointers), nOut, nRed, jChunk (int32). */
+  /* params: X, Y, B, values, indices (device pointers), nOut, nRed, jChunk (int32). */
   const float *x = *(const float **)params[0], *y = *(const float **)params[1],
               *b = *(const float **)params[2];
   float *out = *(float **)params[3];
-  int nOut = *(int *)params[4], nRed = *(int *)params[5], chunk = *(int *)params[6];
+  int nOut = *(int *)params[5], nRed = *(int *)params[6], chunk = *(int *)params[7];
   if (!isDevice(x) || !isDevice(y) || !isDevice(b) || !isDevice(out))
     return 1; /* CUDA_ERROR_INVALID_VALUE: not device memory */
   if (log) {

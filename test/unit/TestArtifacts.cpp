@@ -39,7 +39,7 @@ static int packing_ok(const float *soa, int64_t dim, int64_t n, int64_t stride, 
   return 1;
 }
 
-void kconv_cpu_gaussian_conv(const float *const *args, float *out, int64_t begin, int64_t end,
+void kconv_cpu_gaussian_conv(const float *const *args, float *out, int64_t *indices, int64_t begin, int64_t end,
                              int64_t nReduced, int64_t stride) {
   const float *x = args[0], *y = args[1], *b = args[2];
   int ok = packing_ok(y, 3, nReduced, stride, 16) && packing_ok(b, 1, nReduced, stride, 16);
@@ -59,7 +59,7 @@ void kconv_cpu_gaussian_conv(const float *const *args, float *out, int64_t begin
   }
 }
 
-void kconv_cpu_gaussian_vec(const float *const *args, float *out, int64_t begin, int64_t end,
+void kconv_cpu_gaussian_vec(const float *const *args, float *out, int64_t *indices, int64_t begin, int64_t end,
                             int64_t nReduced, int64_t stride) {
   const float *x = args[0], *y = args[1], *v = args[2];
   int ok = packing_ok(y, 3, nReduced, stride, 8) && packing_ok(v, 3, nReduced, stride, 8);
@@ -84,7 +84,7 @@ void kconv_cpu_gaussian_vec(const float *const *args, float *out, int64_t begin,
 }
 
 /* axis 0: output rows are j; X and A (category i) are the packed ones. */
-void kconv_cpu_transposed(const float *const *args, float *out, int64_t begin, int64_t end,
+void kconv_cpu_transposed(const float *const *args, float *out, int64_t *indices, int64_t begin, int64_t end,
                           int64_t nReduced, int64_t stride) {
   const float *x = args[0], *a = args[1], *y = args[2], *s = args[3];
   int ok = packing_ok(x, 3, nReduced, stride, 4) && packing_ok(a, 1, nReduced, stride, 4);

@@ -141,16 +141,16 @@ TEST_F(ValidateTest, PtxParameterCountIsChecked) {
   ReductionInfo &r = gaussian();
   r.attributes["gpu.kernel"] = "kconv_gpu_gaussian_conv";
   r.attributes["gpu.kernel_splitj"] = "kconv_gpu_gaussian_conv_splitj";
-  // 3 variables: 3 pointers + out, nOut, nReduced, jChunk = 7 parameters.
-  contents_.ptx = ptxEntry("kconv_gpu_gaussian_conv", 7) +
-                  ptxEntry("kconv_gpu_gaussian_conv_splitj", 7);
+  // 3 variables: 3 pointers + values, indices, nOut, nReduced, jChunk = 8 parameters.
+  contents_.ptx = ptxEntry("kconv_gpu_gaussian_conv", 8) +
+                  ptxEntry("kconv_gpu_gaussian_conv_splitj", 8);
   EXPECT_NO_THROW(validateArtifact(contents_, "t.kca"));
   ArtifactContents c = contents_;
-  c.ptx = ptxEntry("kconv_gpu_gaussian_conv", 7) + ptxEntry("kconv_gpu_gaussian_conv_splitj", 6);
-  expectRefused(c, "the PTX kernel kconv_gpu_gaussian_conv_splitj takes 6 parameters, but the "
-                   "metadata's 3 variables make 7");
-  c.ptx = ptxEntry("kconv_gpu_gaussian_conv_splitj", 7) +
-          ptxEntry("kconv_gpu_gaussian_conv_x", 7); // a longer name is not the kernel
+  c.ptx = ptxEntry("kconv_gpu_gaussian_conv", 8) + ptxEntry("kconv_gpu_gaussian_conv_splitj", 7);
+  expectRefused(c, "the PTX kernel kconv_gpu_gaussian_conv_splitj takes 7 parameters, but the "
+                   "metadata's 3 variables make 8");
+  c.ptx = ptxEntry("kconv_gpu_gaussian_conv_splitj", 8) +
+          ptxEntry("kconv_gpu_gaussian_conv_x", 8); // a longer name is not the kernel
   expectRefused(c, "its PTX has no kernel 'kconv_gpu_gaussian_conv' (attr gpu.kernel)");
 }
 
@@ -262,7 +262,7 @@ TEST(KernelAbi, NamesAndDescriptor) {
   ASSERT_TRUE(kconv::abi::parseGpuKernelName("g", "kconv_gpu_g_splitj", v, splitj));
   EXPECT_TRUE(v == kconv::abi::GpuVariant::Rows && splitj);
   EXPECT_FALSE(kconv::abi::parseGpuKernelName("g", "kconv_gpu_g_small_splitj", v, splitj));
-  EXPECT_EQ(kconv::abi::gpuKernelParamCount(3), 7u);
+  EXPECT_EQ(kconv::abi::gpuKernelParamCount(3), 8u);
   EXPECT_EQ(kconv::abi::cpuJBlock(1000, 16), 1008);
   EXPECT_EQ(kconv::abi::cpuJBlock(3, 16), 16);
   EXPECT_EQ(kconv::abi::gpuJChunk(10, 3, 256), 4 * 256);

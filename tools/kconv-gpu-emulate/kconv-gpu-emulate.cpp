@@ -363,7 +363,7 @@ int main(int argc, char **argv) {
         for (int64_t t = 0; t < block; ++t)
           threads.emplace_back([&, t] {
             std::vector<const void *> ptrs(pointers.begin(), pointers.end());
-            void *outPtr = out.data();
+            void *outPtr = out.data(), *indicesPtr = nullptr;
             int64_t tid = t, bxv = 0, byv = 0;
             // Each shared buffer is a rank-1 memref descriptor: allocated, aligned, offset, size,
             // stride.
@@ -380,7 +380,7 @@ int main(int argc, char **argv) {
             std::vector<void *> args;
             for (auto &p : ptrs)
               args.push_back(&p);
-            for (void *a : {(void *)&outPtr, (void *)&n32, (void *)&m32, (void *)&c32, (void *)&tid,
+            for (void *a : {(void *)&outPtr, (void *)&indicesPtr, (void *)&n32, (void *)&m32, (void *)&c32, (void *)&tid,
                             (void *)&bxv, (void *)&byv})
               args.push_back(a);
             for (Descriptor &d : descriptors)

@@ -91,8 +91,8 @@ inline bool parseGpuKernelName(std::string_view reduction, std::string_view kern
   return false;
 }
 
-/// GPU kernel parameters after the V variable pointers: out, nOut, nReduced, jChunk.
-constexpr size_t kGpuTrailingParams = 4;
+/// GPU kernel parameters after the V variable pointers: values, indices, nOut, nReduced, jChunk.
+constexpr size_t kGpuTrailingParams = 5;
 /// Parameter count of every GPU kernel of a reduction with `numVariables` variables.
 constexpr size_t gpuKernelParamCount(size_t numVariables) {
   return numVariables + kGpuTrailingParams;

@@ -2,8 +2,8 @@
 //
 // convert-kconv-to-cpu: each `kconv.reduction @NAME` becomes the C-ABI function
 //
-//   void kconv_cpu_NAME(const float *const *args, float *out, int64_t begin, int64_t end,
-//                       int64_t nReduced, int64_t reducedStride);
+//   void kconv_cpu_NAME(const float *const *args, float *values, int64_t *indices,
+//                       int64_t begin, int64_t end, int64_t nReduced, int64_t reducedStride);
 //
 // of docs/architecture.md ("CPU kernel ABI"), written with func + scf + arith + vector ops and llvm
 // pointer arithmetic / loads / stores around clones of the formula (kconv ops on variables bound to
@@ -102,7 +102,7 @@ private:
   unsigned elementBytes = 4;
   int64_t outputDim = 1;
   // Function arguments.
-  Value argsPtr, outPtr, begin, end, nReduced, reducedStride;
+  Value argsPtr, outPtr, indicesPtr, begin, end, nReduced, reducedStride;
   SmallVector<Value> varPtrs; // args[k]
   /// The variables bound for the formula clones: parameters (per call), output-category variables
   /// (per register row, rowLeaves[r]).
@@ -244,17 +244,19 @@ LogicalResult ReductionLowering::run(OpBuilder &moduleBuilder) {
   Location loc = reduction.getLoc();
   ptrType = LLVM::LLVMPointerType::get(ctx);
   Type i64Type = IntegerType::get(ctx, 64);
-  auto funcType = FunctionType::get(ctx, {ptrType, ptrType, i64Type, i64Type, i64Type, i64Type}, {});
+  auto funcType = FunctionType::get(
+      ctx, {ptrType, ptrType, ptrType, i64Type, i64Type, i64Type, i64Type}, {});
   auto func = func::FuncOp::create(
       moduleBuilder, loc, ::kconv::abi::cpuKernelName(reduction.getSymName().str()), funcType);
   Block *entry = func.addEntryBlock();
   ImplicitLocOpBuilder b = ImplicitLocOpBuilder::atBlockBegin(loc, entry);
   argsPtr = entry->getArgument(0);
   outPtr = entry->getArgument(1);
-  begin = entry->getArgument(2);
-  end = entry->getArgument(3);
-  nReduced = entry->getArgument(4);
-  reducedStride = entry->getArgument(5);
+  indicesPtr = entry->getArgument(2);
+  begin = entry->getArgument(3);
+  end = entry->getArgument(4);
+  nReduced = entry->getArgument(5);
+  reducedStride = entry->getArgument(6);
 
   // Fast math: flush denormals (FTZ) and read them as zero (DAZ) during the call. Underflowing
   // exps (far-apart points) would otherwise cost a microcode assist each.

@@ -239,8 +239,9 @@ gpu::GPUFuncOp ReductionLowering::build(OpBuilder &moduleBuilder, bool splitJ,
   const int64_t lanes = B / S; // rows of a block per slice (all rows of the block: S = 1)
   assert((S == 1 || (R == 1 && !splitJ)) && "the small kernel has one row per thread, no split");
 
-  // Signature: one pointer per variable, the output, nOut, nRed, jChunk.
-  SmallVector<Type> argTypes(vars.size() + 1, gptr);
+  // Signature (KernelABI.h): one pointer per variable, the values and the indices outputs, nOut,
+  // nRed, jChunk.
+  SmallVector<Type> argTypes(vars.size() + 2, gptr);
   argTypes.append({i32, i32, i32});
   auto vecType = VectorType::get({V}, f32);
   auto wgSpace = gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
@@ -263,7 +264,7 @@ gpu::GPUFuncOp ReductionLowering::build(OpBuilder &moduleBuilder, bool splitJ,
   func->setAttr(kTileRowsAttrName, b.getI64IntegerAttr(B));
   func->setAttr(kSharedBytesAttrName, b.getI64IntegerAttr(B * W * 4 + (S > 1 ? B * outDim * 4 : 0)));
   // Inputs are read-only and do not alias the output.
-  for (unsigned k = 0; k <= vars.size(); ++k) {
+  for (unsigned k = 0; k < vars.size() + 2; ++k) {
     func.setArgAttr(k, LLVM::LLVMDialect::getNoAliasAttrName(), b.getUnitAttr());
     if (k < vars.size())
       func.setArgAttr(k, LLVM::LLVMDialect::getReadonlyAttrName(), b.getUnitAttr());
@@ -274,9 +275,9 @@ gpu::GPUFuncOp ReductionLowering::build(OpBuilder &moduleBuilder, bool splitJ,
   Value tile = func.getWorkgroupAttributions()[0];
   Value outPtr = entry.getArgument(vars.size());
   auto toIndex = [&](Value v) { return arith::IndexCastOp::create(b, idx, v).getResult(); };
-  Value nOut = toIndex(entry.getArgument(vars.size() + 1));
-  Value nRed = toIndex(entry.getArgument(vars.size() + 2));
-  Value jChunk = toIndex(entry.getArgument(vars.size() + 3));
+  Value nOut = toIndex(entry.getArgument(vars.size() + 2));
+  Value nRed = toIndex(entry.getArgument(vars.size() + 3));
+  Value jChunk = toIndex(entry.getArgument(vars.size() + 4));
   auto cIdx = [&](int64_t v) { return arith::ConstantIndexOp::create(b, v).getResult(); };
   auto cF32 = [&](double v) { return arith::ConstantOp::create(b, b.getF32FloatAttr(v)).getResult(); };
 

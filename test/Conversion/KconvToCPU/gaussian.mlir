@@ -5,7 +5,7 @@
 // a masked last vector, and the block partial added to the output rows.
 
 // CHECK-LABEL: func.func @kconv_cpu_gaussian_conv(
-// CHECK-SAME:      %[[ARGS:[a-z0-9_]+]]: !llvm.ptr, %[[OUT:[a-z0-9_]+]]: !llvm.ptr, %[[BEGIN:[a-z0-9_]+]]: i64, %[[END:[a-z0-9_]+]]: i64, %[[NRED:[a-z0-9_]+]]: i64, %[[STRIDE:[a-z0-9_]+]]: i64)
+// CHECK-SAME:      %[[ARGS:[a-z0-9_]+]]: !llvm.ptr, %[[OUT:[a-z0-9_]+]]: !llvm.ptr, %[[INDICES:[a-z0-9_]+]]: !llvm.ptr, %[[BEGIN:[a-z0-9_]+]]: i64, %[[END:[a-z0-9_]+]]: i64, %[[NRED:[a-z0-9_]+]]: i64, %[[STRIDE:[a-z0-9_]+]]: i64)
 // CHECK-NOT:     kconv.
 // The variable pointers args[0..2].
 // CHECK:         %[[X:.*]] = llvm.load %[[ARGS]] {alignment = 8 : i64} : !llvm.ptr -> !llvm.ptr

@@ -3,7 +3,7 @@
 // A 2-dimensional output: 2 accumulators per register row (4 for 2 rows), output rows of 2 floats.
 
 // CHECK-LABEL: func.func @kconv_cpu_gauss_vec(
-// CHECK-SAME:      %{{.*}}: !llvm.ptr, %[[OUT:[a-z0-9_]+]]: !llvm.ptr, %[[BEGIN:[a-z0-9_]+]]: i64, %[[END:[a-z0-9_]+]]: i64,
+// CHECK-SAME:      %{{.*}}: !llvm.ptr, %[[OUT:[a-z0-9_]+]]: !llvm.ptr, %[[INDICES:[a-z0-9_]+]]: !llvm.ptr, %[[BEGIN:[a-z0-9_]+]]: i64, %[[END:[a-z0-9_]+]]: i64,
 // Zeroing covers the floats [2 begin, 2 end).
 // CHECK:         %[[LO:.*]] = arith.muli %[[BEGIN]], %c2_i64 : i64
 // CHECK:         %[[HI:.*]] = arith.muli %[[END]], %c2_i64 : i64

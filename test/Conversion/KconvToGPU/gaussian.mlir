@@ -8,7 +8,7 @@
 // CHECK: module attributes {gpu.container_module}
 // CHECK: gpu.module @kconv_gpu
 // CHECK-LABEL: gpu.func @kconv_gpu_gaussian_conv(
-// CHECK-SAME: %[[X:.*]]: !llvm.ptr<1> {llvm.noalias, llvm.readonly}, %[[Y:.*]]: !llvm.ptr<1> {llvm.noalias, llvm.readonly}, %[[B:.*]]: !llvm.ptr<1> {llvm.noalias, llvm.readonly}, %[[OUT:.*]]: !llvm.ptr<1> {llvm.noalias}, %[[NOUT:.*]]: i32, %[[NRED:.*]]: i32, %[[CHUNK:.*]]: i32)
+// CHECK-SAME: %[[X:.*]]: !llvm.ptr<1> {llvm.noalias, llvm.readonly}, %[[Y:.*]]: !llvm.ptr<1> {llvm.noalias, llvm.readonly}, %[[B:.*]]: !llvm.ptr<1> {llvm.noalias, llvm.readonly}, %[[OUT:.*]]: !llvm.ptr<1> {llvm.noalias}, %[[INDICES:.*]]: !llvm.ptr<1> {llvm.noalias}, %[[NOUT:.*]]: i32, %[[NRED:.*]]: i32, %[[CHUNK:.*]]: i32)
 // CHECK-SAME: workgroup(%[[TILE:.*]] : memref<256xvector<4xf32>, #gpu.address_space<workgroup>>) kernel
 // CHECK-SAME: kconv.reduction = "gaussian_conv"
 // CHECK-SAME: kconv.variant = "plain"

@@ -9,8 +9,8 @@
 // CHECK: .version 8.0
 // CHECK: .target sm_90
 // CHECK-LABEL: .visible .entry kconv_gpu_gaussian_conv(
-// CHECK-COUNT-4: .param .u64 .ptr .global .align 1 kconv_gpu_gaussian_conv_param_{{[0-3]}},
-// CHECK-COUNT-3: .param .u32 kconv_gpu_gaussian_conv_param_{{[4-6]}}
+// CHECK-COUNT-5: .param .u64 .ptr .global .align 1 kconv_gpu_gaussian_conv_param_{{[0-4]}},
+// CHECK-COUNT-3: .param .u32 kconv_gpu_gaussian_conv_param_{{[5-7]}}
 // CHECK: .maxntid 256, 1, 1
 // CHECK: .shared .align 16 .b8 __wg_kconv_gpu_gaussian_conv_0[4096];
 // Cooperative tile load between two barriers.
