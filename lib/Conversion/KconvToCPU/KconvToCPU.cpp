@@ -27,6 +27,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "kconv/ABI/KernelABI.h"
+#include "kconv/Conversion/Combiner/Combiner.h"
 #include "kconv/Conversion/Passes.h"
 #include "kconv/Conversion/FormulaToArith/FormulaToArith.h"
 #include "kconv/Dialect/Kconv/IR/KconvOps.h"
@@ -74,9 +75,6 @@ private:
     return LLVM::LoadOp::create(b, elementType, ptrAdd(b, base, index, elementType),
                                 elementBytes);
   }
-  Value splat(ImplicitLocOpBuilder &b, double value) {
-    return createConstantLike(b, b.getLoc(), vecType, value);
-  }
   /// Variable k bound to its components.
   Value pack(ImplicitLocOpBuilder &b, unsigned k, ValueRange components) {
     return packFormulaValue(b, b.getLoc(), cast<VectorType>(body().getArgument(k).getType()),
@@ -87,20 +85,24 @@ private:
   /// Binds the output-category variables of rows i..i+R-1 (each component broadcast to all lanes).
   void bindRows(ImplicitLocOpBuilder &b, Value i, unsigned R);
   /// One vector step of the inner loop at reduced row `j` for R rows: the formula cloned per row
-  /// over the reduced variables' vectors; returns the new accumulators. `mask`: lanes to keep
-  /// (the partial last vector), or null.
+  /// over the reduced variables' vectors, combined into the rows' states (R x numSlots, row
+  /// major); returns the new states. `mask`: lanes to keep (the partial last vector), or null.
   SmallVector<Value> emitStep(ImplicitLocOpBuilder &b, Value j, Value mask, unsigned R,
-                              ValueRange accumulators);
+                              ValueRange states);
   /// A register block of R rows starting at row `i` over reduced rows [jb, blockEnd).
   void emitRowBlock(ImplicitLocOpBuilder &b, Value i, unsigned R, Value jb, Value fullEnd,
                     Value blockEnd);
+  /// Stores output row `row`'s finalized vector state (both outputs) or, for a combiner that
+  /// merges by addition, adds the block's partial state (its lanes summed) to it.
+  void emitRowOutput(ImplicitLocOpBuilder &b, Value row, ValueRange state);
 
   ReductionOp reduction;
   const Config &config;
+  std::unique_ptr<Combiner> combiner;
   Type ptrType, elementType;
   VectorType vecType;
   unsigned elementBytes = 4;
-  int64_t outputDim = 1;
+  int64_t valueDim = 1, indexDim = 0;
   // Function arguments.
   Value argsPtr, outPtr, indicesPtr, begin, end, nReduced, reducedStride;
   SmallVector<Value> varPtrs; // args[k]
@@ -129,7 +131,7 @@ void ReductionLowering::bindRows(ImplicitLocOpBuilder &b, Value i, unsigned R) {
 }
 
 SmallVector<Value> ReductionLowering::emitStep(ImplicitLocOpBuilder &b, Value j, Value mask,
-                                               unsigned R, ValueRange accumulators) {
+                                               unsigned R, ValueRange states) {
   // The reduced variables' vectors, shared by the R rows.
   IRMapping reducedLeaves;
   for (auto [k, var] : llvm::enumerate(reduction.getVariableAttrs())) {
@@ -151,7 +153,17 @@ SmallVector<Value> ReductionLowering::emitStep(ImplicitLocOpBuilder &b, Value j,
 
   // The formula once per row; what depends on the reduced variables only is the same in every
   // copy (CSE merges it), what depends on the row only is loop-invariant (LICM hoists it).
-  Value zero = mask ? splat(b, 0.0) : Value();
+  CombinerBuilder cb(b, b.getLoc(), elementType, config.lanes);
+  // Lane l holds reduced row j + l.
+  auto indexVector = cast<VectorType>(cb.getIndexType());
+  SmallVector<int32_t> iota(config.lanes);
+  for (int64_t l = 0; l < config.lanes; ++l)
+    iota[l] = int32_t(l);
+  Value lanesIota = arith::ConstantOp::create(b, DenseElementsAttr::get(indexVector, ArrayRef(iota)));
+  Value index = arith::AddIOp::create(
+      b, vector::BroadcastOp::create(b, indexVector, arith::TruncIOp::create(b, b.getI32Type(), j)),
+      lanesIota);
+  const size_t slots = combiner->numSlots();
   SmallVector<Value> result;
   for (unsigned r = 0; r < R; ++r) {
     IRMapping mapping = rowLeaves[r];
@@ -159,25 +171,59 @@ SmallVector<Value> ReductionLowering::emitStep(ImplicitLocOpBuilder &b, Value j,
       mapping.map(arg, leaf);
     for (Operation &op : body().without_terminator())
       b.clone(op, mapping);
-    SmallVector<Value> value =
+    SmallVector<Value> pair =
         unpackFormulaValue(b, b.getLoc(), mapping.lookup(reduction.getYield().getValue()),
                            config.lanes);
-    for (int64_t c = 0; c < outputDim; ++c) {
-      Value v = value[c];
-      if (mask)
-        v = arith::SelectOp::create(b, mask, v, zero);
-      // contract: the formula's last product and this sum become one FMA.
-      result.push_back(arith::AddFOp::create(b, accumulators[r * outputDim + c], v,
-                                             arith::FastMathFlags::contract));
-    }
+    ValueRange state = states.slice(r * slots, slots);
+    SmallVector<Value> next = mask ? combiner->combineMasked(cb, state, pair, index, mask)
+                                   : combiner->combine(cb, state, pair, index);
+    result.append(next.begin(), next.end());
   }
   return result;
+}
+
+void ReductionLowering::emitRowOutput(ImplicitLocOpBuilder &b, Value row, ValueRange state) {
+  SmallVector<Value> values, indices;
+  if (combiner->mergesByAddition()) {
+    // The block's partial sums, added to the row.
+    for (Value slot : state)
+      values.push_back(vector::ReductionOp::create(b, vector::CombiningKind::ADD, slot,
+                                                   arith::FastMathFlags::reassoc));
+  } else {
+    // Finalized on the vector state (lane 0 holds the row's result), then lane 0 stored.
+    CombinerBuilder cb(b, b.getLoc(), elementType, config.lanes);
+    SmallVector<Value> laneValues, laneIndices;
+    combiner->finalize(cb, combiner->reduceLanes(cb, state), laneValues, laneIndices);
+    for (Value v : laneValues)
+      values.push_back(vector::ExtractOp::create(b, v, ArrayRef<int64_t>{0}));
+    for (Value v : laneIndices)
+      indices.push_back(vector::ExtractOp::create(b, v, ArrayRef<int64_t>{0}));
+  }
+  Value valueStart = arith::MulIOp::create(b, row, i64(b, valueDim));
+  for (auto [c, v] : llvm::enumerate(values)) {
+    Value index = c ? arith::AddIOp::create(b, valueStart, i64(b, c)).getResult() : valueStart;
+    Value ptr = ptrAdd(b, outPtr, index, elementType);
+    if (combiner->mergesByAddition())
+      v = arith::AddFOp::create(b, LLVM::LoadOp::create(b, elementType, ptr, elementBytes), v);
+    LLVM::StoreOp::create(b, v, ptr, elementBytes);
+  }
+  if (indices.empty())
+    return;
+  Value indexStart = arith::MulIOp::create(b, row, i64(b, indexDim));
+  for (auto [c, v] : llvm::enumerate(indices)) {
+    Value index = c ? arith::AddIOp::create(b, indexStart, i64(b, c)).getResult() : indexStart;
+    Value ptr = ptrAdd(b, indicesPtr, index, b.getI64Type());
+    LLVM::StoreOp::create(b, arith::ExtSIOp::create(b, b.getI64Type(), v), ptr, 8);
+  }
 }
 
 void ReductionLowering::emitRowBlock(ImplicitLocOpBuilder &b, Value i, unsigned R, Value jb,
                                      Value fullEnd, Value blockEnd) {
   bindRows(b, i, R);
-  SmallVector<Value> init(R * outputDim, splat(b, 0.0));
+  CombinerBuilder cb(b, b.getLoc(), elementType, config.lanes);
+  SmallVector<Value> init;
+  for (unsigned r = 0; r < R; ++r)
+    init.append(combiner->identity(cb));
 
   // Full vectors.
   auto loop = scf::ForOp::create(
@@ -208,19 +254,11 @@ void ReductionLowering::emitRowBlock(ImplicitLocOpBuilder &b, Value i, unsigned 
     scf::YieldOp::create(eb, loop.getResults());
   }
 
-  // Block partial sums into the output rows.
+  // The rows' states, their lanes merged, into the output rows.
+  const size_t slots = combiner->numSlots();
   for (unsigned r = 0; r < R; ++r) {
     Value row = r ? arith::AddIOp::create(b, i, i64(b, r)).getResult() : i;
-    Value rowStart = arith::MulIOp::create(b, row, i64(b, outputDim));
-    for (int64_t c = 0; c < outputDim; ++c) {
-      Value partial = vector::ReductionOp::create(b, vector::CombiningKind::ADD,
-                                                  tail.getResult(r * outputDim + c),
-                                                  arith::FastMathFlags::reassoc);
-      Value index = c ? arith::AddIOp::create(b, rowStart, i64(b, c)).getResult() : rowStart;
-      Value ptr = ptrAdd(b, outPtr, index, elementType);
-      Value old = LLVM::LoadOp::create(b, elementType, ptr, elementBytes);
-      LLVM::StoreOp::create(b, arith::AddFOp::create(b, old, partial), ptr, elementBytes);
-    }
+    emitRowOutput(b, row, ValueRange(tail.getResults()).slice(r * slots, slots));
   }
 }
 
@@ -230,12 +268,12 @@ LogicalResult ReductionLowering::run(OpBuilder &moduleBuilder) {
   if (!elementType.isF32())
     return reduction.emitOpError("the CPU backend supports f32 formulas only, got ")
            << elementType;
-  if (reduction.getKind() != ReductionKind::Sum)
-    return reduction.emitOpError("the CPU backend supports sum reductions only");
   for (Operation &op : body().without_terminator())
     if (op.getNumResults() != 1 || op.getNumRegions() != 0 || !isa<KconvDialect>(op.getDialect()))
       return op.emitOpError("is not supported by the CPU backend");
-  outputDim = reduction.getValueDim();
+  combiner = Combiner::get(reduction);
+  valueDim = reduction.getValueDim();
+  indexDim = reduction.getIndexDim();
   elementBytes = elementType.getIntOrFloatBitWidth() / 8;
   vecType = VectorType::get({config.lanes}, elementType);
   auto vars = reduction.getVariableAttrs();
@@ -286,10 +324,11 @@ LogicalResult ReductionLowering::run(OpBuilder &moduleBuilder) {
     paramLeaves.map(body().getArgument(k), pack(b, k, comps));
   }
 
-  // Zero the rows [begin, end): the empty sum, and the accumulators of the block sums.
-  {
-    Value lo = arith::MulIOp::create(b, begin, i64(b, outputDim));
-    Value hi = arith::MulIOp::create(b, end, i64(b, outputDim));
+  // Sum: zero the rows [begin, end) (the empty sum, and the accumulators of the block sums).
+  // The other kinds write each row once, after the whole reduced range.
+  if (combiner->mergesByAddition()) {
+    Value lo = arith::MulIOp::create(b, begin, i64(b, valueDim));
+    Value hi = arith::MulIOp::create(b, end, i64(b, valueDim));
     Value zero = arith::ConstantOp::create(b, b.getFloatAttr(elementType, 0.0));
     scf::ForOp::create(b, lo, hi, i64(b, 1), ValueRange{},
                        [&](OpBuilder &nested, Location loc, Value k, ValueRange) {
@@ -300,8 +339,9 @@ LogicalResult ReductionLowering::run(OpBuilder &moduleBuilder) {
                        });
   }
 
-  // Register rows per block: keep R * outputDim accumulators within a third of the 32 registers.
-  unsigned R = unsigned(std::max<int64_t>(1, std::min<int64_t>(config.rows, 12 / outputDim)));
+  // Register rows per block: keep R states within a third of the 32 registers.
+  unsigned R = unsigned(
+      std::max<int64_t>(1, std::min<int64_t>(config.rows, 12 / int64_t(combiner->numSlots()))));
   Value mainEnd = begin;
   if (R > 1) {
     Value count = arith::SubIOp::create(b, end, begin);
@@ -309,29 +349,39 @@ LogicalResult ReductionLowering::run(OpBuilder &moduleBuilder) {
     mainEnd = arith::AddIOp::create(b, begin, arith::MulIOp::create(b, blocks, i64(b, R)));
   }
 
-  scf::ForOp::create(
-      b, i64(b, 0), nReduced, i64(b, config.jblock), ValueRange{},
-      [&](OpBuilder &nested, Location loc, Value jb, ValueRange) {
-        ImplicitLocOpBuilder nb(loc, nested);
-        Value blockEnd = arith::MinSIOp::create(
-            nb, arith::AddIOp::create(nb, jb, i64(nb, config.jblock)), nReduced);
-        Value count = arith::SubIOp::create(nb, blockEnd, jb);
-        Value full = arith::MulIOp::create(
-            nb, arith::DivSIOp::create(nb, count, i64(nb, config.lanes)), i64(nb, config.lanes));
-        Value fullEnd = arith::AddIOp::create(nb, jb, full);
-        auto rowLoop = [&](Value lo, Value hi, unsigned rows) {
-          scf::ForOp::create(nb, lo, hi, i64(nb, rows), ValueRange{},
-                             [&](OpBuilder &inner, Location loc, Value i, ValueRange) {
-                               ImplicitLocOpBuilder ib(loc, inner);
-                               emitRowBlock(ib, i, rows, jb, fullEnd, blockEnd);
-                               scf::YieldOp::create(ib);
-                             });
-        };
-        if (R > 1)
-          rowLoop(begin, mainEnd, R);
-        rowLoop(mainEnd, end, 1);
-        scf::YieldOp::create(nb);
-      });
+  // The row blocks over reduced rows [jb, blockEnd).
+  auto emitBlock = [&](ImplicitLocOpBuilder &nb, Value jb, Value blockEnd) {
+    Value count = arith::SubIOp::create(nb, blockEnd, jb);
+    Value full = arith::MulIOp::create(
+        nb, arith::DivSIOp::create(nb, count, i64(nb, config.lanes)), i64(nb, config.lanes));
+    Value fullEnd = arith::AddIOp::create(nb, jb, full);
+    auto rowLoop = [&](Value lo, Value hi, unsigned rows) {
+      scf::ForOp::create(nb, lo, hi, i64(nb, rows), ValueRange{},
+                         [&](OpBuilder &inner, Location loc, Value i, ValueRange) {
+                           ImplicitLocOpBuilder ib(loc, inner);
+                           emitRowBlock(ib, i, rows, jb, fullEnd, blockEnd);
+                           scf::YieldOp::create(ib);
+                         });
+    };
+    if (R > 1)
+      rowLoop(begin, mainEnd, R);
+    rowLoop(mainEnd, end, 1);
+  };
+  if (combiner->mergesByAddition()) {
+    // j-blocks: the block sums (float32 error) and the cache block.
+    scf::ForOp::create(
+        b, i64(b, 0), nReduced, i64(b, config.jblock), ValueRange{},
+        [&](OpBuilder &nested, Location loc, Value jb, ValueRange) {
+          ImplicitLocOpBuilder nb(loc, nested);
+          Value blockEnd = arith::MinSIOp::create(
+              nb, arith::AddIOp::create(nb, jb, i64(nb, config.jblock)), nReduced);
+          emitBlock(nb, jb, blockEnd);
+          scf::YieldOp::create(nb);
+        });
+  } else {
+    // One block: the rows' states stay in registers over the whole reduced range.
+    emitBlock(b, i64(b, 0), nReduced);
+  }
   if (config.flushDenormals) {
     LLVM::StoreOp::create(b, savedMxcsr, mxcsrSlot, 4);
     LLVM::CallIntrinsicOp::create(b, TypeRange{}, b.getStringAttr("llvm.x86.sse.ldmxcsr"),

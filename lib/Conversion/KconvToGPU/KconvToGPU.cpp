@@ -8,14 +8,19 @@
 //     barrier; thread t loads reduced row (tile + t) of every reduced variable from the caller's
 //     row-major arrays into one shared-memory record (float4 vectors, pre-scaled where the formula
 //     allows folding a constant in); barrier
-//     partial[r] = Σ_{j in tile} F(x_r, y_j, p)   (unrolled; one shared-memory load per j serves R rows)
-//     acc[r] += partial[r]                          (block sum: keeps float32 error ~1e-6 at 1e6 rows)
-//   out[row] = acc       (plain variant)   or   atomicAdd(out[row], acc)  (split-j variant)
+//     partial[r] = combine over j in tile of F(x_r, y_j, p)   (unrolled; one shared-memory load
+//                  per j serves R rows), from the kind's identity
+//     acc[r] = merge(acc[r], partial[r])   (Sum: block sums, float32 error ~1e-6 at 1e6 rows; the
+//                  min/max kinds combine straight into acc)
+//   out[row] = finalize(acc)   (plain variant)   or   atomicAdd(out[row], acc)  (split-j variant,
+//                  kinds that merge by addition only)
+// The kind's arithmetic is its Combiner's (kconv/Conversion/Combiner/Combiner.h).
 //
 // The kernel ABI (argument order, launch geometry) is in docs/architecture.md, "GPU kernel ABI".
 //
 //===----------------------------------------------------------------------===//
 #include "kconv/ABI/KernelABI.h"
+#include "kconv/Conversion/Combiner/Combiner.h"
 #include "kconv/Conversion/KconvToGPU/Passes.h"
 #include "kconv/Conversion/FormulaToArith/FormulaToArith.h"
 #include "kconv/Dialect/Kconv/IR/KconvDialect.h"
@@ -68,11 +73,13 @@ struct TileLayout {
 
 class ReductionLowering {
 public:
-  ReductionLowering(ReductionOp red, const KernelConfig &cfg) : red(red), cfg(cfg) {
+  ReductionLowering(ReductionOp red, const KernelConfig &cfg)
+      : red(red), cfg(cfg), combiner(Combiner::get(red)) {
     vars = red.getVariableAttrs();
     outCat = red.getOutputCategory();
     redCat = outCat == VarCategory::Vi ? VarCategory::Vj : VarCategory::Vi;
-    outDim = red.getValueDim();
+    valueDim = red.getValueDim();
+    indexDim = red.getIndexDim();
   }
 
   LogicalResult analyze();
@@ -94,9 +101,10 @@ private:
 
   ReductionOp red;
   KernelConfig cfg;
+  std::unique_ptr<Combiner> combiner;
   SmallVector<VariableAttr> vars;
   VarCategory outCat, redCat;
-  int64_t outDim;
+  int64_t valueDim, indexDim;
   unsigned unrollOne = 1; // unroll factor of the one-row-per-thread variants
   unsigned smallSlices = 1, smallUnroll = 1; // the small kernel (1: not built)
   TileLayout layout;
@@ -122,9 +130,6 @@ void ReductionLowering::findPrescaledVariables() {
 }
 
 LogicalResult ReductionLowering::analyze() {
-  if (red.getKind() != ReductionKind::Sum)
-    return red.emitOpError("the GPU lowering supports sum reductions only, got ")
-           << stringifyReductionKind(red.getKind());
   for (Operation &op : red.getBody().front().without_terminator())
     if (op.getNumResults() != 1 || op.getNumRegions() != 0 || !isa<KconvDialect>(op.getDialect()))
       return op.emitOpError("is not supported by the GPU lowering");
@@ -139,7 +144,8 @@ LogicalResult ReductionLowering::analyze() {
   // get R = 4 rows per thread (one shared-memory load serves 4 pairs) and 16 pairs unrolled;
   // expensive ones fewer, so that the loop body (U·R formula copies) stays near 1-2K instructions
   // and the registers (R copies of the output-category values, partials and accumulators) fit.
-  int64_t rowRegs = 2 * red.getValueDim();
+  // Per row: the state, and a tile partial unless the kind combines exactly.
+  int64_t rowRegs = int64_t(combiner->numSlots()) * (combiner->combinesExactly() ? 1 : 2);
   for (VariableAttr var : vars)
     if (var.getCategory() == outCat)
       rowRegs += var.getDim();
@@ -205,9 +211,9 @@ LogicalResult ReductionLowering::analyze() {
   }
   int64_t sharedBytes = recordBytes * cfg.blockSize;
   // The small kernel: S = 8 slices of the reduced range (32 rows per block of 256 threads), when
-  // its reduction buffer (B · outputDim floats) fits beside the tile.
+  // its merge buffer (B states of 4-byte slots) fits beside the tile.
   if (cfg.blockSize % 8 == 0 && cfg.blockSize / 8 >= 32 &&
-      sharedBytes + int64_t(cfg.blockSize) * red.getValueDim() * 4 <= kSharedLimit) {
+      sharedBytes + int64_t(cfg.blockSize) * int64_t(combiner->numSlots()) * 4 <= kSharedLimit) {
     smallSlices = 8;
     smallUnroll = 1;
     while (smallUnroll < unrollOne && cfg.blockSize / smallSlices % (smallUnroll * 2) == 0)
@@ -217,11 +223,15 @@ LogicalResult ReductionLowering::analyze() {
 }
 
 void ReductionLowering::buildAll(OpBuilder &moduleBuilder) {
+  // Split-j kernels add their partial results into the output with atomics.
+  bool splitJ = combiner->mergesByAddition();
   build(moduleBuilder, /*splitJ=*/false, cfg.rowsPerThread, cfg.unroll);
-  build(moduleBuilder, /*splitJ=*/true, cfg.rowsPerThread, cfg.unroll);
+  if (splitJ)
+    build(moduleBuilder, /*splitJ=*/true, cfg.rowsPerThread, cfg.unroll);
   if (cfg.rowsPerThread > 1) {
     build(moduleBuilder, /*splitJ=*/false, 1, unrollOne);
-    build(moduleBuilder, /*splitJ=*/true, 1, unrollOne);
+    if (splitJ)
+      build(moduleBuilder, /*splitJ=*/true, 1, unrollOne);
   }
   if (smallSlices > 1)
     build(moduleBuilder, /*splitJ=*/false, 1, smallUnroll, smallSlices);
@@ -250,9 +260,10 @@ gpu::GPUFuncOp ReductionLowering::build(OpBuilder &moduleBuilder, bool splitJ,
                             : R != cfg.rowsPerThread ? ::kconv::abi::GpuVariant::OneRow
                                                      : ::kconv::abi::GpuVariant::Rows;
   std::string name = ::kconv::abi::gpuKernelName(red.getSymName().str(), variant, splitJ);
+  const int64_t slots = int64_t(combiner->numSlots());
   SmallVector<Type> workgroup = {tileType};
-  if (S > 1) // the slices' partial sums, added up at the end
-    workgroup.push_back(MemRefType::get({B * outDim}, f32, MemRefLayoutAttrInterface(), wgSpace));
+  if (S > 1) // the slices' partial states, merged at the end (index slots as their f32 bits)
+    workgroup.push_back(MemRefType::get({B * slots}, f32, MemRefLayoutAttrInterface(), wgSpace));
   auto func = gpu::GPUFuncOp::create(b, name, b.getFunctionType(argTypes, {}), workgroup);
   func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
   func.setKnownBlockSizeAttr(b.getDenseI32ArrayAttr({static_cast<int32_t>(B), 1, 1}));
@@ -262,7 +273,7 @@ gpu::GPUFuncOp ReductionLowering::build(OpBuilder &moduleBuilder, bool splitJ,
   func->setAttr(kBlockSizeAttrName, b.getI64IntegerAttr(B));
   func->setAttr(kRowsPerThreadAttrName, b.getI64IntegerAttr(R));
   func->setAttr(kTileRowsAttrName, b.getI64IntegerAttr(B));
-  func->setAttr(kSharedBytesAttrName, b.getI64IntegerAttr(B * W * 4 + (S > 1 ? B * outDim * 4 : 0)));
+  func->setAttr(kSharedBytesAttrName, b.getI64IntegerAttr(B * W * 4 + (S > 1 ? B * slots * 4 : 0)));
   // Inputs are read-only and do not alias the output.
   for (unsigned k = 0; k < vars.size() + 2; ++k) {
     func.setArgAttr(k, LLVM::LLVMDialect::getNoAliasAttrName(), b.getUnitAttr());
@@ -274,6 +285,7 @@ gpu::GPUFuncOp ReductionLowering::build(OpBuilder &moduleBuilder, bool splitJ,
   b.setInsertionPointToStart(&entry);
   Value tile = func.getWorkgroupAttributions()[0];
   Value outPtr = entry.getArgument(vars.size());
+  Value indicesPtr = entry.getArgument(vars.size() + 1);
   auto toIndex = [&](Value v) { return arith::IndexCastOp::create(b, idx, v).getResult(); };
   Value nOut = toIndex(entry.getArgument(vars.size() + 2));
   Value nRed = toIndex(entry.getArgument(vars.size() + 3));
@@ -290,12 +302,12 @@ gpu::GPUFuncOp ReductionLowering::build(OpBuilder &moduleBuilder, bool splitJ,
     Value p = LLVM::GEPOp::create(b, gptr, f32, base, ValueRange{off});
     return LLVM::LoadOp::create(b, f32, p);
   };
-  auto gaddr = [&](Value base, Value row, int64_t dim, int64_t c) -> Value {
+  auto gaddr = [&](Value base, Value row, int64_t dim, int64_t c, Type element) -> Value {
     Value r64 = arith::IndexCastOp::create(b, i64, row);
     Value off = arith::AddIOp::create(
         b, arith::MulIOp::create(b, r64, arith::ConstantIntOp::create(b, i64, dim)),
         arith::ConstantIntOp::create(b, i64, c));
-    return LLVM::GEPOp::create(b, gptr, f32, base, ValueRange{off});
+    return LLVM::GEPOp::create(b, gptr, element, base, ValueRange{off});
   };
 
   Value tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
@@ -375,7 +387,7 @@ gpu::GPUFuncOp ReductionLowering::build(OpBuilder &moduleBuilder, bool splitJ,
   };
 
   // Reads record `j` from the tile and evaluates the formula for every row of this thread;
-  // returns the R·outDim values to add to the partial sums.
+  // returns the R·yieldDim per-pair values (row major).
   auto pairValues = [&](ImplicitLocOpBuilder &lb, Value j) {
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPoint(lb.getInsertionBlock(), lb.getInsertionPoint());
@@ -415,19 +427,47 @@ gpu::GPUFuncOp ReductionLowering::build(OpBuilder &moduleBuilder, bool splitJ,
     return values;
   };
 
-  // acc[r·outDim + c]
-  SmallVector<Value> accInit(R * outDim, cF32(0.0));
-  auto addAll = [&](ImplicitLocOpBuilder &lb, ValueRange x, ValueRange y) {
-    SmallVector<Value> r;
-    for (auto [p, q] : llvm::zip(x, y))
-      r.push_back(arith::AddFOp::create(
-          lb, p, q, arith::FastMathFlagsAttr::get(ctx, arith::FastMathFlags::contract)));
-    return r;
+  // The rows' states: acc[r·slots + k].
+  CombinerBuilder cb(b, loc, f32, /*lanes=*/0);
+  SmallVector<Value> accInit;
+  for (int64_t r = 0; r < R; ++r)
+    accInit.append(combiner->identity(cb));
+  const int64_t pairDim = red.getYieldDim();
+  /// Each row's state combined with the pair values of record j (reduced row tileStart + j).
+  auto combineAll = [&](ImplicitLocOpBuilder &lb, ValueRange states, ArrayRef<Value> values,
+                        Value tileStart, Value j) {
+    CombinerBuilder lcb(lb, lb.getLoc(), f32, 0);
+    Value index = arith::IndexCastOp::create(lb, i32, arith::AddIOp::create(lb, tileStart, j));
+    SmallVector<Value> next;
+    for (int64_t r = 0; r < R; ++r) {
+      SmallVector<Value> s = combiner->combine(lcb, states.slice(r * slots, slots),
+                                               values.slice(r * pairDim, pairDim), index);
+      next.append(s.begin(), s.end());
+    }
+    return next;
   };
-  /// Σ over this slice's records of a full tile: j = k·S + slice, k < B/S, `U` bodies per step.
-  auto tileSum = [&](ImplicitLocOpBuilder &lb) -> SmallVector<Value> {
+  auto mergeAll = [&](ImplicitLocOpBuilder &lb, ValueRange x, ValueRange y) {
+    CombinerBuilder lcb(lb, lb.getLoc(), f32, 0);
+    SmallVector<Value> next;
+    for (int64_t r = 0; r < R; ++r) {
+      SmallVector<Value> s =
+          combiner->merge(lcb, x.slice(r * slots, slots), y.slice(r * slots, slots));
+      next.append(s.begin(), s.end());
+    }
+    return next;
+  };
+  /// A tile's pairs combine into a partial state from the identity, merged into the running
+  /// state after the tile (Sum's block sums), or straight into the running state.
+  const bool direct = combiner->combinesExactly();
+  auto tileStartState = [&](ValueRange acc) { return direct ? SmallVector<Value>(acc) : accInit; };
+  auto afterTile = [&](ImplicitLocOpBuilder &lb, ValueRange acc, ValueRange partial) {
+    return direct ? SmallVector<Value>(partial) : mergeAll(lb, acc, partial);
+  };
+  /// Over this slice's records of a full tile: j = k·S + slice, k < B/S, `U` bodies per step.
+  auto tileSum = [&](ImplicitLocOpBuilder &lb, ValueRange acc, Value tileStart)
+      -> SmallVector<Value> {
     auto loop = scf::ForOp::create(
-        lb, cIdx(0), cIdx(lanes), cIdx(U), accInit,
+        lb, cIdx(0), cIdx(lanes), cIdx(U), tileStartState(acc),
         [&](OpBuilder &nb, Location nloc, Value kk, ValueRange partial) {
           ImplicitLocOpBuilder ib(nloc, nb);
           SmallVector<Value> p(partial.begin(), partial.end());
@@ -437,23 +477,24 @@ gpu::GPUFuncOp ReductionLowering::build(OpBuilder &moduleBuilder, bool splitJ,
                                   .getResult()
                             : k;
             SmallVector<Value> v = pairValues(ib, j);
-            p = addAll(ib, p, v);
+            p = combineAll(ib, p, v, tileStart, j);
           }
           scf::YieldOp::create(ib, p);
         });
-    return SmallVector<Value>(loop.getResults());
+    return afterTile(lb, acc, loop.getResults());
   };
-  /// Σ over this slice's records among the first `count` of the tile: j = slice, slice + S, ...
-  auto partialTileSum = [&](ImplicitLocOpBuilder &lb, Value count) -> SmallVector<Value> {
+  /// Over this slice's records among the first `count` of the tile: j = slice, slice + S, ...
+  auto partialTileSum = [&](ImplicitLocOpBuilder &lb, ValueRange acc, Value tileStart,
+                            Value count) -> SmallVector<Value> {
     auto loop = scf::ForOp::create(
-        lb, slice, count, cIdx(S), accInit,
+        lb, slice, count, cIdx(S), tileStartState(acc),
         [&](OpBuilder &nb, Location nloc, Value j, ValueRange partial) {
           ImplicitLocOpBuilder ib(nloc, nb);
           SmallVector<Value> p(partial.begin(), partial.end());
-          p = addAll(ib, p, pairValues(ib, j));
+          p = combineAll(ib, p, pairValues(ib, j), tileStart, j);
           scf::YieldOp::create(ib, p);
         });
-    return SmallVector<Value>(loop.getResults());
+    return afterTile(lb, acc, loop.getResults());
   };
 
   // Full tiles.
@@ -461,25 +502,26 @@ gpu::GPUFuncOp ReductionLowering::build(OpBuilder &moduleBuilder, bool splitJ,
       b, cIdx(0), nFull, cIdx(1), accInit,
       [&](OpBuilder &nb, Location nloc, Value t, ValueRange acc) {
         ImplicitLocOpBuilder ib(nloc, nb);
-        Value row = arith::AddIOp::create(
-            ib, arith::AddIOp::create(ib, jBegin, arith::MulIOp::create(ib, t, cIdx(B))), tid);
+        Value tileStart = arith::AddIOp::create(ib, jBegin, arith::MulIOp::create(ib, t, cIdx(B)));
+        Value row = arith::AddIOp::create(ib, tileStart, tid);
         gpu::BarrierOp::create(ib);
         loadTileRow(ib, row);
         gpu::BarrierOp::create(ib);
-        SmallVector<Value> partial = tileSum(ib);
-        scf::YieldOp::create(ib, addAll(ib, acc, partial));
+        scf::YieldOp::create(ib, tileSum(ib, acc, tileStart));
       });
   SmallVector<Value> acc(fullLoop.getResults());
 
   // The last, partial tile (uniform branch: every thread of the block takes it or not).
   Value hasRem = arith::CmpIOp::create(b, arith::CmpIPredicate::sgt, rem, cIdx(0));
-  SmallVector<Type> accTypes(R * outDim, f32);
+  SmallVector<Type> accTypes;
+  for (int64_t r = 0; r < R; ++r)
+    accTypes.append(combiner->stateTypes(cb));
   auto tailIf = scf::IfOp::create(b, accTypes, hasRem, /*withElseRegion=*/true);
   {
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(tailIf.thenBlock());
-    Value row = arith::AddIOp::create(
-        b, arith::AddIOp::create(b, jBegin, arith::MulIOp::create(b, nFull, cIdx(B))), tid);
+    Value tileStart = arith::AddIOp::create(b, jBegin, arith::MulIOp::create(b, nFull, cIdx(B)));
+    Value row = arith::AddIOp::create(b, tileStart, tid);
     gpu::BarrierOp::create(b);
     Value inRange = arith::CmpIOp::create(b, arith::CmpIPredicate::slt, tid, rem);
     scf::IfOp::create(b, inRange, [&](OpBuilder &nb, Location nloc) {
@@ -488,55 +530,67 @@ gpu::GPUFuncOp ReductionLowering::build(OpBuilder &moduleBuilder, bool splitJ,
       scf::YieldOp::create(ib);
     });
     gpu::BarrierOp::create(b);
-    SmallVector<Value> partial = partialTileSum(b, rem);
-    scf::YieldOp::create(b, addAll(b, acc, partial));
+    scf::YieldOp::create(b, partialTileSum(b, acc, tileStart, rem));
     b.setInsertionPointToStart(tailIf.elseBlock());
     scf::YieldOp::create(b, acc);
   }
   acc.assign(tailIf.getResults().begin(), tailIf.getResults().end());
 
-  // The small kernel: the S slices' sums of a row meet in shared memory; slice 0 adds them up in
-  // slice order (deterministic) and writes the row.
+  // The small kernel: the S slices' states of a row meet in shared memory; slice 0 merges them
+  // in slice order (deterministic) and writes the row.
   Value writer = valid[0];
   if (S > 1) {
-    Value sums = func.getWorkgroupAttributions()[1];
-    for (int64_t c = 0; c < outDim; ++c) {
-      Value at = arith::AddIOp::create(
-          b, arith::MulIOp::create(b, tid, cIdx(outDim)), cIdx(c));
-      memref::StoreOp::create(b, acc[c], sums, ValueRange{at});
+    Value states = func.getWorkgroupAttributions()[1];
+    auto slotAt = [&](Value thread, int64_t k) {
+      return arith::AddIOp::create(b, arith::MulIOp::create(b, thread, cIdx(slots)), cIdx(k))
+          .getResult();
+    };
+    for (int64_t k = 0; k < slots; ++k) {
+      Value v = acc[k];
+      if (v.getType() != f32)
+        v = arith::BitcastOp::create(b, f32, v);
+      memref::StoreOp::create(b, v, states, ValueRange{slotAt(tid, k)});
     }
     gpu::BarrierOp::create(b);
     Value first = arith::CmpIOp::create(b, arith::CmpIPredicate::eq, slice, cIdx(0));
     writer = arith::AndIOp::create(b, valid[0], first);
-    for (int64_t c = 0; c < outDim; ++c) {
-      Value total;
-      for (int64_t q = 0; q < S; ++q) {
-        Value at = arith::AddIOp::create(
-            b, arith::MulIOp::create(b, arith::AddIOp::create(b, lane, cIdx(q * lanes)),
-                                     cIdx(outDim)),
-            cIdx(c));
-        Value part = memref::LoadOp::create(b, sums, ValueRange{at});
-        total = total ? arith::AddFOp::create(b, total, part).getResult() : part;
+    SmallVector<Value> merged;
+    for (int64_t q = 0; q < S; ++q) {
+      Value thread = arith::AddIOp::create(b, lane, cIdx(q * lanes));
+      SmallVector<Value> part;
+      for (auto [k, type] : llvm::enumerate(combiner->stateTypes(cb))) {
+        Value v = memref::LoadOp::create(b, states, ValueRange{slotAt(thread, int64_t(k))});
+        part.push_back(type != f32 ? arith::BitcastOp::create(b, type, v).getResult() : v);
       }
-      acc[c] = total;
+      merged = q ? combiner->merge(cb, merged, part) : part;
     }
+    acc.assign(merged.begin(), merged.end());
   }
 
   // Write the rows.
   for (int64_t r = 0; r < R; ++r) {
     scf::IfOp::create(b, r == 0 ? writer : valid[r], [&](OpBuilder &nb, Location nloc) {
       ImplicitLocOpBuilder ib(nloc, nb);
-      for (int64_t c = 0; c < outDim; ++c) {
-        OpBuilder::InsertionGuard guard(b);
-        b.setInsertionPoint(ib.getInsertionBlock(), ib.getInsertionPoint());
-        Value p = gaddr(outPtr, rows[r], outDim, c);
-        Value v = acc[r * outDim + c];
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPoint(ib.getInsertionBlock(), ib.getInsertionPoint());
+      CombinerBuilder wcb(b, nloc, f32, 0);
+      SmallVector<Value> values, indices;
+      ValueRange state = ValueRange(acc).slice(r * slots, slots);
+      if (splitJ)
+        values.append(state.begin(), state.end()); // partial sums, added atomically
+      else
+        combiner->finalize(wcb, state, values, indices);
+      for (auto [c, v] : llvm::enumerate(values)) {
+        Value p = gaddr(outPtr, rows[r], valueDim, int64_t(c), f32);
         if (splitJ)
           LLVM::AtomicRMWOp::create(b, LLVM::AtomicBinOp::fadd, p, v,
                                     LLVM::AtomicOrdering::monotonic);
         else
           LLVM::StoreOp::create(b, v, p);
       }
+      for (auto [c, v] : llvm::enumerate(indices))
+        LLVM::StoreOp::create(b, arith::ExtSIOp::create(b, i64, v),
+                              gaddr(indicesPtr, rows[r], indexDim, int64_t(c), i64));
       scf::YieldOp::create(ib);
     });
   }

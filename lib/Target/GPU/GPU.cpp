@@ -162,12 +162,14 @@ GpuCompileResult::attributesFor(const std::string &reduction) const {
   for (const GpuKernelInfo &k : kernels) {
     if (k.reduction != reduction)
       continue;
+    // Split-j kernels exist only for kinds that merge by addition (docs/reductions.md).
     attrs[abi::key::kGpuKernel] = k.kernel;
-    attrs[abi::key::kGpuKernelSplitj] = k.splitjKernel;
-    if (!k.r1Kernel.empty()) {
+    if (!k.splitjKernel.empty())
+      attrs[abi::key::kGpuKernelSplitj] = k.splitjKernel;
+    if (!k.r1Kernel.empty())
       attrs[abi::key::kGpuKernelR1] = k.r1Kernel;
+    if (!k.r1SplitjKernel.empty())
       attrs[abi::key::kGpuKernelR1Splitj] = k.r1SplitjKernel;
-    }
     attrs[abi::key::kGpuBlock] = std::to_string(k.blockSize);
     attrs[abi::key::kGpuRowsPerThread] = std::to_string(k.rowsPerThread);
     attrs[abi::key::kGpuTile] = std::to_string(k.tileRows);

@@ -22,11 +22,11 @@
 // CHECK:             scf.yield %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} : vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>
 // CHECK:           %[[T:.*]]:4 = scf.if
 // Row i: out[2 i], out[2 i + 1]; row i + 1: out[2 (i + 1)], out[2 (i + 1) + 1].
-// CHECK:           %[[ROW0:.*]] = arith.muli %[[I]], %c2_i64 : i64
 // CHECK:           vector.reduction <add>, %[[T]]#0
-// CHECK:           llvm.getelementptr inbounds %[[OUT]][%[[ROW0]]]
 // CHECK:           vector.reduction <add>, %[[T]]#1
-// CHECK-NEXT:      arith.addi %[[ROW0]], %c1_i64 : i64
+// CHECK:           %[[ROW0:.*]] = arith.muli %[[I]], %c2_i64 : i64
+// CHECK:           llvm.getelementptr inbounds %[[OUT]][%[[ROW0]]]
+// CHECK:           arith.addi %[[ROW0]], %c1_i64 : i64
 // CHECK:           vector.reduction <add>, %[[T]]#2
 // CHECK:           vector.reduction <add>, %[[T]]#3
 kconv.reduction @gauss_vec sum axis = 1 vars [#kconv.var<"X", i, 3>, #kconv.var<"Y", j, 3>, #kconv.var<"B", j, 2>] {

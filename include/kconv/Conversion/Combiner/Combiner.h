@@ -1,0 +1,127 @@
+//===- Combiner.h - the arithmetic of a reduction kind ----------*- C++ -*-===//
+//
+// What the loop nests of convert-kconv-to-cpu and convert-kconv-to-gpu do with the per-pair
+// values, for every reduction kind (docs/reductions.md): a state per output row, its identity,
+// how a pair value enters it (`combine`), how two partial states of disjoint reduced ranges meet
+// (`merge`: block sums, tile partials, CPU lanes, the small kernel's slices), and the outputs it
+// ends as (`finalize`). The backends never test the kind; they ask its Combiner.
+//
+// A state is a list of slots, each one component: a value (the formula's element type) or an
+// index (i32); a component is a scalar (GPU: one thread, one pair) or a vector of L lanes (CPU: L
+// reduced rows). Functions whose best form is the target's (exp, log, division) are emitted as
+// kconv formula ops on packed components, so that convert-kconv-formula-to-arith lowers them
+// with the target's math like the formula itself.
+//
+//===----------------------------------------------------------------------===//
+#ifndef KCONV_CONVERSION_COMBINER_COMBINER_H
+#define KCONV_CONVERSION_COMBINER_COMBINER_H
+
+#include "kconv/Dialect/Kconv/IR/KconvOps.h"
+#include "mlir/IR/Builders.h"
+
+#include <functional>
+#include <memory>
+
+namespace mlir::kconv {
+
+/// Where a combiner emits its arithmetic: a builder, a location, and the component types.
+class CombinerBuilder {
+public:
+  /// `lanes` = 0: scalar components; else vector<lanes x T> components.
+  CombinerBuilder(OpBuilder &b, Location loc, Type elementType, int64_t lanes);
+
+  OpBuilder &builder() const { return b; }
+  Location getLoc() const { return loc; }
+  int64_t getLanes() const { return lanes; }
+  Type getElementType() const { return elementType; }
+  Type getValueType() const { return valueType; }
+  Type getIndexType() const { return indexType; }
+  /// The same builder with scalar components (what the CPU's lanes merge into).
+  CombinerBuilder scalar() const { return CombinerBuilder(b, loc, elementType, 0); }
+
+  Value value(double v) const;
+  Value index(int64_t v) const;
+  Value lowest() const; // the largest finite negative value of the element type
+  Value less(Value x, Value y) const;      // x < y (ordered: false with a NaN)
+  Value lessEqual(Value x, Value y) const; // x <= y (ordered)
+  Value equal(Value x, Value y) const;     // x == y (values, ordered; or indices)
+  Value indexLess(Value x, Value y) const;
+  Value logicalAnd(Value x, Value y) const;
+  Value logicalOr(Value x, Value y) const;
+  Value select(Value c, Value x, Value y) const;
+  Value add(Value x, Value y) const; // contract: a product feeding it may fuse
+  Value sub(Value x, Value y) const;
+  Value mul(Value x, Value y) const;
+  Value neg(Value x) const;
+  Value abs(Value x) const;
+  Value max(Value x, Value y) const; // x >= y ? x : y
+  /// e^x, log x, x / y with the target's math (kconv ops, lowered later).
+  Value exp(Value x) const;
+  Value log(Value x) const;
+  Value div(Value x, Value y) const;
+  /// Whether `c` holds in some lane (the scalar itself without lanes).
+  Value any(Value c) const;
+  /// scf.if `c` { then() } else { otherwise() } yielding states of `types`.
+  SmallVector<Value> ifElse(Value c, TypeRange types,
+                            llvm::function_ref<SmallVector<Value>()> then,
+                            llvm::function_ref<SmallVector<Value>()> otherwise) const;
+
+private:
+  Value formulaUnary(StringRef kind, Value x) const;
+  OpBuilder &b;
+  Location loc;
+  Type elementType, valueType, indexType;
+  int64_t lanes;
+};
+
+class Combiner {
+public:
+  virtual ~Combiner();
+  /// The combiner of `reduction`'s kind (its yield dimension and K fix the state's layout).
+  static std::unique_ptr<Combiner> get(ReductionOp reduction);
+
+  /// Per slot: whether it holds an index (i32) rather than a value.
+  ArrayRef<bool> slotIsIndex() const { return isIndex; }
+  size_t numSlots() const { return isIndex.size(); }
+  /// The component type of each slot.
+  SmallVector<Type> stateTypes(const CombinerBuilder &cb) const;
+  /// Output dimensions (ReductionOp::getValueDim / getIndexDim).
+  int64_t valueDim() const { return numValues; }
+  int64_t indexDim() const { return numIndices; }
+
+  /// The state of an empty range.
+  virtual SmallVector<Value> identity(const CombinerBuilder &cb) const = 0;
+  /// `state` after the pair whose per-pair value (the yield's components) is `pair` and whose
+  /// reduced index is `j` (an index component). Within one state, pairs come in increasing j.
+  virtual SmallVector<Value> combine(const CombinerBuilder &cb, ValueRange state, ValueRange pair,
+                                     Value j) const = 0;
+  /// The state of the union of two disjoint reduced ranges, in either order (ties are decided
+  /// by the indices, so that every split gives the same result).
+  virtual SmallVector<Value> merge(const CombinerBuilder &cb, ValueRange a,
+                                   ValueRange b) const = 0;
+  /// The outputs: valueDim() value components and indexDim() index components (i32).
+  virtual void finalize(const CombinerBuilder &cb, ValueRange state, SmallVectorImpl<Value> &values,
+                        SmallVectorImpl<Value> &indices) const = 0;
+  /// True when the state is the value output and merges by addition (Sum): partial results can be
+  /// added into the output (the CPU's j-blocks, the GPU's split-j atomics).
+  virtual bool mergesByAddition() const { return false; }
+  /// True when combining is exact whatever the grouping (min/max kinds): a kernel may combine
+  /// straight into its running state instead of merging per-tile partial states.
+  virtual bool combinesExactly() const { return false; }
+
+  /// `state` with lanes where `mask` is false unchanged (the CPU's partial last vector).
+  virtual SmallVector<Value> combineMasked(const CombinerBuilder &cb, ValueRange state,
+                                           ValueRange pair, Value j, Value mask) const;
+  /// A vector state whose lane 0 holds the merge of all lanes of `state` (CPU; log2 L merges of
+  /// rotated copies). It stays a vector state, so that finalize can run on it with the same
+  /// component types as the rest of the kernel.
+  SmallVector<Value> reduceLanes(const CombinerBuilder &cb, ValueRange state) const;
+
+protected:
+  SmallVector<bool> isIndex;
+  int64_t numValues = 0, numIndices = 0;
+};
+
+} // namespace mlir::kconv
+
+#endif // KCONV_CONVERSION_COMBINER_COMBINER_H
