@@ -132,6 +132,15 @@ SmallVector<Value> Combiner::combineMasked(const CombinerBuilder &cb, ValueRange
   return next;
 }
 
+SmallVector<Value> Combiner::combineBatch(const CombinerBuilder &cb, ValueRange state,
+                                          ArrayRef<SmallVector<Value>> pairs,
+                                          ArrayRef<Value> js) const {
+  SmallVector<Value> s(state);
+  for (auto [pair, j] : llvm::zip(pairs, js))
+    s = combine(cb, s, pair, j);
+  return s;
+}
+
 SmallVector<Value> Combiner::reduceLanes(const CombinerBuilder &cb, ValueRange state) const {
   SmallVector<Value> s(state);
   const int64_t lanes = cb.getLanes();
@@ -383,6 +392,38 @@ public:
             s.push_back(cb.add(state[1 + k], leadingOne && k == 0 ? e : cb.mul(w[k], e)));
           return s;
         });
+  }
+
+  /// The batch's largest f first: one (rare) rescaling per batch, then every pair adds
+  /// w·exp(f - m) with no branch between them.
+  SmallVector<Value> combineBatch(const CombinerBuilder &cb, ValueRange state,
+                                  ArrayRef<SmallVector<Value>> pairs,
+                                  ArrayRef<Value> js) const override {
+    if (pairs.size() == 1)
+      return combine(cb, state, pairs[0], js[0]);
+    Value top = pairs[0][0];
+    for (const SmallVector<Value> &pair : pairs.drop_front())
+      top = cb.max(top, pair[0]); // a NaN f is not a maximum (it reaches the sums)
+    Value grows = cb.less(state[0], top);
+    SmallVector<Value> s = cb.ifElse(
+        cb.any(grows), stateTypes(cb),
+        [&] {
+          Value m = cb.select(grows, top, state[0]);
+          Value e = cb.exp(cb.sub(state[0], m));
+          SmallVector<Value> r = {m};
+          for (int64_t k = 0; k < sums(); ++k)
+            r.push_back(cb.mul(state[1 + k], e));
+          return r;
+        },
+        [&] { return SmallVector<Value>(state); });
+    for (const SmallVector<Value> &pair : pairs) {
+      Value e = cb.exp(cb.sub(pair[0], s[0]));
+      for (int64_t k = 0; k < sums(); ++k) {
+        Value w = leadingOne ? (k == 0 ? Value() : pair[k]) : pair[1 + k];
+        s[1 + k] = cb.add(s[1 + k], w ? cb.mul(w, e) : e);
+      }
+    }
+    return s;
   }
 
   SmallVector<Value> merge(const CombinerBuilder &cb, ValueRange a, ValueRange b) const override {

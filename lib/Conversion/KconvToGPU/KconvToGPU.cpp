@@ -433,15 +433,22 @@ gpu::GPUFuncOp ReductionLowering::build(OpBuilder &moduleBuilder, bool splitJ,
   for (int64_t r = 0; r < R; ++r)
     accInit.append(combiner->identity(cb));
   const int64_t pairDim = red.getYieldDim();
-  /// Each row's state combined with the pair values of record j (reduced row tileStart + j).
-  auto combineAll = [&](ImplicitLocOpBuilder &lb, ValueRange states, ArrayRef<Value> values,
-                        Value tileStart, Value j) {
+  /// Each row's state combined with the pair values of records js (reduced rows tileStart + j),
+  /// values[u] those of js[u] (R rows of pairDim components each).
+  auto combineAll = [&](ImplicitLocOpBuilder &lb, ValueRange states,
+                        ArrayRef<SmallVector<Value>> values, Value tileStart, ArrayRef<Value> js) {
     CombinerBuilder lcb(lb, lb.getLoc(), f32, 0);
-    Value index = arith::IndexCastOp::create(lb, i32, arith::AddIOp::create(lb, tileStart, j));
+    SmallVector<Value> indices;
+    for (Value j : js)
+      indices.push_back(
+          arith::IndexCastOp::create(lb, i32, arith::AddIOp::create(lb, tileStart, j)));
     SmallVector<Value> next;
     for (int64_t r = 0; r < R; ++r) {
-      SmallVector<Value> s = combiner->combine(lcb, states.slice(r * slots, slots),
-                                               values.slice(r * pairDim, pairDim), index);
+      SmallVector<SmallVector<Value>> pairs;
+      for (const SmallVector<Value> &v : values)
+        pairs.push_back(SmallVector<Value>(ArrayRef(v).slice(r * pairDim, pairDim)));
+      SmallVector<Value> s =
+          combiner->combineBatch(lcb, states.slice(r * slots, slots), pairs, indices);
       next.append(s.begin(), s.end());
     }
     return next;
@@ -470,16 +477,17 @@ gpu::GPUFuncOp ReductionLowering::build(OpBuilder &moduleBuilder, bool splitJ,
         lb, cIdx(0), cIdx(lanes), cIdx(U), tileStartState(acc),
         [&](OpBuilder &nb, Location nloc, Value kk, ValueRange partial) {
           ImplicitLocOpBuilder ib(nloc, nb);
-          SmallVector<Value> p(partial.begin(), partial.end());
+          SmallVector<SmallVector<Value>> values;
+          SmallVector<Value> js;
           for (int64_t u = 0; u < U; ++u) {
             Value k = u ? arith::AddIOp::create(ib, kk, cIdx(u)).getResult() : kk;
             Value j = S > 1 ? arith::AddIOp::create(ib, arith::MulIOp::create(ib, k, cIdx(S)), slice)
                                   .getResult()
                             : k;
-            SmallVector<Value> v = pairValues(ib, j);
-            p = combineAll(ib, p, v, tileStart, j);
+            values.push_back(pairValues(ib, j));
+            js.push_back(j);
           }
-          scf::YieldOp::create(ib, p);
+          scf::YieldOp::create(ib, combineAll(ib, partial, values, tileStart, js));
         });
     return afterTile(lb, acc, loop.getResults());
   };
@@ -490,9 +498,7 @@ gpu::GPUFuncOp ReductionLowering::build(OpBuilder &moduleBuilder, bool splitJ,
         lb, slice, count, cIdx(S), tileStartState(acc),
         [&](OpBuilder &nb, Location nloc, Value j, ValueRange partial) {
           ImplicitLocOpBuilder ib(nloc, nb);
-          SmallVector<Value> p(partial.begin(), partial.end());
-          p = combineAll(ib, p, pairValues(ib, j), tileStart, j);
-          scf::YieldOp::create(ib, p);
+          scf::YieldOp::create(ib, combineAll(ib, partial, {pairValues(ib, j)}, tileStart, {j}));
         });
     return afterTile(lb, acc, loop.getResults());
   };

@@ -22,7 +22,6 @@
 // CHECK-NEXT: ld.shared.v4.b32 {%r{{[0-9]+}}, %r{{[0-9]+}}, %r{{[0-9]+}}, %r[[B:[0-9]+]]}
 // CHECK-COUNT-4: ex2.approx.ftz.f32
 // CHECK: fma.rn.f32 %r{{[0-9]+}}, {{.*}}%r[[B]]
-// CHECK: ld.shared.v4.b32
 // CHECK: @%p{{[0-9]+}} bra [[LOOP]];
 // CHECK-LABEL: .visible .entry kconv_gpu_gaussian_conv_splitj(
 // CHECK: %ctaid.y

@@ -95,6 +95,12 @@ public:
   /// reduced index is `j` (an index component). Within one state, pairs come in increasing j.
   virtual SmallVector<Value> combine(const CombinerBuilder &cb, ValueRange state, ValueRange pair,
                                      Value j) const = 0;
+  /// `state` after several pairs (`pairs[u]` at reduced index `js[u]`, increasing): the GPU's
+  /// unrolled tile steps. The default combines them one by one; a kind may do better (the
+  /// shift-exp kinds take the batch's maximum first, so that no pair waits on a branch).
+  virtual SmallVector<Value> combineBatch(const CombinerBuilder &cb, ValueRange state,
+                                          ArrayRef<SmallVector<Value>> pairs,
+                                          ArrayRef<Value> js) const;
   /// The state of the union of two disjoint reduced ranges, in either order (ties are decided
   /// by the indices, so that every split gives the same result).
   virtual SmallVector<Value> merge(const CombinerBuilder &cb, ValueRange a,
