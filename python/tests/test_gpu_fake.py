@@ -161,7 +161,7 @@ def test_device_memory_path(gaussian):
         want = np.exp(-d2) @ b.astype(np.float64)
         err = np.linalg.norm(out - want) / np.linalg.norm(want)
         assert err < 1e-5, err
-        # nReduced = 0: zeros through a device memset.
+        # nReduced = 0: the kernel writes the empty sum.
         assert run([dx, dy, db], dout, n, 0) == 0
         ctypes.memmove(out.ctypes.data, dout, out.nbytes)
         assert not out.any()
@@ -170,7 +170,7 @@ def test_device_memory_path(gaussian):
         msg = lib.kconv_last_error().decode()
         assert "input 1 (Y) is not CUDA device memory" in msg, msg
         assert run([dx, dy, db], out.ctypes.data, n, m) == _capi.INVALID_ARGUMENT
-        assert "out is not CUDA device memory" in lib.kconv_last_error().decode()
+        assert "values is not CUDA device memory" in lib.kconv_last_error().decode()
         print("device path OK")
     """)
     r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env())
