@@ -177,6 +177,46 @@ def test_device_memory_path(gaussian):
     assert r.returncode == 0, r.stdout + r.stderr
     assert "device path OK" in r.stdout
 
+# A stand-in `torch` whose CUDA tensors live in the fake driver's memory (`fake`, a CDLL of it,
+# and numpy as np, ctypes, sys, types must be defined before it in a script).
+FAKE_TORCH = """
+torch = types.ModuleType("torch")
+torch.float32, torch.float64, torch.int64 = "float32", "float64", "int64"
+class Device:
+    def __init__(self, s): self.s = s
+    def __eq__(self, o): return isinstance(o, Device) and o.s == self.s
+    def __repr__(self): return self.s
+class Tensor:
+    __module__ = "torch"
+    def __init__(self, array, device="cuda:0", contiguous=True, dtype="float32"):
+        self.shape = array.shape
+        self.dtype = dtype
+        self.device = Device(device)
+        self.is_cuda = device.startswith("cuda")
+        self._contiguous = contiguous
+        p = ctypes.c_ulonglong()
+        assert fake.cuMemAlloc_v2(ctypes.byref(p), ctypes.c_size_t(max(array.nbytes, 4))) == 0
+        ctypes.memmove(p.value, array.ctypes.data, array.nbytes)
+        self._ptr = p.value
+    def data_ptr(self): return self._ptr
+    def get_device(self): return int(self.device.s.split(":")[1]) if self.is_cuda else -1
+    def is_contiguous(self): return self._contiguous
+    def dim(self): return len(self.shape)
+    def numel(self): return int(np.prod(self.shape))
+    def numpy(self):
+        a = np.empty(self.shape, np.dtype(self.dtype))
+        ctypes.memmove(a.ctypes.data, self._ptr, a.nbytes)
+        return a
+def empty(shape, device=None, dtype="float32"):
+    return Tensor(np.zeros(shape, np.dtype(dtype)), device=device.s, dtype=dtype)
+class Stream:
+    cuda_stream = 0
+cuda = types.SimpleNamespace(current_stream=lambda dev=None: Stream())
+torch.Tensor, torch.empty, torch.cuda = Tensor, empty, cuda
+sys.modules["torch"] = torch
+
+"""
+
 
 def test_python_cuda_tensor_path(gaussian):
     """Artifact.run's CUDA-tensor path (checks, output allocation, stream, cached ctypes blocks),
@@ -187,41 +227,7 @@ def test_python_cuda_tensor_path(gaussian):
         sys.path.insert(0, {str(ROOT / 'python')!r})
         fake = ctypes.CDLL({str(FAKE)!r})
 
-        torch = types.ModuleType("torch")
-        torch.float32, torch.float64, torch.int64 = "float32", "float64", "int64"
-        class Device:
-            def __init__(self, s): self.s = s
-            def __eq__(self, o): return isinstance(o, Device) and o.s == self.s
-            def __repr__(self): return self.s
-        class Tensor:
-            __module__ = "torch"
-            def __init__(self, array, device="cuda:0", contiguous=True, dtype="float32"):
-                self.shape = array.shape
-                self.dtype = dtype
-                self.device = Device(device)
-                self.is_cuda = device.startswith("cuda")
-                self._contiguous = contiguous
-                p = ctypes.c_ulonglong()
-                assert fake.cuMemAlloc_v2(ctypes.byref(p), ctypes.c_size_t(max(array.nbytes, 4))) == 0
-                ctypes.memmove(p.value, array.ctypes.data, array.nbytes)
-                self._ptr = p.value
-            def data_ptr(self): return self._ptr
-            def get_device(self): return int(self.device.s.split(":")[1]) if self.is_cuda else -1
-            def is_contiguous(self): return self._contiguous
-            def dim(self): return len(self.shape)
-            def numel(self): return int(np.prod(self.shape))
-            def numpy(self):
-                a = np.empty(self.shape, np.float32)
-                ctypes.memmove(a.ctypes.data, self._ptr, a.nbytes)
-                return a
-        def empty(shape, device=None, dtype=None):
-            return Tensor(np.zeros(shape, np.float32), device=device.s)
-        class Stream:
-            cuda_stream = 0
-        cuda = types.SimpleNamespace(current_stream=lambda dev=None: Stream())
-        torch.Tensor, torch.empty, torch.cuda = Tensor, empty, cuda
-        sys.modules["torch"] = torch
-
+    """) + FAKE_TORCH + textwrap.dedent(f"""
         import kconv
         art = kconv.load({str(gaussian)!r})
         rng = np.random.default_rng(1)
@@ -476,3 +482,38 @@ def test_index_kind_device_memory(nearest):
     r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env())
     assert r.returncode == 0, r.stdout + r.stderr
     assert "index device path OK" in r.stdout
+
+
+def test_index_kind_cuda_tensors(nearest):
+    """CUDA tensors of an index kind: a (values, indices) tuple of float32 / int64 tensors, or
+    out= tensors; the wrong out dtype refused."""
+    script = textwrap.dedent(f"""
+        import ctypes, sys, types
+        import numpy as np
+        sys.path.insert(0, {str(ROOT / 'python')!r})
+        fake = ctypes.CDLL({str(FAKE)!r})
+    """) + FAKE_TORCH + textwrap.dedent(f"""
+        import kconv
+        art = kconv.load({str(nearest)!r})
+        rng = np.random.default_rng(4)
+        x = rng.standard_normal((500, 3)).astype(np.float32)
+        y = rng.standard_normal((80, 3)).astype(np.float32)
+        want = art.run("nearest", x, y, device="cpu")
+        values, indices = art.run("nearest", Tensor(x), Tensor(y))
+        assert values.dtype == "float32" and indices.dtype == "int64", (values.dtype, indices.dtype)
+        assert values.shape == (500, 3) and indices.shape == (500, 3)
+        assert np.array_equal(values.numpy(), want[0]) and np.array_equal(indices.numpy(), want[1])
+        given = (Tensor(np.zeros((500, 3), np.float32)),
+                 Tensor(np.zeros((500, 3), np.int64), dtype="int64"))
+        assert art.run("nearest", Tensor(x), Tensor(y), out=given) is given
+        assert np.array_equal(given[1].numpy(), want[1])
+        try:
+            art.run("nearest", Tensor(x), Tensor(y), out=(given[0], given[0]))
+            raise SystemExit("no error for float32 indices")
+        except kconv.KconvError as e:
+            assert "out indices must be a contiguous int64 tensor on cuda:0" in str(e), e
+        print("index cuda tensors OK")
+    """)
+    r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env())
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "index cuda tensors OK" in r.stdout
