@@ -8,7 +8,9 @@
 //   - GPU time per call from CUDA events around R back-to-back calls (the split-j memset included):
 //     what the kernels cost, without the host's share;
 //   - host time per call (wall time of queuing R calls; they run asynchronously);
-//   - pairs/s and the relative error of sampled rows against the float64 reference evaluator.
+//   - pairs/s and the relative error of sampled rows' values against the float64 reference
+//     evaluator ("-" where it does not know the kind); for a kind with indices (argmin, kmin, ...)
+//     also whether every sampled index is a reduced row ("idx ok", else "idx BAD").
 // A plan is the runtime's choice ("auto") or a forced KCONV_GPU_PLAN "VARIANT:CHUNKS" (variant 0:
 // R rows per thread, 1: one row). Needs a CUDA driver and GPU (exit 77 otherwise); uses the
 // runtime's dlopen driver table, so it builds without CUDA.
@@ -148,9 +150,13 @@ int main(int argc, char **argv) {
         inputs.push_back(Input(reinterpret_cast<const float *>(dev[k])));
         hostPointers.push_back(host[k].data());
       }
-      size_t outCount = size_t(n * r.valueDim);
-      CUdeviceptr out;
-      check(d.cuMemAlloc(&out, outCount * sizeof(float)), "cuMemAlloc");
+      // The kind's outputs (docs/reductions.md): float values and/or int64 indices.
+      size_t outCount = size_t(n * r.valueDim), indexCount = size_t(n * r.indexDim);
+      CUdeviceptr out = 0, indices = 0;
+      if (outCount)
+        check(d.cuMemAlloc(&out, outCount * sizeof(float)), "cuMemAlloc");
+      if (indexCount)
+        check(d.cuMemAlloc(&indices, indexCount * sizeof(int64_t)), "cuMemAlloc");
       check(d.cuStreamSynchronize(stream), "cuStreamSynchronize");
 
       for (const std::string &plan : plans) {
@@ -162,15 +168,19 @@ int main(int argc, char **argv) {
         RunOptions options;
         options.memory = Memory::CudaDevice;
         options.stream = stream;
-        float *outPointer = reinterpret_cast<float *>(out);
-        // Warm-up (module load, JIT) and poison the output.
-        check(d.cuMemsetD32Async(out, 0x7fc00000u, outCount, stream), "cuMemsetD32Async");
-        planned->run(reductionName, inputs, outPointer, n, n, options);
+        Outputs outputs{reinterpret_cast<float *>(out), reinterpret_cast<int64_t *>(indices)};
+        // Warm-up (module load, JIT) and poison the outputs (NaN, a negative index < -1).
+        if (outCount)
+          check(d.cuMemsetD32Async(out, 0x7fc00000u, outCount, stream), "cuMemsetD32Async");
+        if (indexCount)
+          check(d.cuMemsetD32Async(indices, 0xfefefefeu, indexCount * 2, stream),
+                "cuMemsetD32Async");
+        planned->run(reductionName, inputs, outputs, n, n, options);
         check(d.cuStreamSynchronize(stream), "warm-up");
         int reps = repeats;
         if (reps <= 0) {
           check(d.cuEventRecord(start, stream), "cuEventRecord");
-          planned->run(reductionName, inputs, outPointer, n, n, options);
+          planned->run(reductionName, inputs, outputs, n, n, options);
           check(d.cuEventRecord(stop, stream), "cuEventRecord");
           check(d.cuEventSynchronize(stop), "cuEventSynchronize");
           float ms = 0;
@@ -180,7 +190,7 @@ int main(int argc, char **argv) {
         auto t0 = std::chrono::steady_clock::now();
         check(d.cuEventRecord(start, stream), "cuEventRecord");
         for (int k = 0; k < reps; ++k)
-          planned->run(reductionName, inputs, outPointer, n, n, options);
+          planned->run(reductionName, inputs, outputs, n, n, options);
         check(d.cuEventRecord(stop, stream), "cuEventRecord");
         auto t1 = std::chrono::steady_clock::now();
         check(d.cuEventSynchronize(stop), "the kernels failed");
@@ -191,33 +201,63 @@ int main(int argc, char **argv) {
 
         // Check sampled rows against the float64 reference.
         std::vector<float> result(outCount);
-        check(d.cuMemcpyDtoHAsync(result.data(), out, outCount * sizeof(float), stream),
-              "cuMemcpyDtoHAsync");
+        std::vector<int64_t> resultIndices(indexCount);
+        if (outCount)
+          check(d.cuMemcpyDtoHAsync(result.data(), out, outCount * sizeof(float), stream),
+                "cuMemcpyDtoHAsync");
+        if (indexCount)
+          check(d.cuMemcpyDtoHAsync(resultIndices.data(), indices,
+                                    indexCount * sizeof(int64_t), stream),
+                "cuMemcpyDtoHAsync");
         check(d.cuStreamSynchronize(stream), "cuStreamSynchronize");
         std::vector<int64_t> rows;
         std::mt19937_64 pick(7);
         std::uniform_int_distribution<int64_t> any(0, n - 1);
         for (int k = 0; k < std::min<int64_t>(checkRows, n); ++k)
           rows.push_back(n <= checkRows ? k : any(pick));
-        std::vector<double> ref = referenceRun(r, hostPointers, n, n, rows);
-        double diff = 0, norm = 0;
-        bool finite = true;
-        for (size_t k = 0; k < rows.size(); ++k)
-          for (int64_t c = 0; c < r.valueDim; ++c) {
-            double want = ref[k * size_t(r.valueDim) + size_t(c)];
-            double got = result[size_t(rows[k] * r.valueDim + c)];
-            finite = finite && std::isfinite(got);
-            diff += (got - want) * (got - want);
-            norm += want * want;
+        std::string checked = "-";
+        if (outCount) {
+          try {
+            std::vector<double> ref = referenceRun(r, hostPointers, n, n, rows);
+            double diff = 0, norm = 0;
+            bool finite = true;
+            for (size_t k = 0; k < rows.size(); ++k)
+              for (int64_t c = 0; c < r.valueDim; ++c) {
+                double want = ref[k * size_t(r.valueDim) + size_t(c)];
+                double got = result[size_t(rows[k] * r.valueDim + c)];
+                finite = finite && std::isfinite(got);
+                diff += (got - want) * (got - want);
+                norm += want * want;
+              }
+            char text[32];
+            std::snprintf(text, sizeof(text), "%.1e",
+                          finite ? std::sqrt(diff / std::max(norm, 1e-300)) : NAN);
+            checked = text;
+          } catch (const Error &e) {
+            if (e.code() != ErrorCode::Unsupported)
+              throw;
           }
-        double error = finite ? std::sqrt(diff / std::max(norm, 1e-300)) : NAN;
-        std::printf("| %lld | %s | %.4f | %.3e | %.1f | %.1e |\n", (long long)n, plan.c_str(), ms,
-                    double(n) * double(n) / (ms * 1e-3), hostUs, error);
+        }
+        if (indexCount) {
+          // Random finite inputs and n reduced rows: every entry selects a row.
+          bool inRange = true;
+          for (int64_t row : rows)
+            for (int64_t c = 0; c < r.indexDim; ++c) {
+              int64_t at = resultIndices[size_t(row * r.indexDim + c)];
+              inRange = inRange && at >= 0 && at < n;
+            }
+          checked += inRange ? ", idx ok" : ", idx BAD";
+        }
+        std::printf("| %lld | %s | %.4f | %.3e | %.1f | %s |\n", (long long)n, plan.c_str(), ms,
+                    double(n) * double(n) / (ms * 1e-3), hostUs, checked.c_str());
         std::fflush(stdout);
       }
       for (CUdeviceptr p : dev)
         d.cuMemFree(p);
-      d.cuMemFree(out);
+      if (out)
+        d.cuMemFree(out);
+      if (indices)
+        d.cuMemFree(indices);
     }
     CUcontext popped;
     d.cuCtxPopCurrent(&popped);

@@ -40,6 +40,11 @@ void checkCall(const Artifact &artifact, const ReductionInfo &r, const std::vect
   auto invalid = [&](const std::string &what) {
     throw Error(ErrorCode::InvalidArgument, "reduction '" + r.name + "': " + what);
   };
+  // The ranks' partial results are added (accumulate): only a sum merges that way.
+  if (r.kind != "sum")
+    throw Error(ErrorCode::Unsupported,
+                "reduction '" + r.name + "': kconv::mpi supports sum reductions only (it adds "
+                "the partial results of the ranks), not " + r.kind);
   if (nOut < 0 || nReduced < 0)
     invalid("row counts must be >= 0, got " + std::to_string(nOut) + " output rows and " +
             std::to_string(nReduced) + " reduced rows");

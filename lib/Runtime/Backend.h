@@ -2,8 +2,8 @@
 //
 // Runtime.cpp validates a call (names, counts, shapes, pointers) and then hands a Call to the one
 // backend chosen by Artifact::Impl::selectBackend (the only place that dispatches on Device).
-// A backend never sees an invalid call or nOut = 0, and sees nReduced = 0 only for device memory
-// (the GPU backend then zero-fills out; on the host the runtime does).
+// A backend never sees an invalid call or nOut = 0. It passes nReduced = 0 to the kernels like
+// any other size: they write the kind's empty result (docs/reductions.md).
 //
 //  - CpuBackend.cpp: the artifact's ELF shared object, loaded from memory, on the thread pool.
 //  - GpuBackend.cpp: the artifact's PTX/cubin through the CUDA driver API (CudaDriver.h, dlopen),
@@ -28,9 +28,10 @@ struct Call {
   const ReductionInfo *reduction = nullptr;
   size_t reductionIndex = 0;      // position in ArtifactContents::reductions
   std::vector<const float *> args; // argument order, the caller's arrays (host pointers)
-  float *out = nullptr;
+  float *values = nullptr;         // [nOut x valueDim]; null when the kind has no values
+  int64_t *indices = nullptr;      // [nOut x indexDim]; null when the kind has no indices
   int64_t nI = 0, nJ = 0;
-  int64_t nOut = 0, nReduced = 0; // both > 0
+  int64_t nOut = 0, nReduced = 0; // nOut > 0, nReduced >= 0
   int threads = 1;                // resolved (>= 1)
   std::vector<int> devices;       // RunOptions::devices (GPU ordinals, -1: all visible)
 };

@@ -51,7 +51,9 @@ void fill(const kconv::ReductionInfo &r, kconv_reduction_info *info) {
   info->name = r.name.c_str();
   info->kind = r.kind.c_str();
   info->axis = r.axis;
-  info->output_dim = r.valueDim;
+  info->value_dim = r.valueDim;
+  info->index_dim = r.indexDim;
+  info->k = r.k;
   info->num_variables = int64_t(r.variables.size());
 }
 
@@ -187,17 +189,23 @@ void kconv_run_options_init(kconv_run_options *options) {
   options->num_devices = 0;
 }
 
-kconv_status kconv_run(const kconv_artifact *artifact, const char *reduction,
-                       const float *const *inputs, int64_t numInputs, float *out, int64_t nI,
-                       int64_t nJ, const kconv_run_options *options) {
-  return guarded("kconv_run", [&] {
-    require(artifact, "kconv_run", "artifact");
-    require(reduction, "kconv_run", "reduction");
+} // extern "C"
+
+namespace {
+
+/// kconv_run and kconv_run_outputs (`function` names the entry in messages).
+kconv_status runOutputs(const char *function, const kconv_artifact *artifact,
+                        const char *reduction, const float *const *inputs, int64_t numInputs,
+                        kconv::Outputs outputs, int64_t nI, int64_t nJ,
+                        const kconv_run_options *options) {
+  return guarded(function, [&] {
+    require(artifact, function, "artifact");
+    require(reduction, function, "reduction");
     if (numInputs < 0)
       throw kconv::Error(kconv::ErrorCode::InvalidArgument,
-                         "kconv_run: num_inputs must be >= 0, got " + std::to_string(numInputs));
+                         std::string(function) + ": num_inputs must be >= 0, got " + std::to_string(numInputs));
     if (numInputs > 0)
-      require(inputs, "kconv_run", "inputs");
+      require(inputs, function, "inputs");
     kconv::RunOptions runOptions;
     std::vector<kconv::Input> in(static_cast<size_t>(numInputs));
     for (int64_t k = 0; k < numInputs; ++k)
@@ -209,7 +217,7 @@ kconv_status kconv_run(const kconv_artifact *artifact, const char *reduction,
       case KCONV_DEVICE_AUTO: runOptions.device = kconv::Device::Auto; break;
       default:
         throw kconv::Error(kconv::ErrorCode::InvalidArgument,
-                           "kconv_run: unknown device " + std::to_string(int(options->device)));
+                           std::string(function) + ": unknown device " + std::to_string(int(options->device)));
       }
       runOptions.threads = options->threads;
       switch (options->memory) {
@@ -217,12 +225,12 @@ kconv_status kconv_run(const kconv_artifact *artifact, const char *reduction,
       case KCONV_MEMORY_DEVICE: runOptions.memory = kconv::Memory::CudaDevice; break;
       default:
         throw kconv::Error(kconv::ErrorCode::InvalidArgument,
-                           "kconv_run: unknown memory kind " + std::to_string(options->memory));
+                           std::string(function) + ": unknown memory kind " + std::to_string(options->memory));
       }
       runOptions.stream = options->stream;
       if (options->num_devices < 0 || (options->num_devices > 0 && !options->devices))
         throw kconv::Error(kconv::ErrorCode::InvalidArgument,
-                           "kconv_run: devices must hold num_devices (>= 0) ordinals");
+                           std::string(function) + ": devices must hold num_devices (>= 0) ordinals");
       runOptions.devices.assign(options->devices, options->devices + options->num_devices);
       for (int64_t k = 0; k < numInputs; ++k) {
         if (options->input_rows)
@@ -231,8 +239,27 @@ kconv_status kconv_run(const kconv_artifact *artifact, const char *reduction,
           in[size_t(k)].dim = options->input_dims[k];
       }
     }
-    artifact->artifact->run(reduction, in, out, nI, nJ, runOptions);
+    artifact->artifact->run(reduction, in, outputs, nI, nJ, runOptions);
   });
+}
+
+} // namespace
+
+extern "C" {
+
+kconv_status kconv_run_outputs(const kconv_artifact *artifact, const char *reduction,
+                               const float *const *inputs, int64_t numInputs, float *values,
+                               int64_t *indices, int64_t nI, int64_t nJ,
+                               const kconv_run_options *options) {
+  return runOutputs("kconv_run_outputs", artifact, reduction, inputs, numInputs,
+                    kconv::Outputs{values, indices}, nI, nJ, options);
+}
+
+kconv_status kconv_run(const kconv_artifact *artifact, const char *reduction,
+                       const float *const *inputs, int64_t numInputs, float *out, int64_t nI,
+                       int64_t nJ, const kconv_run_options *options) {
+  return runOutputs("kconv_run", artifact, reduction, inputs, numInputs,
+                    kconv::Outputs{out, nullptr}, nI, nJ, options);
 }
 
 } // extern "C"

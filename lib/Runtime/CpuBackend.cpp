@@ -356,7 +356,7 @@ public:
     const int64_t nOut = call.nOut;
     constexpr int64_t kMinPairsPerThread = int64_t(1) << 15;
     int64_t threads = std::min(call.threads, 1024);
-    int64_t pairs = nOut > INT64_MAX / nReduced ? INT64_MAX : nOut * nReduced;
+    int64_t pairs = nReduced == 0 ? 0 : nOut > INT64_MAX / nReduced ? INT64_MAX : nOut * nReduced;
     threads = std::max<int64_t>(1, std::min<int64_t>(threads, pairs / kMinPairsPerThread));
     threads = std::min(threads, nOut);
     int64_t chunks = threads == 1 ? 1 : std::min<int64_t>(nOut, threads * 4);
@@ -367,12 +367,14 @@ public:
     chunks = (nOut - 1) / chunkRows + 1;
 
     const float *const *argv = args.data();
-    float *out = call.out;
+    float *values = call.values;
+    int64_t *indices = call.indices;
     KernelFn fn = e.fn;
+    // The kernel takes the whole arrays and writes rows [begin, end) of each output it has.
     std::function<void(int64_t)> body = [&](int64_t chunk) {
       int64_t begin = chunk * chunkRows;
       int64_t end = std::min(nOut, begin + chunkRows);
-      fn(argv, out, /*indices=*/nullptr, begin, end, nReduced, stride);
+      fn(argv, values, indices, begin, end, nReduced, stride);
     };
     ThreadPool::global().parallelFor(chunks, int(threads), body);
     buffer.trim();

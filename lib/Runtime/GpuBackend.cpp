@@ -9,7 +9,9 @@
 //    JIT-compiled by the driver), its kernels' handles and occupancies read once.
 //  - A call picks a kernel variant (R rows per thread, or one row per thread for small problems)
 //    and a split of the reduced range over blockIdx.y (plain kernel when not split; split-j
-//    kernel adding into a zeroed output otherwise) from nOut, nReduced and the SM count.
+//    kernel adding into a zeroed output otherwise) from nOut, nReduced and the SM count. Only
+//    kinds whose partial results merge by atomic adds (sum) have split-j kernels; the others
+//    never split the reduced range.
 //  - Device memory (RunOptions::memory = CudaDevice): every pointer is checked with one
 //    cuPointerGetAttributes, then memset (split-j only) and launch are queued on the caller's
 //    stream; nothing is allocated, nothing waits.
@@ -56,7 +58,8 @@ struct KernelSpec {
   std::string plain, splitj, plainR1, splitjR1, small;
   int block = 256, rows = 1, tile = 256, smallRows = 0;
   std::string arch;
-  bool valid() const { return !plain.empty() && !splitj.empty(); }
+  // Split-j kernels are optional: only sum reductions have them (docs/reductions.md).
+  bool valid() const { return !plain.empty(); }
 };
 
 struct Kernel {
@@ -71,9 +74,10 @@ struct Kernel {
 /// The kernel families of a reduction: [0] R rows per thread, [1] one row (may be absent), [2]
 /// the small kernel (the reduced range split among a block's threads; no split-j form).
 struct Variant {
-  Kernel plain, splitj;
+  Kernel plain, splitj; // splitj.function null: no split-j form (kinds other than sum)
   bool present = false;
   bool small = false;
+  bool hasSplitj() const { return splitj.function != nullptr; }
 };
 
 struct DeviceState {
@@ -92,7 +96,7 @@ struct DeviceState {
   // The host-memory path: one call at a time per device (its buffers are shared).
   std::mutex hostMutex;
   CUstream stream = nullptr;
-  std::vector<std::pair<CUdeviceptr, size_t>> buffers; // per argument, then out
+  std::vector<std::pair<CUdeviceptr, size_t>> buffers; // per argument, then values, indices
 };
 
 /// Makes `context` current on this thread for the scope, restoring the caller's afterwards.
@@ -183,7 +187,7 @@ public:
 
   std::string unavailableReason(size_t index) const override {
     if (!specs[index].valid())
-      return "the artifact has no GPU kernel for it (no gpu.kernel / gpu.kernel_splitj metadata)";
+      return "the artifact has no GPU kernel for it (no gpu.kernel metadata)";
     const Driver &d = driver();
     if (!d.available)
       return d.error;
@@ -205,8 +209,8 @@ private:
   void load(DeviceState &state);
   Plan plan(const DeviceState &state, size_t index, int64_t nOut, int64_t nReduced) const;
   void launch(const DeviceState &state, size_t index, const Plan &plan,
-              const std::vector<CUdeviceptr> &args, CUdeviceptr out, int64_t nOut,
-              int64_t nReduced, CUstream stream) const;
+              const std::vector<CUdeviceptr> &args, CUdeviceptr values, CUdeviceptr indices,
+              int64_t nOut, int64_t nReduced, CUstream stream) const;
   CUdeviceptr buffer(DeviceState &state, size_t slot, size_t bytes, const std::string &what);
 
   const ArtifactContents &contents;
@@ -242,16 +246,18 @@ DeviceState &GpuBackend::deviceFor(const Call &call, int forcedOrdinal) {
   if (call.deviceMemory) {
     // Every array must be device (or unified) memory of one device.
     const ReductionInfo &r = *call.reduction;
+    const size_t numArgs = call.args.size();
     auto describe = [&](size_t k) {
-      if (k == r.variables.size())
-        return std::string("out");
+      if (k >= numArgs)
+        return std::string(k == numArgs ? "values" : "indices");
       return "input " + std::to_string(k) + " (" + r.variables[k].name + ")";
     };
-    for (size_t k = 0; k <= call.args.size(); ++k) {
-      const void *pointer = k < call.args.size() ? static_cast<const void *>(call.args[k])
-                                                 : static_cast<const void *>(call.out);
+    for (size_t k = 0; k < numArgs + 2; ++k) {
+      const void *pointer = k < numArgs    ? static_cast<const void *>(call.args[k])
+                            : k == numArgs ? static_cast<const void *>(call.values)
+                                           : static_cast<const void *>(call.indices);
       if (!pointer)
-        continue; // an empty array (0 rows)
+        continue; // an empty array (0 rows) or an output the kind lacks
       unsigned memoryType = 0;
       int deviceOrdinal = -1;
       int attributes[2] = {CU_POINTER_ATTRIBUTE_MEMORY_TYPE, CU_POINTER_ATTRIBUTE_DEVICE_ORDINAL};
@@ -385,11 +391,13 @@ void GpuBackend::load(DeviceState &state) {
       };
       std::array<Variant, 3> &v = state.variants[k];
       get(spec.plain, spec.rows, false, v[0].plain);
-      get(spec.splitj, spec.rows, true, v[0].splitj);
+      if (!spec.splitj.empty())
+        get(spec.splitj, spec.rows, true, v[0].splitj);
       v[0].present = true;
-      if (!spec.plainR1.empty() && !spec.splitjR1.empty()) {
+      if (!spec.plainR1.empty()) {
         get(spec.plainR1, 1, false, v[1].plain);
-        get(spec.splitjR1, 1, true, v[1].splitj);
+        if (!spec.splitjR1.empty())
+          get(spec.splitjR1, 1, true, v[1].splitj);
         v[1].present = true;
       }
       if (!spec.small.empty() && spec.smallRows > 0 && spec.block % spec.smallRows == 0) {
@@ -411,16 +419,16 @@ Plan GpuBackend::plan(const DeviceState &state, size_t index, int64_t nOut,
   const KernelSpec &spec = specs[index];
   const std::array<Variant, 3> &variants = state.variants[index];
   const int64_t tile = spec.tile, block = spec.block;
-  const int64_t tiles = (nReduced + tile - 1) / tile;
+  const int64_t tiles = (nReduced + tile - 1) / tile; // 0 for nReduced = 0: one empty chunk
   Plan best;
   double bestCost = std::numeric_limits<double>::infinity();
   auto consider = [&](const Variant &v, int64_t chunks) {
     int64_t rowsPerBlock = v.plain.rowsPerBlock;
     int64_t gridX = (nOut + rowsPerBlock - 1) / rowsPerBlock;
     int64_t chunkTiles = (tiles + chunks - 1) / chunks;
-    int64_t realChunks = (tiles + chunkTiles - 1) / chunkTiles;
-    if (v.small && realChunks > 1)
-      return; // the small kernel splits the reduced range inside its block
+    int64_t realChunks = chunkTiles == 0 ? 1 : (tiles + chunkTiles - 1) / chunkTiles;
+    if (realChunks > 1 && !v.hasSplitj())
+      return; // no split-j form (the small kernel splits the reduced range inside its block)
     if (gridX > std::numeric_limits<int32_t>::max() || realChunks > 65535)
       return;
     const Kernel &k = realChunks > 1 ? v.splitj : v.plain;
@@ -454,7 +462,7 @@ Plan GpuBackend::plan(const DeviceState &state, size_t index, int64_t nOut,
     size_t colon = forcedPlan.find(':');
     int64_t chunks = colon == std::string::npos ? 1 : std::atoll(forcedPlan.c_str() + colon + 1);
     if (v >= 0 && v < 3 && variants[size_t(v)].present && chunks >= 1) {
-      consider(variants[size_t(v)], std::min<int64_t>(chunks, tiles));
+      consider(variants[size_t(v)], std::max<int64_t>(1, std::min<int64_t>(chunks, tiles)));
       if (best.kernel)
         return best;
     }
@@ -462,7 +470,7 @@ Plan GpuBackend::plan(const DeviceState &state, size_t index, int64_t nOut,
   for (const Variant &v : variants) {
     if (!v.present)
       continue;
-    if (v.small) {
+    if (!v.hasSplitj()) {
       consider(v, 1);
       continue;
     }
@@ -470,7 +478,8 @@ Plan GpuBackend::plan(const DeviceState &state, size_t index, int64_t nOut,
     int64_t gridX = (nOut + rowsPerBlock - 1) / rowsPerBlock;
     int64_t slots = int64_t(state.sms) * v.plain.blocksPerSM;
     // Splits beyond ~4 waves of blocks gain nothing.
-    int64_t maxChunks = std::min<int64_t>(tiles, std::max<int64_t>(1, (4 * slots + gridX - 1) / gridX));
+    int64_t maxChunks = std::max<int64_t>(
+        1, std::min<int64_t>(tiles, std::max<int64_t>(1, (4 * slots + gridX - 1) / gridX)));
     for (int64_t c = 1; c <= maxChunks; ++c)
       consider(v, c);
   }
@@ -481,13 +490,15 @@ Plan GpuBackend::plan(const DeviceState &state, size_t index, int64_t nOut,
 }
 
 void GpuBackend::launch(const DeviceState &state, size_t index, const Plan &p,
-                        const std::vector<CUdeviceptr> &args, CUdeviceptr out, int64_t nOut,
-                        int64_t nReduced, CUstream stream) const {
+                        const std::vector<CUdeviceptr> &args, CUdeviceptr values,
+                        CUdeviceptr indices, int64_t nOut, int64_t nReduced,
+                        CUstream stream) const {
   const Driver &d = driver();
   const ReductionInfo &r = contents.reductions[index];
+  // Split-j kernels (sum only) add their partial sums into zeroed values.
   if (p.kernel->splitj)
-    check(d.cuMemsetD32Async(out, 0, size_t(nOut * r.valueDim), stream), "cuMemsetD32Async",
-          "zeroing out for the split-j kernel");
+    check(d.cuMemsetD32Async(values, 0, size_t(nOut * r.valueDim), stream), "cuMemsetD32Async",
+          "zeroing values for the split-j kernel");
   // The ABI: one device pointer per variable, values, indices, then nOut, nReduced, jChunk
   // (int32).
   constexpr size_t trailing = abi::kGpuTrailingParams;
@@ -498,11 +509,10 @@ void GpuBackend::launch(const DeviceState &state, size_t index, const Plan &p,
     heap.resize(args.size() + trailing);
     slots = heap.data();
   }
-  CUdeviceptr indices = 0;
   for (size_t k = 0; k < args.size(); ++k)
     slots[k] = const_cast<CUdeviceptr *>(&args[k]);
   int32_t n32 = int32_t(nOut), m32 = int32_t(nReduced), chunk32 = int32_t(p.chunk);
-  slots[args.size()] = &out;
+  slots[args.size()] = &values;
   slots[args.size() + 1] = &indices;
   slots[args.size() + 2] = &n32;
   slots[args.size() + 3] = &m32;
@@ -646,7 +656,10 @@ void GpuBackend::runMulti(const Call &call, const std::vector<int> &ordinals) {
     for (size_t a = 0; a < call.args.size(); ++a)
       if (r.variables[a].category == outCategory && call.args[a])
         slice.args[a] = call.args[a] + begin * r.variables[a].dim;
-    slice.out = call.out + begin * r.valueDim;
+    if (call.values)
+      slice.values = call.values + begin * r.valueDim;
+    if (call.indices)
+      slice.indices = call.indices + begin * r.indexDim;
     slice.stream = nullptr; // each GPU its own stream
     begin += rows;
   }
@@ -679,20 +692,17 @@ void GpuBackend::runHost(DeviceState &state, const Call &call) {
   const ReductionInfo &r = *call.reduction;
   const Driver &d = driver();
   ScopedContext scope(state.context);
-  const size_t outCount = size_t(checkedMul(call.nOut, r.valueDim, "nOut x output_dim"));
+  const size_t valueCount = size_t(checkedMul(call.nOut, r.valueDim, "nOut x value_dim"));
+  const size_t indexCount = size_t(checkedMul(call.nOut, r.indexDim, "nOut x index_dim"));
 
   if (call.deviceMemory) {
     CUstream stream = static_cast<CUstream>(call.stream);
-    CUdeviceptr out = reinterpret_cast<CUdeviceptr>(call.out);
-    if (call.nReduced == 0) {
-      check(d.cuMemsetD32Async(out, 0, outCount, stream), "cuMemsetD32Async");
-      return;
-    }
     std::vector<CUdeviceptr> args(call.args.size());
     for (size_t k = 0; k < args.size(); ++k)
       args[k] = reinterpret_cast<CUdeviceptr>(call.args[k]);
     Plan p = plan(state, index, call.nOut, call.nReduced);
-    launch(state, index, p, args, out, call.nOut, call.nReduced, stream);
+    launch(state, index, p, args, reinterpret_cast<CUdeviceptr>(call.values),
+           reinterpret_cast<CUdeviceptr>(call.indices), call.nOut, call.nReduced, stream);
     return;
   }
 
@@ -711,11 +721,18 @@ void GpuBackend::runHost(DeviceState &state, const Call &call) {
       check(d.cuMemcpyHtoDAsync(args[k], call.args[k], bytes, stream), "cuMemcpyHtoDAsync",
             "input " + v.name);
   }
-  CUdeviceptr out = buffer(state, args.size(), outCount * sizeof(float), "out");
+  // An output the kind lacks stays a null device pointer.
+  const size_t valueBytes = valueCount * sizeof(float), indexBytes = indexCount * sizeof(int64_t);
+  CUdeviceptr values = valueBytes ? buffer(state, args.size(), valueBytes, "values") : 0;
+  CUdeviceptr indices = indexBytes ? buffer(state, args.size() + 1, indexBytes, "indices") : 0;
   Plan p = plan(state, index, call.nOut, call.nReduced);
-  launch(state, index, p, args, out, call.nOut, call.nReduced, stream);
-  check(d.cuMemcpyDtoHAsync(call.out, out, outCount * sizeof(float), stream), "cuMemcpyDtoHAsync",
-        "out");
+  launch(state, index, p, args, values, indices, call.nOut, call.nReduced, stream);
+  if (valueBytes)
+    check(d.cuMemcpyDtoHAsync(call.values, values, valueBytes, stream), "cuMemcpyDtoHAsync",
+          "values");
+  if (indexBytes)
+    check(d.cuMemcpyDtoHAsync(call.indices, indices, indexBytes, stream), "cuMemcpyDtoHAsync",
+          "indices");
   check(d.cuStreamSynchronize(stream), "the kernel or a copy failed: cuStreamSynchronize",
         *p.kernel->name);
 }

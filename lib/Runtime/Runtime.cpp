@@ -128,8 +128,8 @@ int64_t Artifact::outputRows(std::string_view reduction, int64_t nI, int64_t nJ)
   return this->reduction(reduction).axis == 1 ? nI : nJ;
 }
 
-void Artifact::run(std::string_view reductionName, const std::vector<Input> &inputs, float *out,
-                   int64_t nI, int64_t nJ, const RunOptions &options) const {
+void Artifact::run(std::string_view reductionName, const std::vector<Input> &inputs,
+                   Outputs outputs, int64_t nI, int64_t nJ, const RunOptions &options) const {
   const size_t index = impl_->indexOf(reductionName);
   const ReductionInfo &r = impl_->contents.reductions[index];
   // Messages are built only on the error path: a valid call allocates no strings.
@@ -155,7 +155,8 @@ void Artifact::run(std::string_view reductionName, const std::vector<Input> &inp
   call.nJ = nJ;
   call.nOut = r.axis == 1 ? nI : nJ;
   call.nReduced = r.axis == 1 ? nJ : nI;
-  call.out = out;
+  call.values = outputs.values;
+  call.indices = outputs.indices;
   call.args.resize(inputs.size());
   for (size_t k = 0; k < inputs.size(); ++k) {
     const VariableInfo &v = r.variables[k];
@@ -184,14 +185,26 @@ void Artifact::run(std::string_view reductionName, const std::vector<Input> &inp
     }
     call.args[k] = in.data;
   }
-  try {
-    checkedBytes(checkedMul(call.nOut, r.valueDim, "nOut x output_dim"), sizeof(float),
-                 "bytes");
-  } catch (const Error &e) {
-    invalid(std::string("out: ") + e.what());
-  }
-  if (!out && call.nOut > 0)
-    invalid("out is a null pointer (" + std::to_string(call.nOut) + " output rows)");
+  // Each output pointer is required exactly when the kind has that output.
+  auto checkOutput = [&](const void *pointer, int64_t dim, size_t elementSize, const char *what,
+                         const char *type) {
+    if (dim == 0) {
+      if (pointer)
+        invalid(std::string(what) + " given, but kind " + r.kind + " has no " + what +
+                " output (pass null)");
+      return;
+    }
+    try {
+      checkedBytes(checkedMul(call.nOut, dim, "nOut x dim"), elementSize, "bytes");
+    } catch (const Error &e) {
+      invalid(std::string(what) + ": " + e.what());
+    }
+    if (!pointer && call.nOut > 0)
+      invalid(std::string(what) + " is a null pointer (" + std::to_string(call.nOut) +
+              " output rows of " + std::to_string(dim) + " " + type + ")");
+  };
+  checkOutput(outputs.values, r.valueDim, sizeof(float), "values", "float32");
+  checkOutput(outputs.indices, r.indexDim, sizeof(int64_t), "indices", "int64");
   int threads = options.threads > 0 ? options.threads : impl_->threads.load();
   call.threads = threads > 0 ? threads : defaultThreadCount();
 
@@ -209,16 +222,12 @@ void Artifact::run(std::string_view reductionName, const std::vector<Input> &inp
   Backend &backend = impl_->selectBackend(index, device);
   if (call.nOut == 0)
     return;
-  if (call.nReduced == 0 && !call.deviceMemory) {
-    // The empty sum.
-    std::fill(out, out + call.nOut * r.valueDim, 0.0f);
-    return;
-  }
+  // nReduced = 0 too: the kernels write the kind's empty result (docs/reductions.md).
   backend.run(call);
 }
 
 void Artifact::run(std::string_view reductionName,
-                   const std::map<std::string, Input, std::less<>> &inputs, float *out,
+                   const std::map<std::string, Input, std::less<>> &inputs, Outputs outputs,
                    int64_t nI, int64_t nJ, const RunOptions &options) const {
   const ReductionInfo &r = reduction(reductionName);
   std::vector<Input> ordered(r.variables.size());
@@ -238,7 +247,7 @@ void Artifact::run(std::string_view reductionName,
     if (!inputs.count(v.name))
       throw Error(ErrorCode::InvalidArgument,
                   "reduction '" + r.name + "': no input given for variable '" + v.name + "'");
-  run(reductionName, ordered, out, nI, nJ, options);
+  run(reductionName, ordered, outputs, nI, nJ, options);
 }
 
 int defaultThreadCount() {
@@ -286,8 +295,12 @@ std::string signatureString(const ReductionInfo &r) {
   for (const VariableInfo &v : r.variables)
     s += (s.empty() ? "" : ", ") + v.name + ": " + toString(v.category) + " " +
          std::to_string(v.dim);
-  s += std::string(" -> ") + toString(r.outputCategory()) + " " + std::to_string(r.valueDim) +
-       " (" + r.kind + " over " + toString(r.reducedCategory()) + ")";
+  s += std::string(" -> ") + toString(r.outputCategory());
+  if (r.valueDim > 0)
+    s += " " + std::to_string(r.valueDim);
+  if (r.indexDim > 0)
+    s += (r.valueDim > 0 ? " + " : " ") + std::to_string(r.indexDim) + " indices";
+  s += " (" + r.kind + " over " + toString(r.reducedCategory()) + ")";
   return s;
 }
 

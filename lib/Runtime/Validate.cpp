@@ -13,6 +13,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "Elf.h"
+#include "kconv/ABI/Builtins.h"
 #include "kconv/ABI/KernelABI.h"
 #include "kconv/Runtime/Runtime.h"
 
@@ -85,6 +86,36 @@ private:
                   std::to_string(abi::kMaxDim) + ")");
   }
 
+  /// The kind is known, K is its K, and the output dimensions are the kind's (docs/reductions.md):
+  /// the runtime sizes and requires the output arrays from them.
+  void checkOutputs(const ReductionInfo &r) const {
+    const BuiltinReductionInfo *kind = lookupReductionByMnemonic(r.kind);
+    if (!kind)
+      fail(r, "unknown reduction kind '" + r.kind.substr(0, 64) + "'");
+    if (kind->takesK ? r.k < 1 || r.k > kMaxReductionK : r.k != 1)
+      fail(r, "k is " + std::to_string(r.k) + ", but a " + r.kind + " reduction needs " +
+                  (kind->takesK ? "1 to " + std::to_string(kMaxReductionK) : std::string("1")));
+    auto check = [&](ReductionDims rule, int64_t dim, const char *what) {
+      if (rule == ReductionDims::None) {
+        if (dim != 0)
+          fail(r, std::string(what) + " is " + std::to_string(dim) + ", but a " + r.kind +
+                      " reduction has no such output (expected 0)");
+        return;
+      }
+      // F components (K of them for the k-min kinds, 1 + F for max_sumshiftexp), F <= kMaxDim.
+      const int64_t per = rule == ReductionDims::KFormula ? r.k : 1;
+      const int64_t extra = rule == ReductionDims::OnePlus ? 1 : 0;
+      const int64_t f = (dim - extra) / per;
+      if (dim - extra < 1 || (dim - extra) % per != 0 || f > abi::kMaxDim)
+        fail(r, std::string(what) + " is " + std::to_string(dim) + ", but a " + r.kind +
+                    " reduction's output has " + (extra ? "1 + " : "") +
+                    (per > 1 ? std::to_string(per) + " x " : "") + "F components, F from 1 to " +
+                    std::to_string(abi::kMaxDim));
+    };
+    check(kind->values, r.valueDim, "value_dim");
+    check(kind->indices, r.indexDim, "index_dim");
+  }
+
   void checkMetadata(const ReductionInfo &r) const {
     if (!isIdentifier(r.name))
       fail("reduction name '" + r.name.substr(0, 64) + "' is not an identifier");
@@ -101,7 +132,7 @@ private:
         fail(r, "two variables named '" + v.name + "'");
       checkDim(r, v.dim, "variable '" + v.name + "'");
     }
-    checkDim(r, r.valueDim, "the output");
+    checkOutputs(r);
     if (r.formula.size() > kMaxFormulaOps)
       fail(r, "its formula has " + std::to_string(r.formula.size()) + " ops (at most " +
                   std::to_string(kMaxFormulaOps) + ")");
@@ -129,6 +160,11 @@ private:
         if (name && *name != expected)
           fail(r, "attr " + std::string(key) + " must be the ABI's name " + expected + ", got '" +
                       name->substr(0, 64) + "'");
+        // The runtime zeroes the values and lets split-j kernels add into them.
+        if (name && splitj && r.kind != "sum")
+          fail(r, "attr " + std::string(key) + ": a " + r.kind +
+                      " reduction has no split-j kernel (only sum partial results merge by "
+                      "atomic adds)");
       }
     int64_t block = integer(r, abi::key::kGpuBlock, 256, 1, abi::kMaxGpuBlock);
     integer(r, abi::key::kGpuRowsPerThread, 1, 1, abi::kMaxGpuRowsPerThread);

@@ -43,7 +43,9 @@ class ReductionInfo(ctypes.Structure):
         ("name", ctypes.c_char_p),
         ("kind", ctypes.c_char_p),
         ("axis", ctypes.c_int),
-        ("output_dim", ctypes.c_int64),
+        ("value_dim", ctypes.c_int64),
+        ("index_dim", ctypes.c_int64),
+        ("k", ctypes.c_int64),
         ("num_variables", ctypes.c_int64),
     ]
 
@@ -119,6 +121,12 @@ def _declare(lib):
                                      ctypes.c_int64, ctypes.c_void_p,
                                      ctypes.c_int64, ctypes.c_int64,
                                      ctypes.POINTER(RunOptions)]),
+        # values (float) and indices (int64) as void*, for the same reason.
+        "kconv_run_outputs": (ctypes.c_int, [opaque, ctypes.c_char_p,
+                                             ctypes.POINTER(ctypes.POINTER(ctypes.c_float)),
+                                             ctypes.c_int64, ctypes.c_void_p, ctypes.c_void_p,
+                                             ctypes.c_int64, ctypes.c_int64,
+                                             ctypes.POINTER(RunOptions)]),
     }
     for name, (restype, argtypes) in sigs.items():
         fn = getattr(lib, name)

@@ -16,11 +16,17 @@ class Variable(NamedTuple):
     dim: int
 
 
+# The kinds whose outputs hold K entries per component, laid out [K][F] (Builtins.def: K = Yes).
+_K_KINDS = frozenset({"kmin", "argkmin", "kmin_argkmin"})
+
+
 class Reduction(NamedTuple):
     name: str
-    kind: str
+    kind: str  # "sum", "min", "argmin", "min_argmin", "kmin", ... (docs/reductions.md)
     axis: int  # 1: reduce over j, one output row per i; 0: the other way round
-    output_dim: int
+    value_dim: int  # float32 components per output row; 0: no values (argmin, argkmin)
+    index_dim: int  # int64 components per output row; 0: no indices (sum, min, ...)
+    k: int  # K of the k-min kinds, else 1
     variables: Tuple[Variable, ...]
     cpu_unavailable_reason: str  # "" when the CPU code can run on this host
 
@@ -33,7 +39,27 @@ class Reduction(NamedTuple):
         args = ", ".join(f"{v.name}: {v.category} {v.dim}" for v in self.variables)
         out = "i" if self.axis == 1 else "j"
         reduced = "j" if self.axis == 1 else "i"
-        return f"{args} -> {out} {self.output_dim} ({self.kind} over {reduced})"
+        dims = [str(self.value_dim)] if self.value_dim else []
+        if self.index_dim:
+            dims.append(f"{self.index_dim} indices")
+        return f"{args} -> {out} {' + '.join(dims)} ({self.kind} over {reduced})"
+
+    def output_shape(self, n_out, dim):
+        """The shape of an output of `dim` components per row, as pykeops returns it: (n_out,
+        dim), or for the k-min kinds (n_out, K, F), squeezed to (n_out, K) when F = 1."""
+        if self.kind in _K_KINDS:
+            f = dim // self.k
+            return (n_out, self.k, f) if f > 1 else (n_out, self.k)
+        return (n_out, dim)
+
+    def outputs(self):
+        """(name, components per row, NumPy dtype) of each output the kind has: values, indices."""
+        specs = []
+        if self.value_dim:
+            specs.append(("values", self.value_dim, np.float32))
+        if self.index_dim:
+            specs.append(("indices", self.index_dim, np.int64))
+        return specs
 
     def __repr__(self):
         return f"Reduction({self.name}: {self.signature})"
@@ -120,6 +146,38 @@ def _c_integer(value, what, high):
     return number
 
 
+def _outputs(r, n_out, out, new, valid, what):
+    """The output arrays of a call: ([values or None, indices or None], the result to return).
+
+    `out` None: new(shape, numpy dtype) makes each; else `out` (one array, or a (values, indices)
+    tuple for a kind with both) is checked with valid(array, numpy dtype, element count) and
+    returned as given. `what` describes a valid array ("{dtype}" is replaced)."""
+    specs = r.outputs()
+    if out is None:
+        made = [new(r.output_shape(n_out, dim), dtype) for _, dim, dtype in specs]
+        given = made
+        result = tuple(made) if len(made) == 2 else made[0]
+    else:
+        if len(specs) == 2:
+            if not isinstance(out, (tuple, list)) or len(out) != 2:
+                raise KconvError(_capi.INVALID_ARGUMENT,
+                                 f"reduction '{r.name}': out must be a (values, indices) tuple "
+                                 f"for a {r.kind} reduction")
+            given = list(out)
+        else:
+            given = [out]
+        for array, (label, dim, dtype) in zip(given, specs):
+            if not valid(array, dtype, n_out * dim):
+                kind = "float32" if dtype is np.float32 else "int64"
+                name = "out" if len(specs) == 1 else f"out {label}"
+                raise KconvError(_capi.INVALID_ARGUMENT,
+                                 f"reduction '{r.name}': {name} must be "
+                                 f"{what.format(dtype=kind)} of {n_out} x {dim} elements")
+        result = out
+    by_name = dict(zip((label for label, _, _ in specs), given))
+    return [by_name.get("values"), by_name.get("indices")], result
+
+
 class Artifact:
     """A loaded artifact. Thread-safe: several Python threads may call run() at once (ctypes
     releases the GIL during the call); close() waits for the calls that are running and makes
@@ -151,7 +209,8 @@ class Artifact:
                                                 ctypes.byref(reason)))
             name = info.name.decode()
             self.reductions[name] = Reduction(name, info.kind.decode(), info.axis,
-                                              info.output_dim, tuple(variables),
+                                              info.value_dim, info.index_dim, info.k,
+                                              tuple(variables),
                                               "" if available.value else reason.value.decode())
 
     def close(self):
@@ -227,13 +286,18 @@ class Artifact:
 
     def run(self, name, *arrays, threads=None, device="auto", out=None, n_i=None, n_j=None,
             stream=None, devices=None, **by_name):
-        """Runs reduction `name` and returns its result, (nOut, output_dim) float32.
+        """Runs reduction `name` and returns its result, as pykeops does (docs/reductions.md):
+        values (nOut, F) float32 (sum, min, max, logsumexp, ...); indices (nOut, F) int64
+        (argmin, argmax); a tuple (values, indices) for min_argmin / max_argmax; for kmin /
+        argkmin (nOut, K, F), (nOut, K) when F = 1, and a tuple of those for kmin_argkmin.
 
         Inputs in argument order (`*arrays`) or by variable name (`**by_name`): a Vi/Vj variable
         of dimension D is an (n, D) array, or (n,) when D = 1; a parameter is (D,). nI and nJ are
-        taken from the arrays (n_i / n_j give them when no array says). `out`, if given, must be
-        a float32 C-contiguous array of nOut * output_dim elements; it is filled and returned.
-        nOut = 0 gives an empty result; nReduced = 0 gives zeros.
+        taken from the arrays (n_i / n_j give them when no array says). `out`, if given, is
+        filled and returned: a C-contiguous array (float32 for values, int64 for indices) of as
+        many elements as the output, or a (values, indices) tuple of them for a kind with both.
+        nOut = 0 gives an empty result; nReduced = 0 the kind's empty result (sum 0, min +inf,
+        argmin -1, ...).
 
         Host arrays (NumPy arrays, CPU torch tensors, anything NumPy converts) run on `device`
         ("cpu", "gpu" or "auto"); the result is a NumPy array (a CPU tensor if every input was a
@@ -294,15 +358,12 @@ class Artifact:
         n_out = n_i if r.axis == 1 else n_j
         all_torch = bool(arrays) and all(_is_torch(a) for a in arrays) and out is None
 
-        if out is None:
-            out = np.empty((n_out, r.output_dim), dtype=np.float32)
-        else:
-            if (not isinstance(out, np.ndarray) or out.dtype != np.float32
-                    or not out.flags.c_contiguous or not out.flags.writeable
-                    or out.size != n_out * r.output_dim):
-                raise KconvError(_capi.INVALID_ARGUMENT,
-                                 f"reduction '{name}': out must be a writable float32 "
-                                 f"C-contiguous array of {n_out} x {r.output_dim} elements")
+        def valid(array, dtype, count):
+            return (isinstance(array, np.ndarray) and array.dtype == dtype
+                    and array.flags.c_contiguous and array.flags.writeable
+                    and array.size == count)
+        outputs, result = _outputs(r, n_out, out, lambda shape, dtype: np.empty(shape, dtype),
+                                   valid, "a writable {dtype} C-contiguous array")
 
         float_p = ctypes.POINTER(ctypes.c_float)
         pointers = (float_p * max(len(host), 1))(*[a.ctypes.data_as(float_p) for a in host])
@@ -322,13 +383,15 @@ class Artifact:
             options.devices = device_array
             options.num_devices = len(device_array)
         self._check_open()
-        check(self._c_call(self._lib.kconv_run, name.encode(), pointers, len(host),
-                           out.ctypes.data_as(float_p) if out.size else None,
-                           n_i, n_j, ctypes.byref(options)))
+        values, indices = (a.ctypes.data if a is not None and a.size else None for a in outputs)
+        check(self._c_call(self._lib.kconv_run_outputs, name.encode(), pointers, len(host),
+                           values, indices, n_i, n_j, ctypes.byref(options)))
         if all_torch:
             import torch
-            return torch.from_numpy(out)
-        return out
+            if isinstance(result, tuple):
+                return tuple(torch.from_numpy(a) for a in result)
+            return torch.from_numpy(result)
+        return result
 
     def _run_cuda(self, r, arrays, device, out, n_i, n_j, stream, devices=None):
         """The zero-copy path: every array (in argument order) a float32 contiguous CUDA tensor of
@@ -385,13 +448,17 @@ class Artifact:
         n_i = counts["i"] if counts["i"] is not None else 0
         n_j = counts["j"] if counts["j"] is not None else 0
         n_out = n_i if r.axis == 1 else n_j
-        if out is None:
-            out = torch.empty((n_out, r.output_dim), device=arrays[0].device, dtype=torch.float32)
-        elif (not _is_cuda_tensor(out) or out.get_device() != dev or out.dtype != torch.float32
-              or not out.is_contiguous() or out.numel() != n_out * r.output_dim):
-            raise KconvError(_capi.INVALID_ARGUMENT,
-                             f"reduction '{name}': out must be a contiguous float32 tensor on "
-                             f"cuda:{dev} of {n_out} x {r.output_dim} elements")
+        torch_dtypes = {np.float32: torch.float32, np.int64: torch.int64}
+
+        def valid(tensor, dtype, count):
+            return (_is_cuda_tensor(tensor) and tensor.get_device() == dev
+                    and tensor.dtype == torch_dtypes[dtype] and tensor.is_contiguous()
+                    and tensor.numel() == count)
+        outputs, result = _outputs(
+            r, n_out, out,
+            lambda shape, dtype: torch.empty(shape, device=arrays[0].device,
+                                             dtype=torch_dtypes[dtype]),
+            valid, "a contiguous {dtype} tensor on cuda:" + str(dev))
         if stream is None:
             # torch's current stream as a raw handle; torch.cuda.current_stream() builds a Stream
             # object on the way (~10 µs, as long as the small kernels themselves).
@@ -428,9 +495,11 @@ class Artifact:
         options.devices = device_array
         options.num_devices = len(device_array) if device_array is not None else 0
         self._check_open()
-        check(self._c_call(self._lib.kconv_run, self._names.get(name) or self._encode(name),
-                           ptr_arg, count, out.data_ptr() or None, n_i, n_j, options_arg))
-        return out
+        values, indices = (a.data_ptr() or None if a is not None else None for a in outputs)
+        check(self._c_call(self._lib.kconv_run_outputs,
+                           self._names.get(name) or self._encode(name), ptr_arg, count, values,
+                           indices, n_i, n_j, options_arg))
+        return result
 
     def _encode(self, name):
         encoded = self._names[name] = name.encode()

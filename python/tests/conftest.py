@@ -21,17 +21,27 @@ def _maker():
     return None
 
 
-@pytest.fixture(scope="session")
-def artifact_path(tmp_path_factory):
+def _make(tmp_path_factory, name, *flags):
     maker = _maker()
     if maker is None or not maker.exists():
         pytest.skip("kconv-make-test-artifact not built (set KCONV_MAKE_TEST_ARTIFACT)")
-    path = tmp_path_factory.mktemp("artifact") / "test.kca"
-    result = subprocess.run([str(maker), str(path)], capture_output=True, text=True)
+    path = tmp_path_factory.mktemp("artifact") / name
+    result = subprocess.run([str(maker), *flags, str(path)], capture_output=True, text=True)
     if result.returncode == 77:
         pytest.skip("no C compiler for the test kernels: " + result.stderr.strip())
     assert result.returncode == 0, result.stderr
     return path
+
+
+@pytest.fixture(scope="session")
+def artifact_path(tmp_path_factory):
+    return _make(tmp_path_factory, "test.kca")
+
+
+@pytest.fixture(scope="session")
+def index_artifact_path(tmp_path_factory):
+    """The kinds with indices (nearest, argmin_t, knn, argknn; test/unit/TestArtifacts.h)."""
+    return _make(tmp_path_factory, "index-kinds.kca", "--index-kinds")
 
 
 @pytest.fixture

@@ -161,7 +161,7 @@ def test_device_memory_path(gaussian):
         want = np.exp(-d2) @ b.astype(np.float64)
         err = np.linalg.norm(out - want) / np.linalg.norm(want)
         assert err < 1e-5, err
-        # nReduced = 0: zeros through a device memset.
+        # nReduced = 0: the kernel writes the empty sum.
         assert run([dx, dy, db], dout, n, 0) == 0
         ctypes.memmove(out.ctypes.data, dout, out.nbytes)
         assert not out.any()
@@ -170,12 +170,52 @@ def test_device_memory_path(gaussian):
         msg = lib.kconv_last_error().decode()
         assert "input 1 (Y) is not CUDA device memory" in msg, msg
         assert run([dx, dy, db], out.ctypes.data, n, m) == _capi.INVALID_ARGUMENT
-        assert "out is not CUDA device memory" in lib.kconv_last_error().decode()
+        assert "values is not CUDA device memory" in lib.kconv_last_error().decode()
         print("device path OK")
     """)
     r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env())
     assert r.returncode == 0, r.stdout + r.stderr
     assert "device path OK" in r.stdout
+
+# A stand-in `torch` whose CUDA tensors live in the fake driver's memory (`fake`, a CDLL of it,
+# and numpy as np, ctypes, sys, types must be defined before it in a script).
+FAKE_TORCH = """
+torch = types.ModuleType("torch")
+torch.float32, torch.float64, torch.int64 = "float32", "float64", "int64"
+class Device:
+    def __init__(self, s): self.s = s
+    def __eq__(self, o): return isinstance(o, Device) and o.s == self.s
+    def __repr__(self): return self.s
+class Tensor:
+    __module__ = "torch"
+    def __init__(self, array, device="cuda:0", contiguous=True, dtype="float32"):
+        self.shape = array.shape
+        self.dtype = dtype
+        self.device = Device(device)
+        self.is_cuda = device.startswith("cuda")
+        self._contiguous = contiguous
+        p = ctypes.c_ulonglong()
+        assert fake.cuMemAlloc_v2(ctypes.byref(p), ctypes.c_size_t(max(array.nbytes, 4))) == 0
+        ctypes.memmove(p.value, array.ctypes.data, array.nbytes)
+        self._ptr = p.value
+    def data_ptr(self): return self._ptr
+    def get_device(self): return int(self.device.s.split(":")[1]) if self.is_cuda else -1
+    def is_contiguous(self): return self._contiguous
+    def dim(self): return len(self.shape)
+    def numel(self): return int(np.prod(self.shape))
+    def numpy(self):
+        a = np.empty(self.shape, np.dtype(self.dtype))
+        ctypes.memmove(a.ctypes.data, self._ptr, a.nbytes)
+        return a
+def empty(shape, device=None, dtype="float32"):
+    return Tensor(np.zeros(shape, np.dtype(dtype)), device=device.s, dtype=dtype)
+class Stream:
+    cuda_stream = 0
+cuda = types.SimpleNamespace(current_stream=lambda dev=None: Stream())
+torch.Tensor, torch.empty, torch.cuda = Tensor, empty, cuda
+sys.modules["torch"] = torch
+
+"""
 
 
 def test_python_cuda_tensor_path(gaussian):
@@ -187,41 +227,7 @@ def test_python_cuda_tensor_path(gaussian):
         sys.path.insert(0, {str(ROOT / 'python')!r})
         fake = ctypes.CDLL({str(FAKE)!r})
 
-        torch = types.ModuleType("torch")
-        torch.float32, torch.float64 = "float32", "float64"
-        class Device:
-            def __init__(self, s): self.s = s
-            def __eq__(self, o): return isinstance(o, Device) and o.s == self.s
-            def __repr__(self): return self.s
-        class Tensor:
-            __module__ = "torch"
-            def __init__(self, array, device="cuda:0", contiguous=True, dtype="float32"):
-                self.shape = array.shape
-                self.dtype = dtype
-                self.device = Device(device)
-                self.is_cuda = device.startswith("cuda")
-                self._contiguous = contiguous
-                p = ctypes.c_ulonglong()
-                assert fake.cuMemAlloc_v2(ctypes.byref(p), ctypes.c_size_t(max(array.nbytes, 4))) == 0
-                ctypes.memmove(p.value, array.ctypes.data, array.nbytes)
-                self._ptr = p.value
-            def data_ptr(self): return self._ptr
-            def get_device(self): return int(self.device.s.split(":")[1]) if self.is_cuda else -1
-            def is_contiguous(self): return self._contiguous
-            def dim(self): return len(self.shape)
-            def numel(self): return int(np.prod(self.shape))
-            def numpy(self):
-                a = np.empty(self.shape, np.float32)
-                ctypes.memmove(a.ctypes.data, self._ptr, a.nbytes)
-                return a
-        def empty(shape, device=None, dtype=None):
-            return Tensor(np.zeros(shape, np.float32), device=device.s)
-        class Stream:
-            cuda_stream = 0
-        cuda = types.SimpleNamespace(current_stream=lambda dev=None: Stream())
-        torch.Tensor, torch.empty, torch.cuda = Tensor, empty, cuda
-        sys.modules["torch"] = torch
-
+    """) + FAKE_TORCH + textwrap.dedent(f"""
         import kconv
         art = kconv.load({str(gaussian)!r})
         rng = np.random.default_rng(1)
@@ -365,3 +371,149 @@ def test_multi_gpu_python_and_device_memory(gaussian):
                        env=env(FAKE_CUDA_DEVICES=2))
     assert r.returncode == 0, r.stdout + r.stderr
     assert "multi-gpu python OK" in r.stdout
+
+
+# ---------------------------------------------------------------------------------------------
+# A kind with indices (min_argmin, no split-j kernels): the test artifact's `nearest` with stub
+# GPU kernels that the fake driver computes (kconv-make-test-artifact --index-kinds-fake-gpu).
+
+
+@pytest.fixture(scope="module")
+def nearest(tmp_path_factory):
+    maker = _find("KCONV_MAKE_TEST_ARTIFACT", ROOT / "build" / "bin" / "kconv-make-test-artifact")
+    if FAKE is None or maker is None:
+        pytest.skip("the fake CUDA driver or kconv-make-test-artifact is not built")
+    path = tmp_path_factory.mktemp("fake") / "nearest.kca"
+    r = subprocess.run([str(maker), "--index-kinds-fake-gpu", str(path)], capture_output=True,
+                       text=True)
+    if r.returncode == 77:
+        pytest.skip("no C compiler for the test kernels: " + r.stderr.strip())
+    assert r.returncode == 0, r.stderr
+    return path
+
+
+def test_index_kind_host_path_plans_and_gpus(nearest, tmp_path):
+    """Values and indices copied back (one GPU and row slices over three), nReduced = 0 through
+    the kernel (+inf / -1), and never a split reduced range whatever the plan asks."""
+    log = tmp_path / "launches"
+    script = textwrap.dedent(f"""
+        import os, sys
+        import numpy as np
+        sys.path.insert(0, {str(ROOT / 'python')!r})
+        import kconv
+        rng = np.random.default_rng(2)
+        for plan in [None, "0:1", "0:4", "1:3", "2:1", "0:1000"]:
+            if plan:
+                os.environ["KCONV_GPU_PLAN"] = plan
+            else:
+                os.environ.pop("KCONV_GPU_PLAN", None)
+            art = kconv.load({str(nearest)!r})  # the plan is read at load
+            for n, m in [(1, 1), (300, 2000), (3001, 700), (7, 0)]:
+                x = rng.standard_normal((n, 3)).astype(np.float32)
+                y = rng.standard_normal((m, 3)).astype(np.float32)
+                want = art.run("nearest", x, y, device="cpu")
+                for devices in (None, [0, 1, 2]):
+                    got = art.run("nearest", x, y, device="gpu", devices=devices)
+                    assert got[0].dtype == np.float32 and got[1].dtype == np.int64
+                    assert np.array_equal(got[0], want[0]), (plan, n, m, devices)
+                    assert np.array_equal(got[1], want[1]), (plan, n, m, devices)
+                if m == 0:
+                    assert (got[0] == np.inf).all() and (got[1] == -1).all()
+            art.close()
+        print("index kind OK")
+    """)
+    r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                       env=env(FAKE_CUDA_DEVICES=3, FAKE_CUDA_LOG=log))
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "index kind OK" in r.stdout
+    launches = _launches(log)
+    assert launches and all(l[2] == "1" and "splitj" not in l[0] for l in launches), launches
+    assert {l[0] for l in launches} >= {"kconv_gpu_nearest", "kconv_gpu_nearest_small"}
+
+
+def test_index_kind_device_memory(nearest):
+    """kconv_run_outputs with device memory: both outputs written in place; a host indices
+    pointer refused, naming it."""
+    script = textwrap.dedent(f"""
+        import ctypes, sys
+        import numpy as np
+        sys.path.insert(0, {str(ROOT / 'python')!r})
+        import kconv
+        from kconv import _capi
+        fake = ctypes.CDLL({str(FAKE)!r})
+        art = kconv.load({str(nearest)!r})
+        lib = _capi.library()
+        rng = np.random.default_rng(3)
+        n, m = 1000, 300
+        x = rng.standard_normal((n, 3)).astype(np.float32)
+        y = rng.standard_normal((m, 3)).astype(np.float32)
+        def dev(a):
+            p = ctypes.c_ulonglong()
+            assert fake.cuMemAlloc_v2(ctypes.byref(p), ctypes.c_size_t(max(a.nbytes, 4))) == 0
+            ctypes.memmove(p.value, a.ctypes.data, a.nbytes)
+            return p.value
+        values = np.full((n, 3), np.nan, np.float32)
+        indices = np.full((n, 3), -7, np.int64)
+        dv, di = dev(values), dev(indices)
+        arr = (ctypes.c_void_p * 2)(dev(x), dev(y))
+        float_p = ctypes.POINTER(ctypes.c_float)
+        opt = _capi.RunOptions()
+        lib.kconv_run_options_init(ctypes.byref(opt))
+        opt.memory = _capi.MEMORY_DEVICE
+        def run(v, i, m=m):
+            return lib.kconv_run_outputs(art._handle, b"nearest",
+                                         ctypes.cast(arr, ctypes.POINTER(float_p)), 2, v, i, n, m,
+                                         ctypes.byref(opt))
+        assert run(dv, di) == 0, lib.kconv_last_error()
+        ctypes.memmove(values.ctypes.data, dv, values.nbytes)
+        ctypes.memmove(indices.ctypes.data, di, indices.nbytes)
+        want = art.run("nearest", x, y, device="cpu")
+        assert np.array_equal(values, want[0]) and np.array_equal(indices, want[1])
+        assert run(dv, indices.ctypes.data) == _capi.INVALID_ARGUMENT
+        msg = lib.kconv_last_error().decode()
+        assert "indices is not CUDA device memory" in msg, msg
+        assert run(dv, None) == _capi.INVALID_ARGUMENT
+        assert "indices is a null pointer" in lib.kconv_last_error().decode()
+        assert run(dv, di, m=0) == 0
+        ctypes.memmove(indices.ctypes.data, di, indices.nbytes)
+        assert (indices == -1).all()
+        print("index device path OK")
+    """)
+    r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env())
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "index device path OK" in r.stdout
+
+
+def test_index_kind_cuda_tensors(nearest):
+    """CUDA tensors of an index kind: a (values, indices) tuple of float32 / int64 tensors, or
+    out= tensors; the wrong out dtype refused."""
+    script = textwrap.dedent(f"""
+        import ctypes, sys, types
+        import numpy as np
+        sys.path.insert(0, {str(ROOT / 'python')!r})
+        fake = ctypes.CDLL({str(FAKE)!r})
+    """) + FAKE_TORCH + textwrap.dedent(f"""
+        import kconv
+        art = kconv.load({str(nearest)!r})
+        rng = np.random.default_rng(4)
+        x = rng.standard_normal((500, 3)).astype(np.float32)
+        y = rng.standard_normal((80, 3)).astype(np.float32)
+        want = art.run("nearest", x, y, device="cpu")
+        values, indices = art.run("nearest", Tensor(x), Tensor(y))
+        assert values.dtype == "float32" and indices.dtype == "int64", (values.dtype, indices.dtype)
+        assert values.shape == (500, 3) and indices.shape == (500, 3)
+        assert np.array_equal(values.numpy(), want[0]) and np.array_equal(indices.numpy(), want[1])
+        given = (Tensor(np.zeros((500, 3), np.float32)),
+                 Tensor(np.zeros((500, 3), np.int64), dtype="int64"))
+        assert art.run("nearest", Tensor(x), Tensor(y), out=given) is given
+        assert np.array_equal(given[1].numpy(), want[1])
+        try:
+            art.run("nearest", Tensor(x), Tensor(y), out=(given[0], given[0]))
+            raise SystemExit("no error for float32 indices")
+        except kconv.KconvError as e:
+            assert "out indices must be a contiguous int64 tensor on cuda:0" in str(e), e
+        print("index cuda tensors OK")
+    """)
+    r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env())
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "index cuda tensors OK" in r.stdout

@@ -27,7 +27,8 @@ def test_version_and_reductions(art):
     assert kconv.version() == "0.1.0"
     assert list(art.reductions) == ["gaussian_conv", "gaussian_vec", "transposed", "no_cpu"]
     g = art.reductions["gaussian_conv"]
-    assert g.axis == 1 and g.output_dim == 1 and g.kind == "sum"
+    assert g.axis == 1 and g.value_dim == 1 and g.index_dim == 0 and g.k == 1
+    assert g.kind == "sum"
     assert g.variables == (kconv.Variable("X", "i", 3), kconv.Variable("Y", "j", 3),
                            kconv.Variable("B", "j", 1))
     assert g.signature == "X: i 3, Y: j 3, B: j 1 -> i 1 (sum over j)"

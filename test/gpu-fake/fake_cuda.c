@@ -6,7 +6,11 @@
  * memory from malloc, tracked so that cuPointerGetAttributes can tell it from other pointers.
  * cuLaunchKernel computes the kernels of the Gaussian reduction (out_i = sum_j exp(-|x_i -
  * y_j|^2) b_j: kernels named kconv_gpu_gaussian_conv*) on the CPU over exactly the rows and the
- * reduced range its grid covers: plain kernels store, split-j kernels add. Rows per thread: 1 for
+ * reduced range its grid covers: plain kernels store, split-j kernels add. Kernels named
+ * kconv_gpu_nearest* compute min_argmin_j (x_i - y_j) per component (X i 3, Y j 3: the runtime
+ * tests' index-kind reduction, test/unit/TestArtifacts.h) into values and indices, in float as
+ * the CPU kernel does (ties to the smallest j, +inf / -1 for an empty range); they have no
+ * split-j form (a split-j launch of them fails). Rows per thread: 1 for
  * *_r1* kernels, else $FAKE_CUDA_ROWS (default 4); block size $FAKE_CUDA_BLOCK (default 256); a
  * *_small* kernel's block covers block/8 rows and the whole reduced range.
  *
@@ -185,6 +189,54 @@ CUresult cuEventRecord(void *e, void *s) { (void)e; (void)s; return 0; }
 CUresult cuEventSynchronize(void *e) { (void)e; return 0; }
 CUresult cuEventElapsedTime_v2(float *ms, void *a, void *b) { (void)a; (void)b; *ms = 1; return 0; }
 
+static void logLaunch(const char *log, const char *name, unsigned gx, unsigned gy, int nOut,
+                      int nRed, int chunk) {
+  if (!log)
+    return;
+  FILE *fp = fopen(log, "a");
+  if (!fp)
+    return;
+  if (getenv("FAKE_CUDA_DEVICES"))
+    fprintf(fp, "%s %u %u %d %d %d device %d\n", name, gx, gy, nOut, nRed, chunk,
+            current ? (int)((int *)current - contexts) : -1);
+  else
+    fprintf(fp, "%s %u %u %d %d %d\n", name, gx, gy, nOut, nRed, chunk);
+  fclose(fp);
+}
+
+/* params: X, Y, values, indices (device pointers), nOut, nRed, jChunk (int32). */
+static CUresult launchNearest(const char *name, unsigned gx, unsigned gy, unsigned bx,
+                              void **params, const char *log) {
+  const float *x = *(const float **)params[0], *y = *(const float **)params[1];
+  float *values = *(float **)params[2];
+  int64_t *indices = *(int64_t **)params[3];
+  int nOut = *(int *)params[4], nRed = *(int *)params[5], chunk = *(int *)params[6];
+  if (strstr(name, "_splitj") || gy != 1 || chunk != nRed)
+    return 1; /* no split of the reduced range exists for min_argmin */
+  if (!isDevice(values) || !isDevice(indices) || (nOut > 0 && !isDevice(x)) ||
+      (nRed > 0 && !isDevice(y)))
+    return 1;
+  logLaunch(log, name, gx, gy, nOut, nRed, chunk);
+  int rows = strstr(name, "_r1") ? 1 : (getenv("FAKE_CUDA_ROWS") ? atoi(getenv("FAKE_CUDA_ROWS")) : 4);
+  long rowsPerBlock = strstr(name, "_small") ? (long)bx / 8 : (long)bx * rows;
+  long end = (long)gx * rowsPerBlock < nOut ? (long)gx * rowsPerBlock : nOut;
+  for (long i = 0; i < end; ++i)
+    for (int c = 0; c < 3; ++c) {
+      float best = INFINITY;
+      int64_t at = -1;
+      for (long j = 0; j < nRed; ++j) {
+        float v = x[3 * i + c] - y[3 * j + c];
+        if (v < best) {
+          best = v;
+          at = j;
+        }
+      }
+      values[3 * i + c] = best;
+      indices[3 * i + c] = at;
+    }
+  return 0;
+}
+
 /* The launches log here ($FAKE_CUDA_LOG), one line each: kernel gridX gridY nOut nRed chunk. */
 CUresult cuLaunchKernel(void *f, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by,
                         unsigned bz, unsigned shared, void *s, void **params, void **extra) {
@@ -193,6 +245,8 @@ CUresult cuLaunchKernel(void *f, unsigned gx, unsigned gy, unsigned gz, unsigned
   if (!strcmp(mode(), "launchfail"))
     return 719;
   const char *log = getenv("FAKE_CUDA_LOG");
+  if (strstr(name, "nearest"))
+    return launchNearest(name, gx, gy, bx, params, log);
   if (strstr(name, "gaussian_conv") == NULL)
     return 0; /* other kernels: accepted, not computed */
   /* params: X, Y, B, values, indices (device pointers), nOut, nRed, jChunk (int32). */

@@ -369,6 +369,23 @@ void checkErrors(const kconv::Artifact &art, const kconv::Artifact *compiled) {
   expectSameError("no CPU code", ErrorCode::Unsupported, "no_cpu", [&] {
     kmpi::run(art, "no_cpu", MPI_COMM_WORLD, g.localInputs(rank), out.data(), rowsOf(g));
   });
+  // Sum only: the same reduction relabeled min (metadata only: refused before any backend).
+  kconv::ArtifactContents minContents = art.contents();
+  minContents.cpuSharedObject.clear();
+  minContents.reductions[0].kind = "min";
+  auto minArt = kconv::Artifact::fromBytes(kconv::serializeArtifact(minContents), "min.kca");
+  expectSameError("a min reduction", ErrorCode::Unsupported,
+                  "reduction 'gaussian_conv': kconv::mpi supports sum reductions only (it adds the "
+                  "partial results of the ranks), not min",
+                  [&] {
+                    kmpi::run(*minArt, "gaussian_conv", MPI_COMM_WORLD, g.localInputs(rank),
+                              out.data(), rowsOf(g));
+                  });
+  expectSameError("runBlocked: a min reduction", ErrorCode::Unsupported,
+                  "kconv::mpi supports sum reductions only", [&] {
+                    kmpi::runBlocked(*minArt, "gaussian_conv", g.globalInputs(), out.data(), 50,
+                                     70, 2);
+                  });
   // runBlocked's own checks.
   expectSameError("runBlocked: blocks do not add up", ErrorCode::InvalidArgument,
                   "the blocks add up to 69 rows, but there are 70 reduced rows (nJ)", [&] {

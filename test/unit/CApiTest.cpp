@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <fstream>
@@ -43,10 +44,13 @@ TEST_F(CApiTest, Queries) {
   EXPECT_STREQ(info.name, "transposed");
   EXPECT_STREQ(info.kind, "sum");
   EXPECT_EQ(info.axis, 0);
-  EXPECT_EQ(info.output_dim, 1);
+  EXPECT_EQ(info.value_dim, 1);
+  EXPECT_EQ(info.index_dim, 0);
+  EXPECT_EQ(info.k, 1);
   EXPECT_EQ(info.num_variables, 4);
   ASSERT_EQ(kconv_reduction_by_name(art_, "gaussian_vec", &info), KCONV_OK);
-  EXPECT_EQ(info.output_dim, 3);
+  EXPECT_EQ(info.value_dim, 3);
+
   kconv_variable_info var;
   ASSERT_EQ(kconv_variable_at(art_, "transposed", 3, &var), KCONV_OK);
   EXPECT_STREQ(var.name, "S");
@@ -117,7 +121,7 @@ TEST_F(CApiTest, Errors) {
   EXPECT_TRUE(contains(kconv_last_error(), "expected 3 inputs (X, Y, B), got 2"));
   EXPECT_EQ(kconv_run(art_, "gaussian_conv", inputs, 3, nullptr, 10, 10, nullptr),
             KCONV_INVALID_ARGUMENT);
-  EXPECT_TRUE(contains(kconv_last_error(), "out is a null pointer"));
+  EXPECT_TRUE(contains(kconv_last_error(), "values is a null pointer"));
   EXPECT_EQ(kconv_run(art_, "gaussian_conv", nullptr, 3, out.data(), 10, 10, nullptr),
             KCONV_INVALID_ARGUMENT);
   EXPECT_TRUE(contains(kconv_last_error(), "inputs is a null pointer"));
@@ -200,4 +204,89 @@ TEST_F(CApiTest, LoadsFromFile) {
   kconv_free(art);
   std::remove(path.c_str());
   ::rmdir(dir.c_str());
+}
+
+// kconv_run_outputs: both outputs of min_argmin; the pointer checks of Artifact::run.
+TEST(CApiIndexKinds, RunOutputs) {
+  std::string why;
+  const std::string &bytes = kconv::test::testIndexArtifactBytes(why);
+  if (bytes.empty())
+    GTEST_SKIP() << "cannot build the test kernels: " << why;
+  kconv_artifact *art_ = nullptr;
+  ASSERT_EQ(kconv_load_memory(bytes.data(), bytes.size(), "index-kinds.kca", &art_), KCONV_OK)
+      << kconv_last_error();
+  kconv_reduction_info info;
+  ASSERT_EQ(kconv_reduction_by_name(art_, "knn", &info), KCONV_OK);
+  EXPECT_STREQ(info.kind, "kmin_argkmin");
+  EXPECT_EQ(info.value_dim, 6);
+  EXPECT_EQ(info.index_dim, 6);
+  EXPECT_EQ(info.k, 3);
+  ASSERT_EQ(kconv_reduction_by_name(art_, "argmin_t", &info), KCONV_OK);
+  EXPECT_EQ(info.value_dim, 0);
+  EXPECT_EQ(info.index_dim, 1);
+
+  // x_i - y_j per component; its minimum over j is at the largest y_j.
+  const int64_t nI = 2, nJ = 3;
+  std::vector<float> x = {0, 0, 0, 1, 2, 3}, y = {1, 5, 2, 4, 2, 2, 3, 3, 9};
+  const float *inputs[] = {x.data(), y.data()};
+  std::vector<float> values(6, -7.0f);
+  std::vector<int64_t> indices(6, -7);
+  ASSERT_EQ(kconv_run_outputs(art_, "nearest", inputs, 2, values.data(), indices.data(), nI, nJ,
+                              nullptr),
+            KCONV_OK)
+      << kconv_last_error();
+  EXPECT_EQ(indices, (std::vector<int64_t>{1, 0, 2, 1, 0, 2}));
+  EXPECT_EQ(values, (std::vector<float>{-4, -5, -9, -3, -3, -6}));
+
+  std::fill(values.begin(), values.end(), -7.0f);
+  std::fill(indices.begin(), indices.end(), -7);
+  EXPECT_EQ(kconv_run_outputs(art_, "nearest", inputs, 2, values.data(), nullptr, nI, nJ,
+                              nullptr),
+            KCONV_INVALID_ARGUMENT);
+  EXPECT_TRUE(contains(kconv_last_error(), "indices is a null pointer (2 output rows of 3 int64)"))
+      << kconv_last_error();
+  EXPECT_EQ(kconv_run(art_, "nearest", inputs, 2, values.data(), nI, nJ, nullptr),
+            KCONV_INVALID_ARGUMENT);
+  EXPECT_TRUE(contains(kconv_last_error(), "indices is a null pointer")) << kconv_last_error();
+  EXPECT_EQ(kconv_run(art_, "argmin_t", inputs, 2, values.data(), nI, nJ, nullptr),
+            KCONV_INVALID_ARGUMENT);
+  EXPECT_TRUE(contains(kconv_last_error(), "values given, but kind argmin has no values output"))
+      << kconv_last_error();
+  EXPECT_EQ(kconv_run_outputs(nullptr, "nearest", inputs, 2, values.data(), indices.data(), nI,
+                              nJ, nullptr),
+            KCONV_INVALID_ARGUMENT);
+  EXPECT_TRUE(contains(kconv_last_error(), "kconv_run_outputs: artifact is a null pointer"))
+      << kconv_last_error();
+  for (float v : values)
+    EXPECT_EQ(v, -7.0f);
+  for (int64_t v : indices)
+    EXPECT_EQ(v, -7);
+  // argmin (axis 0): indices only, values NULL.
+  std::vector<int64_t> nearestI(3, -7);
+  const float *scalars[] = {x.data(), y.data()};
+  ASSERT_EQ(kconv_run_outputs(art_, "argmin_t", scalars, 2, nullptr, nearestI.data(), 6, 3,
+                              nullptr),
+            KCONV_OK)
+      << kconv_last_error();
+  // (x_i - y_j)^2 over x = {0, 0, 0, 1, 2, 3}: y = 1 -> i 3, y = 5 -> i 5, y = 2 -> i 4.
+  EXPECT_EQ(nearestI, (std::vector<int64_t>{3, 5, 4}));
+  kconv_free(art_);
+}
+
+TEST_F(CApiTest, SumRefusesIndices) {
+  std::vector<float> x(30), y(30), b(10), out(10, 5.0f);
+  std::vector<int64_t> indices(10, 5);
+  const float *inputs[] = {x.data(), y.data(), b.data()};
+  EXPECT_EQ(kconv_run_outputs(art_, "gaussian_conv", inputs, 3, out.data(), indices.data(), 10,
+                              10, nullptr),
+            KCONV_INVALID_ARGUMENT);
+  EXPECT_TRUE(contains(kconv_last_error(), "indices given, but kind sum has no indices output"))
+      << kconv_last_error();
+  ASSERT_EQ(kconv_run_outputs(art_, "gaussian_conv", inputs, 3, out.data(), nullptr, 10, 10,
+                              nullptr),
+            KCONV_OK);
+  for (float v : out)
+    EXPECT_EQ(v, 0.0f); // b = 0
+  for (int64_t v : indices)
+    EXPECT_EQ(v, 5);
 }

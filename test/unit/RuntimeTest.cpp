@@ -9,6 +9,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <limits>
@@ -118,6 +119,7 @@ TEST_F(RuntimeTest, ListsReductions) {
   EXPECT_FALSE(art_->hasGpu("gaussian_conv"));
   EXPECT_EQ(art_->outputRows("transposed", 5, 7), 7);
   EXPECT_EQ(art_->outputRows("gaussian_conv", 5, 7), 5);
+  EXPECT_EQ(g.indexDim, 0);
   expectError(ErrorCode::InvalidArgument, "no reduction named 'nope' (it has: gaussian_conv,",
               [&] { art_->reduction("nope"); });
 }
@@ -161,6 +163,7 @@ TEST_F(RuntimeTest, EmptyOutputWritesNothing) {
   EXPECT_EQ(sentinel, 42);
 }
 
+// nReduced = 0 reaches the kernel, which writes the empty sum.
 TEST_F(RuntimeTest, EmptyReductionWritesZeros) {
   std::vector<float> x(9, 1.0f), s(1, 1.0f);
   std::vector<float> out(9, std::numeric_limits<float>::quiet_NaN());
@@ -212,7 +215,7 @@ TEST_F(RuntimeTest, BadCallsAreRefusedAndWriteNothing) {
               [&] { run({x.data(), y.data(), b.data(), b.data()}, out.data(), nI, nJ); });
   expectError(ErrorCode::InvalidArgument, "input 1 (Y, j, dim 3) is a null pointer",
               [&] { run({x.data(), nullptr, b.data()}, out.data(), nI, nJ); });
-  expectError(ErrorCode::InvalidArgument, "out is a null pointer (20 output rows)",
+  expectError(ErrorCode::InvalidArgument, "values is a null pointer (20 output rows of 1 float32)",
               [&] { run({x.data(), y.data(), b.data()}, nullptr, nI, nJ); });
   expectError(ErrorCode::InvalidArgument, "nI and nJ must be >= 0, got nI = -1",
               [&] { run({x.data(), y.data(), b.data()}, out.data(), -1, nJ); });
@@ -421,4 +424,251 @@ TEST_F(RuntimeTest, RejectsBrokenCpuCode) {
   c.cpuSharedObject.clear();
   auto art = Artifact::fromBytes(serializeArtifact(c), "nocpu.kca");
   EXPECT_EQ(art->cpuUnavailableReason("gaussian_conv"), "the artifact has no CPU code");
+}
+
+//===----------------------------------------------------------------------===//
+// Kinds with indices (Outputs): the test artifact's hand-written kernels (TestArtifacts.h)
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+/// f (F components, float64) of the pair (output row o, reduced row r) of the index-kind test
+/// reductions; `x`, `y` are the X and Y arrays.
+std::vector<double> pairValue(const std::string &name, const float *x, const float *y, int64_t o,
+                              int64_t r) {
+  if (name == "nearest")
+    return {double(x[3 * o]) - y[3 * r], double(x[3 * o + 1]) - y[3 * r + 1],
+            double(x[3 * o + 2]) - y[3 * r + 2]};
+  if (name == "argmin_t") { // axis 0: o is j, r is i
+    double d = double(x[r]) - y[o];
+    return {d * d};
+  }
+  if (name == "knn")
+    return {std::fabs(double(x[2 * o]) - y[2 * r]), std::fabs(double(x[2 * o + 1]) - y[2 * r + 1])};
+  double d = double(x[o]) - y[r]; // argknn
+  return {d * d};
+}
+
+/// The float64 reference of docs/reductions.md for the k-min family (min_argmin and argmin are
+/// K = 1): per component the K smallest values in ascending order, ties to the smaller index,
+/// NaN skipped, +inf / -1 for the places not filled. [nOut x K x F] values and indices.
+void kminReference(const std::string &name, int64_t k, int64_t f, const float *x, const float *y,
+                   int64_t nOut, int64_t nReduced, std::vector<double> &values,
+                   std::vector<int64_t> &indices) {
+  values.assign(size_t(nOut * k * f), std::numeric_limits<double>::infinity());
+  indices.assign(size_t(nOut * k * f), -1);
+  for (int64_t o = 0; o < nOut; ++o)
+    for (int64_t c = 0; c < f; ++c) {
+      std::vector<std::pair<double, int64_t>> all;
+      for (int64_t r = 0; r < nReduced; ++r) {
+        double v = pairValue(name, x, y, o, r)[size_t(c)];
+        if (!std::isnan(v) && v < std::numeric_limits<double>::infinity())
+          all.push_back({v, r});
+      }
+      std::stable_sort(all.begin(), all.end(),
+                       [](auto &a, auto &b) { return a.first < b.first; });
+      for (int64_t q = 0; q < k && q < int64_t(all.size()); ++q) {
+        values[size_t((o * k + q) * f + c)] = all[size_t(q)].first;
+        indices[size_t((o * k + q) * f + c)] = all[size_t(q)].second;
+      }
+    }
+}
+
+} // namespace
+
+class IndexKindsTest : public RuntimeTest {
+protected:
+  void SetUp() override {
+    std::string why;
+    bytes_ = &test::testIndexArtifactBytes(why);
+    if (bytes_->empty())
+      GTEST_SKIP() << "cannot build the test kernels: " << why;
+    art_ = Artifact::fromBytes(*bytes_, "index-kinds.kca");
+  }
+
+  /// Runs `name` (X, Y random, or `xIn` / `yIn` when given) and compares with kminReference:
+  /// values within float32 rounding, each index by the value it selects (a float32 near-tie may
+  /// pick the other index). Nothing past either output is written.
+  void check(const std::string &name, int64_t nI, int64_t nJ, int threads = 0,
+             std::vector<float> xIn = {}, std::vector<float> yIn = {}) {
+    SCOPED_TRACE(name + " nI=" + std::to_string(nI) + " nJ=" + std::to_string(nJ) +
+                 " threads=" + std::to_string(threads));
+    const ReductionInfo &r = art_->reduction(name);
+    const int64_t d = r.variables[0].dim;
+    const bool takesK = name == "knn" || name == "argknn";
+    const int64_t k = takesK ? r.k : 1;
+    const int64_t f = std::max(r.valueDim, r.indexDim) / k;
+    std::vector<float> x = xIn.empty() ? random(nI * d, uint64_t(nI + 7)) : xIn;
+    std::vector<float> y = yIn.empty() ? random(nJ * d, uint64_t(nJ + 11)) : yIn;
+    const int64_t nOut = art_->outputRows(name, nI, nJ), nReduced = r.axis == 1 ? nJ : nI;
+    constexpr int64_t kSentinel = 123456789;
+    std::vector<float> values(size_t(nOut * r.valueDim) + 4,
+                              std::numeric_limits<float>::quiet_NaN());
+    std::vector<int64_t> indices(size_t(nOut * r.indexDim) + 4, kSentinel);
+    RunOptions options;
+    options.threads = threads;
+    Outputs outputs{r.valueDim ? values.data() : nullptr, indices.data()};
+    art_->run(name, {x.data(), y.data()}, outputs, nI, nJ, options);
+    std::vector<double> refValues;
+    std::vector<int64_t> refIndices;
+    kminReference(name, k, f, x.data(), y.data(), nOut, nReduced, refValues, refIndices);
+    for (int64_t o = 0; o < nOut; ++o)
+      for (int64_t q = 0; q < k * f; ++q) {
+        size_t at = size_t(o * k * f + q);
+        double want = refValues[at];
+        if (r.valueDim) {
+          if (std::isinf(want))
+            ASSERT_EQ(double(values[at]), want) << "row " << o << " entry " << q;
+          else
+            ASSERT_NEAR(values[at], want, 1e-5 * (1 + std::fabs(want)))
+                << "row " << o << " entry " << q;
+        }
+        int64_t got = indices[at];
+        if (refIndices[at] < 0) {
+          ASSERT_EQ(got, -1) << "row " << o << " entry " << q;
+          continue;
+        }
+        ASSERT_TRUE(got >= 0 && got < nReduced) << "row " << o << " entry " << q << ": " << got;
+        double selected = pairValue(name, x.data(), y.data(), o, got)[size_t(q % f)];
+        ASSERT_NEAR(selected, want, 1e-5 * (1 + std::fabs(want)))
+            << "row " << o << " entry " << q << ": index " << got << " (reference "
+            << refIndices[at] << ")";
+      }
+    for (size_t at = size_t(nOut * r.valueDim); at < values.size(); ++at)
+      EXPECT_TRUE(std::isnan(values[at])) << "wrote past the values at " << at;
+    for (size_t at = size_t(nOut * r.indexDim); at < indices.size(); ++at)
+      EXPECT_EQ(indices[at], kSentinel) << "wrote past the indices at " << at;
+  }
+};
+
+TEST_F(IndexKindsTest, Lists) {
+  const ReductionInfo &knn = art_->reduction("knn");
+  EXPECT_EQ(knn.kind, "kmin_argkmin");
+  EXPECT_EQ(knn.k, 3);
+  EXPECT_EQ(knn.valueDim, 6);
+  EXPECT_EQ(knn.indexDim, 6);
+  EXPECT_EQ(signatureString(art_->reduction("nearest")),
+            "X: i 3, Y: j 3 -> i 3 + 3 indices (min_argmin over j)");
+  EXPECT_EQ(signatureString(art_->reduction("argmin_t")),
+            "X: i 1, Y: j 1 -> j 1 indices (argmin over i)");
+}
+
+TEST_F(IndexKindsTest, MatchReference) {
+  for (const char *name : {"nearest", "argmin_t", "knn", "argknn"})
+    for (auto [nI, nJ] : kSizes)
+      check(name, nI, nJ);
+}
+
+// Each thread's rows land at their place in both outputs.
+TEST_F(IndexKindsTest, ThreadCounts) {
+  for (int threads : {1, 2, 3, 7})
+    for (const char *name : {"nearest", "knn"})
+      check(name, 1500, 700, threads);
+}
+
+// nReduced = 0 reaches the kernels, which write the kind's empty result (+inf, -1); fewer
+// reduced rows than K leave +inf / -1 in the last places.
+TEST_F(IndexKindsTest, EmptyAndShortReductions) {
+  for (const char *name : {"nearest", "knn", "argknn"}) {
+    check(name, 5, 0);
+    check(name, 5, 1);
+  }
+  check("knn", 4, 2);
+  check("argmin_t", 0, 3);
+  std::vector<float> x(15, 1.0f);
+  std::vector<float> values(15, 0.0f);
+  std::vector<int64_t> indices(15, 0);
+  art_->run("nearest", {x.data(), nullptr}, Outputs{values.data(), indices.data()}, 5, 0);
+  for (size_t q = 0; q < 15; ++q) {
+    EXPECT_EQ(values[q], std::numeric_limits<float>::infinity());
+    EXPECT_EQ(indices[q], -1);
+  }
+}
+
+// Ties go to the smallest index; NaN values are skipped.
+TEST_F(IndexKindsTest, TiesAndNaN) {
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  std::vector<float> x = {0, 0, 0, 5, 5, 5};
+  std::vector<float> y = {nan, nan, nan, 1, 2, 3, 1, 2, 3, -1, 2, 9};
+  check("nearest", 2, 4, 0, x, y);
+  std::vector<float> values(6);
+  std::vector<int64_t> indices(6);
+  art_->run("nearest", {x.data(), y.data()}, Outputs{values.data(), indices.data()}, 2, 4);
+  EXPECT_EQ(indices, (std::vector<int64_t>{1, 1, 3, 1, 1, 3}));
+  EXPECT_EQ(values, (std::vector<float>{-1, -2, -9, 4, 3, -4}));
+}
+
+TEST_F(IndexKindsTest, ByName) {
+  const int64_t nI = 40, nJ = 50;
+  std::vector<float> x = random(nI * 2, 1), y = random(nJ * 2, 2);
+  std::vector<float> v1(size_t(nI * 6)), v2(v1);
+  std::vector<int64_t> i1(size_t(nI * 6)), i2(i1);
+  art_->run("knn", {x.data(), y.data()}, Outputs{v1.data(), i1.data()}, nI, nJ);
+  art_->run("knn", {{"Y", y.data()}, {"X", x.data()}}, Outputs{v2.data(), i2.data()}, nI, nJ);
+  EXPECT_EQ(v1, v2);
+  EXPECT_EQ(i1, i2);
+}
+
+// Each output pointer is required exactly when the kind has that output; a refused call writes
+// nothing.
+TEST_F(IndexKindsTest, OutputPointersAreChecked) {
+  const int64_t nI = 20, nJ = 30;
+  std::vector<float> x = random(nI * 3, 1), y = random(nJ * 3, 2);
+  std::vector<float> values(size_t(nJ * 3), -7.0f);
+  std::vector<int64_t> indices(size_t(nJ * 3), -7);
+  expectError(ErrorCode::InvalidArgument,
+              "reduction 'nearest': indices is a null pointer (20 output rows of 3 int64)", [&] {
+                art_->run("nearest", {x.data(), y.data()}, Outputs{values.data(), nullptr}, nI,
+                          nJ);
+              });
+  expectError(ErrorCode::InvalidArgument,
+              "reduction 'nearest': values is a null pointer (20 output rows of 3 float32)", [&] {
+                art_->run("nearest", {x.data(), y.data()}, Outputs{nullptr, indices.data()}, nI,
+                          nJ);
+              });
+  // The float *out overloads are for kinds with values only.
+  expectError(ErrorCode::InvalidArgument,
+              "reduction 'nearest': indices is a null pointer",
+              [&] { art_->run("nearest", {x.data(), y.data()}, values.data(), nI, nJ); });
+  expectError(ErrorCode::InvalidArgument,
+              "reduction 'argmin_t': values given, but kind argmin has no values output "
+              "(pass null)",
+              [&] { art_->run("argmin_t", {x.data(), y.data()}, values.data(), nI, nJ); });
+  expectError(ErrorCode::InvalidArgument,
+              "reduction 'argmin_t': indices is a null pointer (30 output rows of 1 int64)", [&] {
+                art_->run("argmin_t", {x.data(), y.data()}, Outputs{}, nI, nJ);
+              });
+  // An output the kind lacks is refused even with no output rows; a missing one is not.
+  expectError(ErrorCode::InvalidArgument, "values given, but kind argmin has no values output",
+              [&] {
+                art_->run("argmin_t", {x.data(), nullptr}, Outputs{values.data(), nullptr}, nI,
+                          0);
+              });
+  art_->run("argmin_t", {x.data(), nullptr}, Outputs{}, nI, 0);
+  art_->run("nearest", {nullptr, y.data()}, Outputs{}, 0, nJ);
+  for (float v : values)
+    EXPECT_EQ(v, -7.0f);
+  for (int64_t v : indices)
+    EXPECT_EQ(v, -7);
+}
+
+TEST_F(RuntimeTest, SumRefusesIndices) {
+  const int64_t nI = 20, nJ = 30;
+  std::vector<float> x = random(nI * 3, 1), y = random(nJ * 3, 2), b = random(nJ, 3);
+  std::vector<float> values(size_t(nI), -7.0f);
+  std::vector<int64_t> indices(size_t(nI), -7);
+  expectError(ErrorCode::InvalidArgument,
+              "reduction 'gaussian_conv': indices given, but kind sum has no indices output "
+              "(pass null)",
+              [&] {
+                art_->run("gaussian_conv", {x.data(), y.data(), b.data()},
+                          Outputs{values.data(), indices.data()}, nI, nJ);
+              });
+  for (float v : values)
+    EXPECT_EQ(v, -7.0f);
+  // The Outputs overload with values only is the float *out one.
+  std::vector<float> want(static_cast<size_t>(nI));
+  art_->run("gaussian_conv", {x.data(), y.data(), b.data()}, want.data(), nI, nJ);
+  art_->run("gaussian_conv", {x.data(), y.data(), b.data()}, Outputs{values.data()}, nI, nJ);
+  EXPECT_EQ(values, want);
 }

@@ -1,5 +1,6 @@
 //===- TestArtifacts.cpp - artifacts for runtime tests, made without the compiler -===//
 #include "TestArtifacts.h"
+#include "kconv/ABI/Builtins.h"
 
 #include <cstdio>
 #include <cstdlib>
@@ -25,6 +26,14 @@ const char kconv_cpu_gaussian_vec_abi[] =
     "kconv-cpu-abi 2 kind=sum k=1 axis=1 dtype=f32 value_dim=3 index_dim=0 lanes=8 vars=i3,j3,j3";
 const char kconv_cpu_transposed_abi[] =
     "kconv-cpu-abi 2 kind=sum k=1 axis=0 dtype=f32 value_dim=1 index_dim=0 lanes=4 vars=i3,i1,j3,p1";
+const char kconv_cpu_nearest_abi[] =
+    "kconv-cpu-abi 2 kind=min_argmin k=1 axis=1 dtype=f32 value_dim=3 index_dim=3 lanes=4 vars=i3,j3";
+const char kconv_cpu_argmin_t_abi[] =
+    "kconv-cpu-abi 2 kind=argmin k=1 axis=0 dtype=f32 value_dim=0 index_dim=1 lanes=8 vars=i1,j1";
+const char kconv_cpu_knn_abi[] =
+    "kconv-cpu-abi 2 kind=kmin_argkmin k=3 axis=1 dtype=f32 value_dim=6 index_dim=6 lanes=4 vars=i2,j2";
+const char kconv_cpu_argknn_abi[] =
+    "kconv-cpu-abi 2 kind=argkmin k=2 axis=1 dtype=f32 value_dim=0 index_dim=2 lanes=4 vars=i1,j1";
 
 static int64_t round_up(int64_t n, int64_t lanes) { return (n + lanes - 1) / lanes * lanes; }
 
@@ -80,6 +89,88 @@ void kconv_cpu_gaussian_vec(const float *const *args, float *out, int64_t *indic
     }
     for (int c = 0; c < 3; ++c)
       out[3 * i + c] = ok ? acc[c] : NAN;
+  }
+}
+
+/* The k-min kinds (docs/reductions.md): an ascending list of K (value, index) entries, +inf / -1
+   while unfilled; NaN is skipped (v < last is false) and an equal value goes after the earlier
+   index (ties to the smallest index). */
+static void kmin_insert(float *vals, int64_t *idx, int64_t k, float v, int64_t j) {
+  if (!(v < vals[k - 1]))
+    return;
+  int64_t p = k - 1;
+  while (p > 0 && v < vals[p - 1]) {
+    vals[p] = vals[p - 1];
+    idx[p] = idx[p - 1];
+    --p;
+  }
+  vals[p] = v;
+  idx[p] = j;
+}
+
+/* A kernel must not touch the output its kind lacks: the runtime passes null for it. Breaking
+   that contract makes the kernel write -2 (an impossible index) into the indices. */
+
+/* min_argmin of X_i - Y_j per component (F = 3). */
+void kconv_cpu_nearest(const float *const *args, float *values, int64_t *indices, int64_t begin,
+                       int64_t end, int64_t nReduced, int64_t stride) {
+  const float *x = args[0], *y = args[1];
+  int ok = packing_ok(y, 3, nReduced, stride, 4);
+  for (int64_t i = begin; i < end; ++i)
+    for (int c = 0; c < 3; ++c) {
+      float v = INFINITY;
+      int64_t a = -1;
+      for (int64_t j = 0; j < nReduced; ++j)
+        kmin_insert(&v, &a, 1, x[3 * i + c] - y[c * stride + j], j);
+      values[3 * i + c] = ok ? v : NAN;
+      indices[3 * i + c] = ok ? a : -3;
+    }
+}
+
+/* argmin over i of |X_i - Y_j|^2, axis 0 (output rows are j; X is the packed one). */
+void kconv_cpu_argmin_t(const float *const *args, float *values, int64_t *indices, int64_t begin,
+                        int64_t end, int64_t nReduced, int64_t stride) {
+  const float *x = args[0], *y = args[1];
+  int ok = packing_ok(x, 1, nReduced, stride, 8) && values == 0;
+  for (int64_t j = begin; j < end; ++j) {
+    float v = INFINITY;
+    int64_t a = -1;
+    for (int64_t i = 0; i < nReduced; ++i)
+      kmin_insert(&v, &a, 1, (x[i] - y[j]) * (x[i] - y[j]), i);
+    indices[j] = ok ? a : -2;
+  }
+}
+
+/* kmin_argkmin, K = 3, of |X_i - Y_j| per component (F = 2): rows [K][F]. */
+void kconv_cpu_knn(const float *const *args, float *values, int64_t *indices, int64_t begin,
+                   int64_t end, int64_t nReduced, int64_t stride) {
+  const float *x = args[0], *y = args[1];
+  int ok = packing_ok(y, 2, nReduced, stride, 4);
+  for (int64_t i = begin; i < end; ++i)
+    for (int c = 0; c < 2; ++c) {
+      float v[3] = {INFINITY, INFINITY, INFINITY};
+      int64_t a[3] = {-1, -1, -1};
+      for (int64_t j = 0; j < nReduced; ++j)
+        kmin_insert(v, a, 3, fabsf(x[2 * i + c] - y[c * stride + j]), j);
+      for (int k = 0; k < 3; ++k) {
+        values[6 * i + 2 * k + c] = ok ? v[k] : NAN;
+        indices[6 * i + 2 * k + c] = ok ? a[k] : -3;
+      }
+    }
+}
+
+/* argkmin, K = 2, of |X_i - Y_j|^2 (F = 1). */
+void kconv_cpu_argknn(const float *const *args, float *values, int64_t *indices, int64_t begin,
+                      int64_t end, int64_t nReduced, int64_t stride) {
+  const float *x = args[0], *y = args[1];
+  int ok = packing_ok(y, 1, nReduced, stride, 4) && values == 0;
+  for (int64_t i = begin; i < end; ++i) {
+    float v[2] = {INFINITY, INFINITY};
+    int64_t a[2] = {-1, -1};
+    for (int64_t j = 0; j < nReduced; ++j)
+      kmin_insert(v, a, 2, (x[i] - y[j]) * (x[i] - y[j]), j);
+    for (int k = 0; k < 2; ++k)
+      indices[2 * i + k] = ok ? a[k] : -2;
   }
 }
 
@@ -187,6 +278,42 @@ ArtifactContents testArtifactContents() {
   c.reductions.push_back(t);
 
   c.reductions.push_back(gaussian("no_cpu", nullptr, nullptr));
+
+  return c;
+}
+
+ArtifactContents testIndexArtifactContents() {
+  ArtifactContents c;
+  c.compilerVersion = "kconv-test-kernels (hand-written C, test/unit/TestArtifacts.cpp)";
+  c.sourceName = "test/unit/TestArtifacts.cpp";
+  // f of dimension F.
+  auto kind = [](const char *name, const char *mnemonic, int axis, int64_t k, int64_t f,
+                 int64_t varDim, std::vector<FormulaOp> formula, const char *lanes) {
+    ReductionInfo r;
+    r.name = name;
+    r.kind = mnemonic;
+    r.axis = axis;
+    r.k = k;
+    const BuiltinReductionInfo &info = *lookupReductionByMnemonic(mnemonic);
+    ReductionOutputDims dims = reductionOutputDims(info, f, k);
+    r.valueDim = dims.values;
+    r.indexDim = dims.indices;
+    r.variables = {var("X", VarCategory::Vi, varDim), var("Y", VarCategory::Vj, varDim)};
+    r.formula = std::move(formula);
+    r.yield = int64_t(r.variables.size() + r.formula.size()) - 1;
+    r.attributes = {{"cpu.symbol", std::string("kconv_cpu_") + name},
+                    {"cpu.lanes", lanes},
+                    {"cpu.jblock", "64"},
+                    {"cpu.target", kHostArch}};
+    return r;
+  };
+  c.reductions.push_back(kind("nearest", "min_argmin", 1, 1, 3, 3, {op("sub", 3, {0, 1})}, "4"));
+  c.reductions.push_back(
+      kind("argmin_t", "argmin", 0, 1, 1, 1, {op("sqdist", 1, {0, 1})}, "8"));
+  c.reductions.push_back(kind("knn", "kmin_argkmin", 1, 3, 2, 2,
+                              {op("sub", 2, {0, 1}), op("abs", 2, {2})}, "4"));
+  c.reductions.push_back(
+      kind("argknn", "argkmin", 1, 2, 1, 1, {op("sqdist", 1, {0, 1})}, "4"));
   return c;
 }
 
@@ -237,19 +364,40 @@ std::string compileSharedObject(const std::string &source, std::string &why) {
   return bytes;
 }
 
-const std::string &testArtifactBytes(std::string &why) {
+namespace {
+
+/// Both test artifacts, their CPU code compiled once per process.
+struct TestArtifactBytes {
+  std::string sums, indexKinds, why;
+};
+
+const TestArtifactBytes &testArtifacts() {
   static std::once_flag once;
-  static std::string bytes, reason;
+  static TestArtifactBytes bytes;
   std::call_once(once, [] {
-    std::string so = compileSharedObject(testKernelSource(), reason);
+    std::string so = compileSharedObject(testKernelSource(), bytes.why);
     if (so.empty())
       return;
     ArtifactContents c = testArtifactContents();
+    c.cpuSharedObject = so;
+    bytes.sums = serializeArtifact(c);
+    c = testIndexArtifactContents();
     c.cpuSharedObject = std::move(so);
-    bytes = serializeArtifact(c);
+    bytes.indexKinds = serializeArtifact(c);
   });
-  why = reason;
   return bytes;
+}
+
+} // namespace
+
+const std::string &testArtifactBytes(std::string &why) {
+  why = testArtifacts().why;
+  return testArtifacts().sums;
+}
+
+const std::string &testIndexArtifactBytes(std::string &why) {
+  why = testArtifacts().why;
+  return testArtifacts().indexKinds;
 }
 
 } // namespace kconv::test

@@ -101,7 +101,8 @@ TEST_F(ValidateTest, DimensionsAreBounded) {
   ArtifactContents c = parseArtifact(serializeArtifact(contents_), "x");
   c.reductions[0].variables[1].dim = 3;
   c.reductions[0].valueDim = kconv::abi::kMaxDim + 1;
-  expectRefused(c, "the output has dimension 65537");
+  expectRefused(c, "value_dim is 65537, but a sum reduction's output has F components, F from 1 "
+                   "to 65536");
 }
 
 TEST_F(ValidateTest, SymbolsMustHaveTheAbiNames) {

@@ -15,6 +15,8 @@
 // of its partials p_b = Artifact::run over block b, in that fixed order, whatever the mode's
 // communication pattern. Mode::Replicated makes one block of all reduced rows (one run: the
 // result is that of a plain Artifact::run); Mode::Ring makes one block per rank.
+// Sum reductions only: any other kind (min, argmin, logsumexp, ...) is Error(Unsupported), as
+// partial results are merged by addition.
 //
 // Errors: every rank throws the same kconv::Error (same code, same message naming the rank at
 // fault) for an error found on any rank (unknown reduction, wrong input count or shape, null

@@ -8,9 +8,11 @@
 //   auto art = kconv::Artifact::load("gaussian.kca");
 //   art->run("gaussian_conv", {x, y, b}, out, nI, nJ);                   // argument order
 //   art->run("gaussian_conv", {{"X", x}, {"Y", y}, {"B", b}}, out, nI, nJ); // by name
+//   art->run("nearest", {x, y}, kconv::Outputs{dist, idx}, nI, nJ);        // min_argmin
 //
 // Arrays are row-major float32: a Vi variable of dimension D is [nI x D], a Vj one [nJ x D], a
-// parameter [D]; `out` is [nOut x valueDim] with nOut = nI for axis = 1 and nJ for axis = 0.
+// parameter [D]; `out` (Outputs::values) is [nOut x valueDim] float32 and Outputs::indices
+// [nOut x indexDim] int64, with nOut = nI for axis = 1 and nJ for axis = 0.
 // On the GPU with device arrays:
 //   kconv::RunOptions o; o.memory = kconv::Memory::CudaDevice; o.stream = stream;
 //   art->run("gaussian_conv", {dx, dy, db}, dout, nI, nJ, o);   // queued on `stream`, no copies
@@ -25,6 +27,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <initializer_list>
 #include <map>
 #include <memory>
 #include <string>
@@ -37,12 +40,12 @@ namespace kconv {
 /// reduction and the arrays are in host memory, else the GPU.
 enum class Device { Cpu, Gpu, Auto };
 
-/// Where the arrays of a call (inputs and out) live.
+/// Where the arrays of a call (inputs and outputs) live.
 ///  - Host: host memory. On the GPU the runtime copies them to device buffers that it keeps and
 ///    reuses across calls, runs, copies the result back and synchronizes: the call is synchronous.
 ///  - CudaDevice: CUDA device memory (cudaMalloc / torch CUDA tensors / unified memory) of one
 ///    device; nothing is copied, the call runs on that device on RunOptions::stream and returns
-///    without waiting (like a CUDA kernel launch): synchronize the stream before reading `out`.
+///    without waiting (like a CUDA kernel launch): synchronize the stream before reading the outputs.
 ///    Every pointer is checked (cuPointerGetAttributes): a host pointer is refused.
 enum class Memory { Host, CudaDevice };
 
@@ -82,6 +85,14 @@ struct Input {
   const float *data = nullptr;
   int64_t rows = -1; // -1: not stated (a parameter has 1 row)
   int64_t dim = -1;  // -1: not stated
+};
+
+/// The output arrays of a call (docs/reductions.md): float values and int64 indices. A kind
+/// has one or both (ReductionInfo::valueDim, indexDim); the pointer of an output it lacks is null.
+/// With Memory::CudaDevice both are device pointers.
+struct Outputs {
+  float *values = nullptr;
+  int64_t *indices = nullptr;
 };
 
 /// How an artifact is loaded.
@@ -134,14 +145,37 @@ public:
   /// nI for axis = 1, nJ for axis = 0.
   int64_t outputRows(std::string_view reduction, int64_t nI, int64_t nJ) const;
 
-  /// Runs `reduction`: inputs in argument order, `out` [nOut x valueDim] row-major float32.
-  /// nOut = 0 writes nothing (out may be null); nReduced = 0 writes zeros (the empty sum).
-  /// A null input is accepted only for a Vi/Vj variable with 0 rows.
-  void run(std::string_view reduction, const std::vector<Input> &inputs, float *out, int64_t nI,
-           int64_t nJ, const RunOptions &options = {}) const;
+  /// Runs `reduction`: inputs in argument order; `outputs.values` [nOut x valueDim] row-major
+  /// float32 and `outputs.indices` [nOut x indexDim] int64 (docs/reductions.md says what each
+  /// kind writes). Each pointer is required (non-null when nOut > 0) exactly when the kind has
+  /// that output (valueDim > 0, indexDim > 0) and must be null when it has not.
+  /// nOut = 0 writes nothing; nReduced = 0 writes the kind's empty result (the kernels compute
+  /// it: 0 for sum, +inf for min, -1 for argmin, ...). A null input is accepted only for a Vi/Vj
+  /// variable with 0 rows.
+  void run(std::string_view reduction, const std::vector<Input> &inputs, Outputs outputs,
+           int64_t nI, int64_t nJ, const RunOptions &options = {}) const;
   /// The same with inputs bound by variable name (every variable exactly once).
   void run(std::string_view reduction, const std::map<std::string, Input, std::less<>> &inputs,
-           float *out, int64_t nI, int64_t nJ, const RunOptions &options = {}) const;
+           Outputs outputs, int64_t nI, int64_t nJ, const RunOptions &options = {}) const;
+  /// For kinds whose only output is values (sum, min, logsumexp, ...): `out` is outputs.values.
+  void run(std::string_view reduction, const std::vector<Input> &inputs, float *out, int64_t nI,
+           int64_t nJ, const RunOptions &options = {}) const {
+    run(reduction, inputs, Outputs{out, nullptr}, nI, nJ, options);
+  }
+  void run(std::string_view reduction, const std::map<std::string, Input, std::less<>> &inputs,
+           float *out, int64_t nI, int64_t nJ, const RunOptions &options = {}) const {
+    run(reduction, inputs, Outputs{out, nullptr}, nI, nJ, options);
+  }
+  /// Braced lists of inputs ({x, y}): two pointers would also match std::map's iterator-range
+  /// constructor, making the call ambiguous.
+  void run(std::string_view reduction, std::initializer_list<Input> inputs, Outputs outputs,
+           int64_t nI, int64_t nJ, const RunOptions &options = {}) const {
+    run(reduction, std::vector<Input>(inputs), outputs, nI, nJ, options);
+  }
+  void run(std::string_view reduction, std::initializer_list<Input> inputs, float *out,
+           int64_t nI, int64_t nJ, const RunOptions &options = {}) const {
+    run(reduction, std::vector<Input>(inputs), Outputs{out, nullptr}, nI, nJ, options);
+  }
 
   struct Impl;
 

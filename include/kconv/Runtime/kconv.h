@@ -50,9 +50,13 @@ typedef struct kconv_artifact kconv_artifact;
 
 typedef struct kconv_reduction_info {
   const char *name;
-  const char *kind;       /* "sum" */
+  const char *kind;       /* "sum", "min", "argmin", "min_argmin", "kmin", ... (docs/reductions.md) */
   int axis;               /* 1: reduce over j, output rows = i; 0: the other way round */
-  int64_t output_dim;
+  /* Components of one output row: float32 values and int64 indices; 0 when the kind has no such
+     output (argmin has no values, sum no indices). The k-min kinds lay out K x F, [K][F]. */
+  int64_t value_dim;
+  int64_t index_dim;
+  int64_t k;              /* K of kmin / argkmin / kmin_argkmin, else 1 */
   int64_t num_variables;
 } kconv_reduction_info;
 
@@ -116,8 +120,19 @@ kconv_status kconv_gpu_available(const kconv_artifact *artifact, const char *red
 void kconv_run_options_init(kconv_run_options *options);
 
 /* Runs `reduction` (see Artifact::run in Runtime.h): inputs[k] is variable k (argument order,
-   row-major float32), out is [nOut x output_dim], nOut = nI (axis 1) or nJ (axis 0).
-   options may be NULL (defaults). nOut = 0 writes nothing; nReduced = 0 writes zeros. */
+   row-major float32); values is [nOut x value_dim] float32 and indices [nOut x index_dim] int64,
+   nOut = nI (axis 1) or nJ (axis 0). Each output pointer must be non-NULL (when nOut > 0)
+   exactly when the kind has that output (value_dim > 0, index_dim > 0) and NULL when it has not
+   (KCONV_INVALID_ARGUMENT otherwise). With KCONV_MEMORY_DEVICE both are device pointers.
+   options may be NULL (defaults). nOut = 0 writes nothing; nReduced = 0 writes the kind's empty
+   result (sum 0, min +inf, argmin -1, logsumexp -inf, ...: docs/reductions.md). */
+kconv_status kconv_run_outputs(const kconv_artifact *artifact, const char *reduction,
+                               const float *const *inputs, int64_t num_inputs, float *values,
+                               int64_t *indices, int64_t nI, int64_t nJ,
+                               const kconv_run_options *options);
+
+/* kconv_run_outputs with indices = NULL, for kinds whose only output is values (sum, min, max,
+   kmin, logsumexp, ...): out is [nOut x value_dim]. */
 kconv_status kconv_run(const kconv_artifact *artifact, const char *reduction,
                        const float *const *inputs, int64_t num_inputs, float *out, int64_t nI,
                        int64_t nJ, const kconv_run_options *options);
