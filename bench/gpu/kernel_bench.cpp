@@ -199,7 +199,7 @@ int main(int argc, char **argv) {
         std::uniform_int_distribution<int64_t> any(0, n - 1);
         for (int k = 0; k < std::min<int64_t>(checkRows, n); ++k)
           rows.push_back(n <= checkRows ? k : any(pick));
-        std::vector<double> ref = referenceRun(r, hostPointers, n, n, rows);
+        std::vector<double> ref = referenceRun(r, hostPointers, n, n, rows).values;
         double diff = 0, norm = 0;
         bool finite = true;
         for (size_t k = 0; k < rows.size(); ++k)

@@ -241,6 +241,25 @@ void Artifact::run(std::string_view reductionName,
   run(reductionName, ordered, out, nI, nJ, options);
 }
 
+// Typed outputs: only values for now, through the float* path (the runtime's typed outputs
+// replace this).
+void Artifact::run(std::string_view reductionName, const std::vector<Input> &inputs,
+                   Outputs outputs, int64_t nI, int64_t nJ, const RunOptions &options) const {
+  if (outputs.indices)
+    throw Error(ErrorCode::Unsupported,
+                "index outputs need the runtime's typed outputs (not built yet)");
+  run(reductionName, inputs, outputs.values, nI, nJ, options);
+}
+
+void Artifact::run(std::string_view reductionName,
+                   const std::map<std::string, Input, std::less<>> &inputs, Outputs outputs,
+                   int64_t nI, int64_t nJ, const RunOptions &options) const {
+  if (outputs.indices)
+    throw Error(ErrorCode::Unsupported,
+                "index outputs need the runtime's typed outputs (not built yet)");
+  run(reductionName, inputs, outputs.values, nI, nJ, options);
+}
+
 int defaultThreadCount() {
   if (const char *env = std::getenv("KCONV_NUM_THREADS")) {
     char *end = nullptr;

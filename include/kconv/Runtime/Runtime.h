@@ -93,6 +93,13 @@ struct LoadOptions {
   std::vector<std::string> trustedKeys;
 };
 
+/// The two outputs of a reduction; a kind lacks one or the other (ReductionInfo::valueDim,
+/// indexDim).
+struct Outputs {
+  float *values = nullptr;
+  int64_t *indices = nullptr;
+};
+
 /// A loaded artifact. Immutable after loading except for the thread setting, so any number of
 /// threads may call run() on one Artifact at once. Keep it alive while calls are running.
 class Artifact {
@@ -142,6 +149,12 @@ public:
   /// The same with inputs bound by variable name (every variable exactly once).
   void run(std::string_view reduction, const std::map<std::string, Input, std::less<>> &inputs,
            float *out, int64_t nI, int64_t nJ, const RunOptions &options = {}) const;
+  /// Runs `reduction` into its outputs (docs/reductions.md, The runtime): `values` [nOut x
+  /// value_dim] float32, `indices` [nOut x index_dim] int64.
+  void run(std::string_view reduction, const std::vector<Input> &inputs, Outputs outputs,
+           int64_t nI, int64_t nJ, const RunOptions &options = {}) const;
+  void run(std::string_view reduction, const std::map<std::string, Input, std::less<>> &inputs,
+           Outputs outputs, int64_t nI, int64_t nJ, const RunOptions &options = {}) const;
 
   struct Impl;
 
@@ -195,27 +208,37 @@ std::string signatureString(const ReductionInfo &reduction);
 // Reference evaluator (float64)
 //===----------------------------------------------------------------------===//
 
-/// Checks the serialized formula of `reduction` (op names, operand counts, dimensions, yield and
-/// output dimension); throws Error(InvalidArtifact) naming the op, Error(Unsupported) for an op or
-/// reduction kind the evaluator does not know.
+/// Checks the serialized formula of `reduction` (op names, operand counts, dimensions, yield, and
+/// the kind's k and output dimensions against the yield: Builtins.def's reducedFormulaDim and
+/// reductionOutputDims); throws Error(InvalidArtifact) naming the op or the reduction,
+/// Error(Unsupported) for an op or reduction kind the evaluator does not know.
 void validateFormula(const ReductionInfo &reduction);
 
-/// Evaluates `reduction` in float64 by interpreting its serialized formula, pair by pair; the
-/// inputs have the layouts of Artifact::run. Returns [rows.size() x valueDim] (row-major) for the
-/// given output rows, in the order given (each in [0, nOut)). Independent of the generated code:
-/// this is what `kconv-run --check` compares against.
-std::vector<double> referenceRun(const ReductionInfo &reduction,
-                                 const std::vector<const float *> &inputs, int64_t nI, int64_t nJ,
-                                 const std::vector<int64_t> &rows);
-std::vector<double> referenceRun(const ReductionInfo &reduction,
-                                 const std::vector<const double *> &inputs, int64_t nI,
-                                 int64_t nJ, const std::vector<int64_t> &rows);
-/// All output rows: [nOut x valueDim].
-std::vector<double> referenceRun(const ReductionInfo &reduction,
-                                 const std::vector<const float *> &inputs, int64_t nI, int64_t nJ);
+/// The reference's outputs for some rows: values [rows x valueDim] (row-major), indices
+/// [rows x indexDim] (empty when the kind has no such output). A kind's [K][F] layout, index -1
+/// and empty-range identities are those of docs/reductions.md.
+struct ReferenceOutputs {
+  std::vector<double> values;
+  std::vector<int64_t> indices;
+};
+
+/// Evaluates `reduction` in float64 by interpreting its serialized formula, pair by pair, and
+/// reducing in index order with the kind's semantics (docs/reductions.md); the inputs have the
+/// layouts of Artifact::run. Returns the outputs of the given output rows, in the order given
+/// (each in [0, nOut)). Independent of the generated code: this is what `kconv-run --check`
+/// compares against.
+ReferenceOutputs referenceRun(const ReductionInfo &reduction,
+                              const std::vector<const float *> &inputs, int64_t nI, int64_t nJ,
+                              const std::vector<int64_t> &rows);
+ReferenceOutputs referenceRun(const ReductionInfo &reduction,
+                              const std::vector<const double *> &inputs, int64_t nI, int64_t nJ,
+                              const std::vector<int64_t> &rows);
+/// All output rows.
+ReferenceOutputs referenceRun(const ReductionInfo &reduction,
+                              const std::vector<const float *> &inputs, int64_t nI, int64_t nJ);
 
 /// Evaluates the formula for one pair: `values[k]` points to variable k's components. Returns the
-/// yielded value (valueDim components).
+/// yielded value (for a weighted kind Concat(f, g), otherwise the reduced formula's F components).
 std::vector<double> evaluateFormula(const ReductionInfo &reduction,
                                     const std::vector<const double *> &values);
 
