@@ -8,11 +8,13 @@
 //    kconv_gpu_NAME... names), so metadata cannot point the runtime at another function;
 //  - the CPU object (read as ELF bytes, never executed) defines each kernel as a function and
 //    exports its ABI descriptor, which must agree with the metadata (variables, categories,
-//    dimensions, output dimension, element type, lanes, kind, axis);
+//    dimensions, output dimensions, element type, lanes, kind, k, axis);
+//  - the kind is known, k fits it and value_dim / index_dim are what the kind gives the yield;
 //  - each GPU kernel named by the metadata is a PTX .entry with the ABI's parameter count.
 //
 //===----------------------------------------------------------------------===//
 #include "Elf.h"
+#include "kconv/ABI/Builtins.h"
 #include "kconv/ABI/KernelABI.h"
 #include "kconv/Runtime/Runtime.h"
 
@@ -85,6 +87,38 @@ private:
                   std::to_string(abi::kMaxDim) + ")");
   }
 
+  /// A known kind, its k, and value_dim / index_dim as the kind gives them from the yield's
+  /// dimension (Builtins.def; docs/reductions.md).
+  void checkKind(const ReductionInfo &r) const {
+    const BuiltinReductionInfo *kind = lookupReductionByMnemonic(r.kind);
+    if (!kind) {
+      std::string known;
+      for (const BuiltinReductionInfo &row : kReductions)
+        known += (known.empty() ? "" : ", ") + std::string(row.mnemonic);
+      fail(r, "unknown reduction kind '" + r.kind.substr(0, 64) + "' (known: " + known + ")");
+    }
+    const std::string name(kind->keops);
+    if (kind->takesK && (r.k < 1 || r.k > kMaxReductionK))
+      fail(r, name + " needs k from 1 to " + std::to_string(kMaxReductionK) + ", got " +
+                  std::to_string(r.k));
+    if (!kind->takesK && r.k != 1)
+      fail(r, name + " takes no K: k must be 1, got " + std::to_string(r.k));
+    const size_t nVars = r.variables.size();
+    if (r.yield < 0 || size_t(r.yield) >= nVars + r.formula.size())
+      fail(r, "yield of an undefined value " + std::to_string(r.yield));
+    const int64_t yieldDim = size_t(r.yield) < nVars ? r.variables[size_t(r.yield)].dim
+                                                     : r.formula[size_t(r.yield) - nVars].dim;
+    if (reducedFormulaDim(*kind, yieldDim) < 1)
+      fail(r, name + " reduces Concat(f, g): its yield needs at least 2 components, got " +
+                  std::to_string(yieldDim));
+    const ReductionOutputDims dims = reductionOutputDims(*kind, yieldDim, r.k);
+    if (dims.values != r.valueDim || dims.indices != r.indexDim)
+      fail(r, "value_dim " + std::to_string(r.valueDim) + " and index_dim " +
+                  std::to_string(r.indexDim) + " do not fit " + name + " of a yield of dimension " +
+                  std::to_string(yieldDim) + " (k = " + std::to_string(r.k) + "): expected " +
+                  std::to_string(dims.values) + " and " + std::to_string(dims.indices));
+  }
+
   void checkMetadata(const ReductionInfo &r) const {
     if (!isIdentifier(r.name))
       fail("reduction name '" + r.name.substr(0, 64) + "' is not an identifier");
@@ -101,12 +135,12 @@ private:
         fail(r, "two variables named '" + v.name + "'");
       checkDim(r, v.dim, "variable '" + v.name + "'");
     }
-    checkDim(r, r.valueDim, "the output");
     if (r.formula.size() > kMaxFormulaOps)
       fail(r, "its formula has " + std::to_string(r.formula.size()) + " ops (at most " +
                   std::to_string(kMaxFormulaOps) + ")");
     for (size_t k = 0; k < r.formula.size(); ++k)
       checkDim(r, r.formula[k].dim, "op " + std::to_string(k) + " (" + r.formula[k].name + ")");
+    checkKind(r);
 
     // CPU entry point and parameters.
     if (const std::string *symbol = attribute(r, abi::key::kCpuSymbol))
