@@ -19,6 +19,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <map>
 
 namespace kconv {
 namespace {
@@ -569,6 +570,71 @@ std::vector<double> evaluateFormula(const ReductionInfo &reduction,
   evalBlock(p, scratch.data(), 1, 1);
   const double *y = scratch.data() + p.offsets[size_t(reduction.yield)];
   return std::vector<double>(y, y + p.yieldDim);
+}
+
+ValueCheck checkValues(const ReductionInfo &r, const std::vector<int64_t> &rows,
+                       const ReferenceOutputs &ref, const float *values) {
+  double diff = 0, norm = 0;
+  ValueCheck check;
+  for (size_t q = 0; q < rows.size(); ++q)
+    for (int64_t c = 0; c < r.valueDim; ++c) {
+      const double want = ref.values[q * size_t(r.valueDim) + size_t(c)];
+      const double got = values[size_t(rows[q] * r.valueDim + c)];
+      if (!std::isfinite(want)) {
+        check.mismatched += !(got == want || (std::isnan(got) && std::isnan(want)));
+        continue;
+      }
+      diff += (got - want) * (got - want);
+      norm += want * want;
+    }
+  check.relative = norm > 0;
+  check.error = check.relative ? std::sqrt(diff / norm) : std::sqrt(diff);
+  return check;
+}
+
+IndexCheck checkIndices(const ReductionInfo &r, const std::vector<const float *> &inputs,
+                        int64_t nI, int64_t nJ, const std::vector<int64_t> &rows,
+                        const ReferenceOutputs &ref, const int64_t *indices, double tolerance) {
+  const Program p = compile(r);
+  const int64_t nReduced = r.axis == 1 ? nJ : nI;
+  // The formula value of (row, j), memoized per row: an index list names few distinct j.
+  auto formulaAt = [&](int64_t row, int64_t j) {
+    std::vector<std::vector<double>> vars;
+    std::vector<const double *> args;
+    for (size_t k = 0; k < r.variables.size(); ++k) {
+      const VariableInfo &v = r.variables[k];
+      const int64_t at = v.category == VarCategory::Pm      ? 0
+                         : v.category == r.outputCategory() ? row
+                                                            : j;
+      vars.emplace_back(inputs[k] + at * v.dim, inputs[k] + (at + 1) * v.dim);
+    }
+    for (const auto &v : vars)
+      args.push_back(v.data());
+    return evaluateFormula(r, args);
+  };
+  IndexCheck check;
+  for (size_t q = 0; q < rows.size(); ++q) {
+    std::map<int64_t, std::vector<double>> cache;
+    auto at = [&](int64_t j) -> const std::vector<double> & {
+      auto it = cache.find(j);
+      if (it == cache.end())
+        it = cache.emplace(j, formulaAt(rows[q], j)).first;
+      return it->second;
+    };
+    for (int64_t e = 0; e < r.indexDim; ++e) {
+      const int64_t want = ref.indices[q * size_t(r.indexDim) + size_t(e)];
+      const int64_t got = indices[size_t(rows[q] * r.indexDim + e)];
+      ++check.checked;
+      if (want < 0 || got < 0 || got >= nReduced) {
+        check.invalid += got != want;
+        continue;
+      }
+      const size_t c = size_t(e % p.formulaDim); // [K][F]: entry e is component e mod F
+      const double a = at(got)[c], b = at(want)[c];
+      check.offValue += !(std::fabs(a - b) <= tolerance * std::max(1.0, std::fabs(b)));
+    }
+  }
+  return check;
 }
 
 } // namespace kconv

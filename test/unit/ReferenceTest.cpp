@@ -517,14 +517,16 @@ TEST(ReferenceKinds, MinMaxArgAndKMinWithTiesNaNAndInf) {
             auto want = kBest(v, kk, min);
             for (int64_t p = 0; p < kk; ++p) {
               const size_t at = size_t(p * dim + c);
-              if (r.valueDim)
+              if (r.valueDim) {
                 EXPECT_EQ(out.values[size_t(i * r.valueDim) + at], want[size_t(p)].first)
                     << kind << " k=" << kk << " nJ=" << nJ << " i=" << i << " c=" << c
                     << " place " << p;
-              if (r.indexDim)
+              }
+              if (r.indexDim) {
                 EXPECT_EQ(out.indices[size_t(i * r.indexDim) + at], want[size_t(p)].second)
                     << kind << " k=" << kk << " nJ=" << nJ << " i=" << i << " c=" << c
                     << " place " << p;
+              }
             }
           }
       }
@@ -673,4 +675,42 @@ TEST(ReferenceKinds, AxisZeroIndexesI) {
   ReferenceOutputs out = run64(r, {x.data(), y.data()}, 4, 2, {0, 1});
   EXPECT_EQ(out.values, std::vector<double>({1, -9}));
   EXPECT_EQ(out.indices, std::vector<int64_t>({1, 1})); // the first of the tied minima
+}
+
+// The checks of kconv-run / kconv-cpu-bench --check: an index passes when it selects the
+// reference's value (a tie), fails when it selects another value, is -1 where the reference has
+// an index, or is out of range; non-finite reference values must be matched exactly.
+TEST(ReferenceKinds, CheckingAgainstTheReference) {
+  ReductionInfo r = kindOf("kmin_argkmin", 2, 2);
+  // f = x - y per component; y_1 ties y_0 in component 0.
+  std::vector<float> x = {0, 0}, y = {1, 5, 1, 6, 3, 4};
+  const std::vector<const float *> in = {x.data(), y.data()};
+  ReferenceOutputs ref = referenceRun(r, in, 1, 3, {0});
+  ASSERT_EQ(ref.indices, std::vector<int64_t>({2, 1, 0, 0})); // [K][F]: place 0 then place 1
+  std::vector<int64_t> got = ref.indices;
+  EXPECT_TRUE(checkIndices(r, in, 1, 3, {0}, ref, got.data(), 0).ok());
+  got[2] = 1; // place 1, component 0: f(y_1) = f(y_0) = -1, a tie
+  EXPECT_TRUE(checkIndices(r, in, 1, 3, {0}, ref, got.data(), 0).ok());
+  got[1] = 2; // component 1: -4 instead of -6
+  IndexCheck off = checkIndices(r, in, 1, 3, {0}, ref, got.data(), 1e-3);
+  EXPECT_EQ(off.offValue, 1);
+  EXPECT_EQ(off.checked, 4);
+  got = ref.indices;
+  got[3] = -1;
+  EXPECT_EQ(checkIndices(r, in, 1, 3, {0}, ref, got.data(), 0).invalid, 1);
+  got[3] = 3; // out of [0, nJ)
+  EXPECT_EQ(checkIndices(r, in, 1, 3, {0}, ref, got.data(), 0).invalid, 1);
+  // Values: exact infinities of unfilled places; a finite error is relative.
+  ReferenceOutputs few = referenceRun(r, in, 1, 1, {0});
+  ASSERT_EQ(few.values, std::vector<double>({-1, -5, kInfD, kInfD}));
+  std::vector<float> values = {-1, -5, INFINITY, INFINITY};
+  ValueCheck v = checkValues(r, {0}, few, values.data());
+  EXPECT_TRUE(v.ok(0)) << v.error;
+  values[2] = 1e30f;
+  EXPECT_EQ(checkValues(r, {0}, few, values.data()).mismatched, 1);
+  values = {-1.0001f, -5, INFINITY, INFINITY};
+  v = checkValues(r, {0}, few, values.data());
+  EXPECT_TRUE(v.relative);
+  EXPECT_NEAR(v.error, 1e-4 / std::sqrt(26.0), 1e-6);
+  EXPECT_FALSE(v.ok(1e-5));
 }

@@ -8,7 +8,6 @@
 // above the tolerance.
 //
 //===----------------------------------------------------------------------===//
-#include "kconv/ABI/Builtins.h"
 #include "kconv/Runtime/Checked.h"
 #include "kconv/Runtime/Npy.h"
 #include "kconv/Runtime/Runtime.h"
@@ -229,61 +228,6 @@ struct Bound {
   std::vector<float> data;
   int64_t rows = -1; // -1 for a parameter
 };
-
-struct IndexCheck {
-  int64_t checked = 0, offValue = 0, invalid = 0;
-  bool ok() const { return offValue == 0 && invalid == 0; }
-};
-
-/// An index is checked by the value it selects (float32 near-ties are not failures): the float64
-/// formula value of component c at the returned index against the one at the reference's index,
-/// entry by entry of the [K][F] lists; -1 exactly where the reference has -1.
-IndexCheck checkIndices(const kconv::ReductionInfo &r, const std::vector<const float *> &pointers,
-                        const std::vector<int64_t> &rows, const kconv::ReferenceOutputs &ref,
-                        const std::vector<int64_t> &indices, int64_t nI, int64_t nJ,
-                        double tolerance) {
-  const int64_t nReduced = r.axis == 1 ? nJ : nI;
-  // The reduced formula's F: the index outputs are [F] (Arg kinds) or [K][F] (ArgKMin kinds).
-  const kconv::BuiltinReductionInfo *kind = kconv::lookupReductionByMnemonic(r.kind);
-  const int64_t f = kind && kind->takesK ? r.indexDim / r.k : r.indexDim;
-  auto formulaAt = [&](int64_t row, int64_t j) {
-    std::vector<std::vector<double>> vars;
-    std::vector<const double *> args;
-    for (size_t k = 0; k < r.variables.size(); ++k) {
-      const kconv::VariableInfo &v = r.variables[k];
-      int64_t at = v.category == kconv::VarCategory::Pm ? 0
-                   : v.category == r.outputCategory()   ? row
-                                                        : j;
-      vars.emplace_back(pointers[k] + at * v.dim, pointers[k] + (at + 1) * v.dim);
-    }
-    for (const auto &v : vars)
-      args.push_back(v.data());
-    return kconv::evaluateFormula(r, args);
-  };
-  IndexCheck result;
-  for (size_t q = 0; q < rows.size(); ++q) {
-    std::map<int64_t, std::vector<double>> cache; // j -> formula value
-    auto at = [&](int64_t j) -> const std::vector<double> & {
-      auto it = cache.find(j);
-      if (it == cache.end())
-        it = cache.emplace(j, formulaAt(rows[q], j)).first;
-      return it->second;
-    };
-    for (int64_t e = 0; e < r.indexDim; ++e) {
-      const int64_t want = ref.indices[q * size_t(r.indexDim) + size_t(e)];
-      const int64_t got = indices[size_t(rows[q] * r.indexDim + e)];
-      ++result.checked;
-      if (want < 0 || got < 0 || got >= nReduced) {
-        result.invalid += got != want;
-        continue;
-      }
-      const int64_t c = e % f;
-      const double a = at(got)[size_t(c)], b = at(want)[size_t(c)];
-      result.offValue += !(std::fabs(a - b) <= tolerance * std::max(1.0, std::fabs(b)));
-    }
-  }
-  return result;
-}
 
 int run(const Options &o) {
   auto art = kconv::Artifact::load(o.artifact);
@@ -517,24 +461,11 @@ int run(const Options &o) {
     kconv::ReferenceOutputs ref = kconv::referenceRun(r, pointers, ni, nj, rows);
     bool ok = true;
     if (r.valueDim > 0) {
-      // Non-finite reference values (empty ranges: +-inf, NaN) must be matched exactly; the
-      // finite ones give the relative error.
-      double diff = 0, norm = 0;
-      int64_t mismatched = 0;
-      for (size_t k = 0; k < rows.size(); ++k)
-        for (int64_t c = 0; c < r.valueDim; ++c) {
-          double want = ref.values[k * size_t(r.valueDim) + size_t(c)];
-          double got = values[size_t(rows[k] * r.valueDim + c)];
-          if (!std::isfinite(want)) {
-            mismatched += !(got == want || (std::isnan(got) && std::isnan(want)));
-            continue;
-          }
-          diff += (got - want) * (got - want);
-          norm += want * want;
-        }
-      bool relative = norm > 0;
-      double error = relative ? std::sqrt(diff / norm) : std::sqrt(diff);
-      bool valuesOk = error <= o.tolerance && mismatched == 0; // false for NaN
+      kconv::ValueCheck check = kconv::checkValues(r, rows, ref, values.data());
+      const double error = check.error;
+      const bool relative = check.relative;
+      const int64_t mismatched = check.mismatched;
+      const bool valuesOk = check.ok(o.tolerance);
       std::printf("check: %s error %.3e on %zu of %lld rows vs the float64 reference (tolerance "
                   "%.1e)%s: %s\n",
                   relative ? "relative" : "absolute (the reference is 0)", error, rows.size(),
@@ -546,7 +477,8 @@ int run(const Options &o) {
       ok = ok && valuesOk;
     }
     if (r.indexDim > 0) {
-      IndexCheck check = checkIndices(r, pointers, rows, ref, indices, ni, nj, o.tolerance);
+      kconv::IndexCheck check =
+          kconv::checkIndices(r, pointers, ni, nj, rows, ref, indices.data(), o.tolerance);
       std::printf("check: indices: %lld of %lld on %zu rows select a value off the reference's "
                   "(tolerance %.1e), %lld out of range or -1 where the reference has none: %s\n",
                   (long long)check.offValue, (long long)check.checked, rows.size(), o.tolerance,

@@ -237,6 +237,33 @@ ReferenceOutputs referenceRun(const ReductionInfo &reduction,
 ReferenceOutputs referenceRun(const ReductionInfo &reduction,
                               const std::vector<const float *> &inputs, int64_t nI, int64_t nJ);
 
+/// Outputs of a run against the reference (kconv-run --check, kconv-cpu-bench --check).
+/// Values: the error ||out - ref|| / ||ref|| over the reference's finite values (absolute when
+/// they are all 0); a non-finite reference value (+-inf, NaN of empty ranges) must be matched
+/// exactly (`mismatched` counts those that are not).
+struct ValueCheck {
+  double error = 0;
+  bool relative = true;
+  int64_t mismatched = 0;
+  bool ok(double tolerance) const { return error <= tolerance && mismatched == 0; } // NaN: false
+};
+/// `values` [nOut x valueDim] of a run; `ref` the reference's outputs of `rows`.
+ValueCheck checkValues(const ReductionInfo &reduction, const std::vector<int64_t> &rows,
+                       const ReferenceOutputs &ref, const float *values);
+
+/// Indices: each by the value it selects (float32 near-ties are not failures): the float64
+/// formula value of its component at the returned index must equal the one at the reference's
+/// index within `tolerance` (relative, absolute below 1), entry by entry of the [K][F] lists;
+/// -1 exactly where the reference has -1, and no index outside [0, nReduced).
+struct IndexCheck {
+  int64_t checked = 0, offValue = 0, invalid = 0;
+  bool ok() const { return offValue == 0 && invalid == 0; }
+};
+/// `indices` [nOut x indexDim] of a run on `inputs` (the layouts of Artifact::run).
+IndexCheck checkIndices(const ReductionInfo &reduction, const std::vector<const float *> &inputs,
+                        int64_t nI, int64_t nJ, const std::vector<int64_t> &rows,
+                        const ReferenceOutputs &ref, const int64_t *indices, double tolerance);
+
 /// Evaluates the formula for one pair: `values[k]` points to variable k's components. Returns the
 /// yielded value (for a weighted kind Concat(f, g), otherwise the reduced formula's F components).
 std::vector<double> evaluateFormula(const ReductionInfo &reduction,
