@@ -68,6 +68,8 @@ TEST_F(KconvRunTest, Help) {
   Result r = kconvRun("--help");
   EXPECT_EQ(r.status, 0);
   EXPECT_OUTPUT(r, "usage: kconv-run ARTIFACT [REDUCTION]");
+  EXPECT_OUTPUT(r, "--indices FILE"); // the index outputs are documented
+  EXPECT_OUTPUT(r, "int64 .npy of shape (nOut, index_dim)");
   r = kconvRun("");
   EXPECT_EQ(r.status, 2);
   EXPECT_OUTPUT(r, "missing ARTIFACT");
