@@ -7,15 +7,19 @@
 // loads the artifact, dlopens its shared object, packs random inputs (the reduced variables into
 // zero-padded structure-of-arrays, as the ABI says), runs the kernel on T threads over disjoint
 // row ranges, and
-//   --check   compares K sampled output rows with a float64 evaluation of the serialized formula
-//             (relative error ||out - ref|| / ||ref|| over those rows; exit 1 above --tol),
+//   --check   compares K sampled output rows with the runtime's float64 reference evaluator
+//             (values: relative error ||out - ref|| / ||ref|| over those rows, non-finite
+//             reference values matched exactly; indices by the value they select; exit 1 above
+//             --tol),
 //   --bench   prints the median wall time per call over REPEATS calls (after a warm-up),
 //   --sweep   measures the error in ulps of an elementwise function over a range of inputs.
-// Only the artifact reader (KconvArtifact) is linked: no MLIR, no LLVM.
+// The kernel is called directly; the runtime library is linked only for the artifact reader and
+// the reference evaluator (no MLIR, no LLVM).
 //
 //===----------------------------------------------------------------------===//
 #include "kconv/Runtime/Artifact.h"
 #include "kconv/Runtime/Error.h"
+#include "kconv/Runtime/Runtime.h"
 
 #include <algorithm>
 #include <atomic>
@@ -107,62 +111,6 @@ private:
   bool stop = false;
   const std::function<void(int)> *task = nullptr;
 };
-
-/// float64 evaluation of one (i, j) pair of a serialized formula.
-std::vector<double> evalPair(const kconv::ReductionInfo &r, const std::vector<const float *> &vals) {
-  std::vector<std::vector<double>> v;
-  for (size_t k = 0; k < r.variables.size(); ++k)
-    v.emplace_back(vals[k], vals[k] + r.variables[k].dim);
-  for (const kconv::FormulaOp &op : r.formula) {
-    auto arg = [&](int i) -> const std::vector<double> & { return v[op.operands[i]]; };
-    std::vector<double> out(op.dim);
-    auto bin = [&](auto f) {
-      const auto &x = arg(0), &y = arg(1);
-      for (int64_t c = 0; c < op.dim; ++c)
-        out[c] = f(x[x.size() == 1 ? 0 : c], y[y.size() == 1 ? 0 : c]);
-    };
-    auto un = [&](auto f) {
-      for (int64_t c = 0; c < op.dim; ++c)
-        out[c] = f(arg(0)[c]);
-    };
-    const std::string &n = op.name;
-    if (n == "constant") out[0] = *op.real;
-    else if (n == "add") bin([](double a, double b) { return a + b; });
-    else if (n == "sub") bin([](double a, double b) { return a - b; });
-    else if (n == "mul") bin([](double a, double b) { return a * b; });
-    else if (n == "div") bin([](double a, double b) { return a / b; });
-    else if (n == "neg") un([](double a) { return -a; });
-    else if (n == "exp") un([](double a) { return std::exp(a); });
-    else if (n == "log") un([](double a) { return std::log(a); });
-    else if (n == "sqrt") un([](double a) { return std::sqrt(a); });
-    else if (n == "rsqrt") un([](double a) { return 1 / std::sqrt(a); });
-    else if (n == "square") un([](double a) { return a * a; });
-    else if (n == "inv") un([](double a) { return 1 / a; });
-    else if (n == "abs") un([](double a) { return std::fabs(a); });
-    else if (n == "pow") un([&](double a) { return std::pow(a, double(*op.integer)); });
-    else if (n == "sqdist" || n == "scalprod") {
-      const auto &x = arg(0), &y = arg(1);
-      size_t d = std::max(x.size(), y.size());
-      double s = 0;
-      for (size_t c = 0; c < d; ++c) {
-        double a = x[x.size() == 1 ? 0 : c], b = y[y.size() == 1 ? 0 : c];
-        s += n == "sqdist" ? (a - b) * (a - b) : a * b;
-      }
-      out[0] = s;
-    } else if (n == "sqnorm2" || n == "norm2" || n == "sum") {
-      double s = 0;
-      for (double a : arg(0))
-        s += n == "sum" ? a : a * a;
-      out[0] = n == "norm2" ? std::sqrt(s) : s;
-    } else if (n == "elem") out[0] = arg(0)[*op.integer];
-    else if (n == "concat") {
-      out = arg(0);
-      out.insert(out.end(), arg(1).begin(), arg(1).end());
-    } else die("reference: unknown op '" + n + "'");
-    v.push_back(std::move(out));
-  }
-  return v[r.yield];
-}
 
 } // namespace
 
@@ -303,13 +251,17 @@ int main(int argc, char **argv) {
   for (size_t k = 0; k < red->variables.size(); ++k)
     args.push_back(packed[k].empty() ? rowMajor[k].data() : packed[k].data());
   std::vector<float> out(std::max<int64_t>(1, nOut * red->valueDim), -12345.f);
+  std::vector<int64_t> indices(std::max<int64_t>(1, nOut * red->indexDim), -12345);
+  std::vector<const float *> inputs; // row-major, for the reference
+  for (const auto &data : rowMajor)
+    inputs.push_back(data.data());
 
   Pool pool(threads);
   auto call = [&] {
     pool.run([&](int t) {
       int64_t lo = nOut * t / threads, hi = nOut * (t + 1) / threads;
       if (lo < hi)
-        kernel(args.data(), out.data(), /*indices=*/nullptr, lo, hi, nRed, stride);
+        kernel(args.data(), out.data(), indices.data(), lo, hi, nRed, stride);
     });
   };
   call();
@@ -318,6 +270,8 @@ int main(int argc, char **argv) {
   if (sweep) {
     double worst = 0, worstAt = 0;
     int64_t flushed = 0; // denormal references computed as 0 (fast math flushes denormals)
+    // nReduced = 1: each output row is the formula's value at its one pair.
+    const std::vector<double> ref = kconv::referenceRun(*red, inputs, nI, nJ).values;
     std::vector<const float *> vals(red->variables.size());
     for (int64_t o = 0; o < nOut; ++o) {
       for (size_t k = 0; k < red->variables.size(); ++k) {
@@ -325,9 +279,8 @@ int main(int argc, char **argv) {
         int64_t row = var.category == red->outputCategory() ? o : 0;
         vals[k] = rowMajor[k].data() + row * var.dim;
       }
-      std::vector<double> ref = evalPair(*red, vals);
       for (int64_t c = 0; c < red->valueDim; ++c) {
-        double got = out[o * red->valueDim + c], want = ref[c];
+        double got = out[o * red->valueDim + c], want = ref[size_t(o * red->valueDim + c)];
         if (std::fabs(want) > 3.4028234663852886e38) // overflows float: the f32 answer is inf
           want = std::copysign(INFINITY, want);
         double ulps;
@@ -363,34 +316,25 @@ int main(int argc, char **argv) {
     else
       for (int k = 0; k < sampleRows; ++k)
         rows.push_back(int64_t((k * 2654435761ull) % uint64_t(nOut)));
-    double err2 = 0, ref2 = 0;
-    std::vector<const float *> vals(red->variables.size());
-    for (int64_t o : rows) {
-      std::vector<double> acc(red->valueDim, 0.0);
-      for (int64_t q = 0; q < nRed; ++q) {
-        for (size_t k = 0; k < red->variables.size(); ++k) {
-          const auto &var = red->variables[k];
-          int64_t row = var.category == kconv::VarCategory::Pm ? 0
-                        : var.category == red->outputCategory() ? o : q;
-          vals[k] = rowMajor[k].data() + row * var.dim;
-        }
-        std::vector<double> f = evalPair(*red, vals);
-        for (int64_t c = 0; c < red->valueDim; ++c)
-          acc[c] += f[c];
-      }
-      for (int64_t c = 0; c < red->valueDim; ++c) {
-        double got = out[o * red->valueDim + c];
-        if (std::isnan(got) != std::isnan(acc[c]))
-          err2 = INFINITY;
-        else if (!std::isnan(got))
-          err2 += (got - acc[c]) * (got - acc[c]);
-        ref2 += acc[c] * acc[c];
-      }
+    kconv::ReferenceOutputs ref = kconv::referenceRun(*red, inputs, nI, nJ, rows);
+    bool ok = true;
+    if (red->valueDim > 0) {
+      kconv::ValueCheck values = kconv::checkValues(*red, rows, ref, out.data());
+      ok = values.ok(tol);
+      std::printf("check %s N=%ld M=%ld: rel error %.3g over %zu rows (tol %.3g)%s: %s\n",
+                  red->name.c_str(), nI, nJ, values.error, rows.size(), tol,
+                  values.mismatched ? ", non-finite reference values not matched" : "",
+                  ok ? "OK" : "FAILED");
     }
-    double rel = ref2 > 0 ? std::sqrt(err2 / ref2) : std::sqrt(err2);
-    bool ok = rel <= tol;
-    std::printf("check %s N=%ld M=%ld: rel error %.3g over %zu rows (tol %.3g): %s\n",
-                red->name.c_str(), nI, nJ, rel, rows.size(), tol, ok ? "OK" : "FAILED");
+    if (red->indexDim > 0) {
+      kconv::IndexCheck check =
+          kconv::checkIndices(*red, inputs, nI, nJ, rows, ref, indices.data(), tol);
+      std::printf("check %s N=%ld M=%ld: %ld of %ld indices select a value off the reference's, "
+                  "%ld invalid (tol %.3g): %s\n",
+                  red->name.c_str(), nI, nJ, long(check.offValue), long(check.checked),
+                  long(check.invalid), tol, check.ok() ? "OK" : "FAILED");
+      ok = ok && check.ok();
+    }
     if (!ok)
       status = 1;
   }

@@ -218,7 +218,7 @@ int main(int argc, char **argv) {
         std::string checked = "-";
         if (outCount) {
           try {
-            std::vector<double> ref = referenceRun(r, hostPointers, n, n, rows);
+            std::vector<double> ref = referenceRun(r, hostPointers, n, n, rows).values;
             double diff = 0, norm = 0;
             bool finite = true;
             for (size_t k = 0; k < rows.size(); ++k)

@@ -312,7 +312,7 @@ void checkContribution(const Options &o, const Problem &p, const std::vector<flo
   std::vector<int64_t> compact(rows.size());
   for (size_t q = 0; q < rows.size(); ++q)
     compact[q] = int64_t(q);
-  ref = kconv::referenceRun(r, inputs, r.axis == 1 ? nS : nB, r.axis == 1 ? nB : nS, compact);
+  ref = kconv::referenceRun(r, inputs, r.axis == 1 ? nS : nB, r.axis == 1 ? nB : nS, compact).values;
   got.assign(rows.size() * outDim, 0.0);
   for (size_t q = 0; q < rows.size(); ++q) {
     int64_t local = rows[q] - p.outBlock.begin;

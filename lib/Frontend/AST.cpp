@@ -3,11 +3,12 @@
 // The dump (kconv-compile --emit=ast) is one line per node, indented by depth:
 //   Module gaussian.kconv
 //     Var 'X' Vi dim=3 @gaussian.kconv:1:1
-//     Reduction 'f' Sum_Reduction axis=1 f32 args=[X, Y] @...
+//     Reduction 'f' Sum_Reduction axis=1 f32 args=[X, Y] @...   (KMin_Reduction k=3 ...)
 //       mul dim=1 '*' @...
 //         var 'X' dim=3 @...
 // A formula node shows its kconv op, its dimension, its integer argument and the token it
-// comes from; nodes Sema inserted are marked `implicit`.
+// comes from; nodes Sema inserted are marked `implicit`. A weighted kind's weight g follows the
+// formula under a `weight` line (`weight absent: 1` without g).
 //
 //===----------------------------------------------------------------------===//
 #include "kconv/Frontend/AST.h"
@@ -40,28 +41,46 @@ public:
       loc(var->name);
     }
     for (const ReductionDecl &reduction : module.reductions) {
-      indent(1) << "Reduction " << quote(reduction.name.text) << " " << reduction.head.text
-                << " axis=" << reduction.axis << " " << abi::toString(reduction.elementType)
-                << " args=[";
+      // The kind by its KeOps name (an alias prints as the kind it names).
+      const BuiltinReductionInfo &info = getReductionInfo(reduction.kind);
+      indent(1) << "Reduction " << quote(reduction.name.text) << " " << info.keops;
+      if (info.takesK)
+        os << " k=" << reduction.k;
+      os << " axis=" << reduction.axis << " " << abi::toString(reduction.elementType)
+         << " args=[";
       llvm::interleave(
           reduction.vars, os, [&](const VarDecl *var) { os << var->name.text; }, ", ");
       os << "]";
       loc(reduction.name);
-      // Depth-first with an explicit stack: the tree may be kMaxFormulaDepth levels deep.
-      std::vector<std::pair<const Expr *, unsigned>> stack = {{reduction.formula, 2}};
-      while (!stack.empty()) {
-        auto [e, depth] = stack.back();
-        stack.pop_back();
-        node(*e, depth);
-        if (e->var || !e->builtin)
-          continue;
-        for (unsigned k = e->builtin->operands; k-- > 0;)
-          stack.push_back({e->operands[k].get(), depth + 1});
+      tree(*reduction.formula, 2);
+      if (info.weight == ReductionWeight::None)
+        continue;
+      indent(2) << "weight";
+      if (!reduction.weight) {
+        os << " absent: 1";
+        loc(reduction.head);
+        continue;
       }
+      loc(reduction.weight->tok);
+      tree(*reduction.weight, 3);
     }
   }
 
 private:
+  /// Depth-first with an explicit stack: the tree may be kMaxFormulaDepth levels deep.
+  void tree(const Expr &root, unsigned rootDepth) {
+    std::vector<std::pair<const Expr *, unsigned>> stack = {{&root, rootDepth}};
+    while (!stack.empty()) {
+      auto [e, depth] = stack.back();
+      stack.pop_back();
+      node(*e, depth);
+      if (e->var || !e->builtin)
+        continue;
+      for (unsigned k = e->builtin->operands; k-- > 0;)
+        stack.push_back({e->operands[k].get(), depth + 1});
+    }
+  }
+
   llvm::raw_ostream &indent(unsigned depth) {
     for (unsigned k = 0; k < depth; ++k)
       os << "  ";

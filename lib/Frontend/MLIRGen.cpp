@@ -74,9 +74,12 @@ public:
         locs.push_back(diag.loc(var->name));
       }
       OpBuilder::InsertionGuard guard(builder);
-      auto op = kd::ReductionOp::create(
-          builder, diag.loc(reduction.name), reduction.name.text, toDialect(reduction.kind),
-          /*k=*/IntegerAttr(), static_cast<uint64_t>(reduction.axis), builder.getArrayAttr(variables));
+      const BuiltinReductionInfo &info = getReductionInfo(reduction.kind);
+      IntegerAttr k = info.takesK ? builder.getI64IntegerAttr(reduction.k) : IntegerAttr();
+      auto op = kd::ReductionOp::create(builder, diag.loc(reduction.name), reduction.name.text,
+                                        toDialect(reduction.kind), k,
+                                        static_cast<uint64_t>(reduction.axis),
+                                        builder.getArrayAttr(variables));
       Block *body = builder.createBlock(&op.getBody(), {}, types, locs);
       args.clear();
       for (auto [var, arg] : llvm::zip(reduction.vars, body->getArguments()))
@@ -84,6 +87,17 @@ public:
       Value result = genExpr(*reduction.formula);
       if (!result)
         return nullptr;
+      if (info.weight != ReductionWeight::None) {
+        // KeOps' internal form Concat(f, g); an absent g is IntCst(1).
+        Location loc = diag.loc(reduction.head);
+        Value weight = reduction.weight
+                           ? genExpr(*reduction.weight)
+                           : create(loc, getBuiltinInfo(BuiltinOp::Constant), {}, 1, 0, 1.0);
+        if (!weight)
+          return nullptr;
+        int64_t dim = 1 + cast<VectorType>(weight.getType()).getDimSize(0);
+        result = create(loc, getBuiltinInfo(BuiltinOp::Concat), {result, weight}, dim, 0, 0);
+      }
       kd::YieldOp::create(builder, diag.loc(reduction.name), result);
     }
     // Sema mirrors the op verifiers; this only guards against a disagreement.
@@ -112,19 +126,25 @@ private:
         return nullptr;
       operands.push_back(operand);
     }
+    return create(loc, info, operands, e.dim, e.intAttr, e.value);
+  }
+
+  /// The op of `info` on `operands`, of dimension `dim`, with its integer or constant argument.
+  Value create(Location loc, const BuiltinInfo &info, ValueRange operands, int64_t dim,
+               int64_t integer, double value) {
     OperationState state(loc, std::string("kconv.").append(info.mnemonic));
     state.addOperands(operands);
-    state.addTypes(type(e.dim));
+    state.addTypes(type(dim));
     StringRef attrName(getIntArgAttrName(info.intArg));
     switch (info.intArg) {
     case IntArg::None:
       break;
     case IntArg::PowExponent:
     case IntArg::ElemIndex:
-      state.addAttribute(attrName, builder.getI64IntegerAttr(e.intAttr));
+      state.addAttribute(attrName, builder.getI64IntegerAttr(integer));
       break;
     case IntArg::Value:
-      state.addAttribute(attrName, builder.getF64FloatAttr(e.value));
+      state.addAttribute(attrName, builder.getF64FloatAttr(value));
       break;
     }
     return builder.create(state)->getResult(0);

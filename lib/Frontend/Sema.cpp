@@ -40,6 +40,26 @@ const BuiltinReductionInfo *lookupReduction(StringRef name) {
   return lookupReductionByKeOpsName(std::string_view(name.data(), name.size()));
 }
 
+/// The KeOps names of the reductions and their aliases.
+std::vector<StringRef> reductionHeads() {
+  std::vector<StringRef> heads;
+  for (const BuiltinReductionInfo &reduction : kReductions)
+    heads.push_back(reduction.keops);
+  for (const ReductionAlias &alias : kReductionAliases)
+    heads.push_back(alias.keops);
+  return heads;
+}
+
+/// The call a message shows for `head`: "KMin_Reduction(formula, K, axis=1)".
+std::string callForm(const BuiltinReductionInfo &info, StringRef head) {
+  std::string s = (head + "(formula, ").str();
+  if (info.takesK)
+    s += "K, ";
+  if (info.weight == ReductionWeight::Required)
+    s += "weight, ";
+  return s + "axis=1)";
+}
+
 bool isVariableHead(StringRef name) { return name == "Vi" || name == "Vj" || name == "Pm"; }
 
 /// Names a formula file cannot define: the functions, the variable heads, the reductions.
@@ -61,7 +81,9 @@ void Sema::run(Module &m) {
     if (diag.giveUp(reduction.name))
       return;
     UsedVars used;
-    if (!checkFormula(*reduction.formula, used))
+    if (!checkFormula(*reduction.formula, used) ||
+        (reduction.weight && !checkFormula(*reduction.weight, used)) ||
+        !checkReductionDims(reduction))
       continue;
     orderVariables(reduction, used);
   }
@@ -106,18 +128,18 @@ void Sema::define(Statement &statement) {
     symbol.var = declareVariable(statement);
     return;
   }
-  if (const BuiltinReductionInfo *reduction = lookupReduction(head);
-      reduction && reduction->kind == BuiltinReduction::Sum) {
-    declareReduction(statement, reduction->kind);
+  if (const BuiltinReductionInfo *reduction = lookupReduction(head)) {
+    declareReduction(statement, *reduction);
     return;
   }
-  if (lookupReduction(head) || llvm::is_contained(names(kUnsupportedKeOpsReductions), head)) {
+  if (llvm::is_contained(names(kUnsupportedKeOpsReductions), head)) {
     diag.error(rhs.tok) << "reduction " << quote(head) << " is not supported yet";
     return;
   }
   if (head.ends_with("_Reduction")) {
-    diag.error(rhs.tok) << "unsupported reduction " << quote(head)
-                        << ": kconv supports only Sum_Reduction";
+    Diagnostic &diagnostic = diag.error(rhs.tok) << "unknown reduction " << quote(head);
+    if (StringRef suggestion = closest(head, reductionHeads()); !suggestion.empty())
+      diagnostic << "; did you mean '" << suggestion << "'?";
     return;
   }
   if (lookupBuiltinByKeOpsName(head)) {
@@ -126,9 +148,8 @@ void Sema::define(Statement &statement) {
                         << head << "(...) inside Sum_Reduction(formula, axis=1)";
     return;
   }
-  std::vector<StringRef> heads = {"Vi", "Vj", "Pm"};
-  for (const BuiltinReductionInfo &reduction : kReductions)
-    heads.push_back(reduction.keops);
+  std::vector<StringRef> heads = reductionHeads();
+  heads.insert(heads.begin(), {"Vi", "Vj", "Pm"});
   Diagnostic &diagnostic = diag.error(rhs.tok) << "unknown function " << quote(head);
   if (StringRef suggestion = closest(head, heads); !suggestion.empty())
     diagnostic << "; did you mean '" << suggestion << "'?";
@@ -216,75 +237,167 @@ const VarDecl *Sema::declareVariable(Statement &statement) {
   return module->vars.back().get();
 }
 
-void Sema::declareReduction(Statement &statement, BuiltinReduction kind) {
+/// "sum" for Sum_Reduction (its messages predate the other kinds), "reduce" otherwise.
+static StringRef verb(const BuiltinReductionInfo &info) {
+  return info.kind == BuiltinReduction::Sum ? "sum" : "reduce";
+}
+
+std::optional<int64_t> Sema::axisArgument(const Expr &arg, bool keyword,
+                                          const BuiltinReductionInfo &info, StringRef head) {
+  if (arg.kind == Expr::Kind::Number && arg.integer && (*arg.integer == 0 || *arg.integer == 1))
+    // KeOps' positional argument is the category of the output (0: i, 1: j), i.e. 1 - axis, as
+    // in pykeops' Genred: reduction + "_Reduction(" + formula + "," + str((axis + 1) % 2) + ")".
+    return keyword ? *arg.integer : 1 - *arg.integer;
+  Diagnostic &diagnostic = diag.error(arg.tok);
+  if (arg.kind == Expr::Kind::Number)
+    diagnostic << "bad axis value " << quote(arg.text) << ": ";
+  else
+    diagnostic << "bad axis value: ";
+  StringRef v = verb(info);
+  if (keyword)
+    diagnostic << "axis must be 0 (" << v << " over i, one output row per j) or 1 (" << v
+               << " over j, one output row per i)";
+  else
+    diagnostic << "the KeOps positional form " << head << "(formula, "
+               << (info.takesK ? "K, " : "") << "t) takes t = 0 (" << v
+               << " over j, same as axis=1) or t = 1 (" << v << " over i, same as axis=0)";
+  return std::nullopt;
+}
+
+void Sema::declareReduction(Statement &statement, const BuiltinReductionInfo &info) {
   Expr &rhs = *statement.rhs;
+  StringRef head = rhs.tok.text;
   std::vector<Expr *> positional;
-  Expr *axisArg = nullptr;
-  bool keywordAxis = false;
+  Expr *axisArg = nullptr, *kArg = nullptr;
+  std::vector<StringRef> keywords = {"axis"};
+  if (info.takesK)
+    keywords.push_back("K");
   for (auto [arg, keyword] : llvm::zip(rhs.operands, rhs.keywords)) {
     if (!keyword) {
       positional.push_back(arg.get());
       continue;
     }
-    if (keyword->text != "axis") {
+    Expr **slot = keyword->text == "axis"                 ? &axisArg
+                  : info.takesK && keyword->text == "K" ? &kArg
+                                                          : nullptr;
+    if (!slot) {
       Diagnostic &diagnostic = diag.error(*keyword)
-                               << "unknown keyword argument " << quote(keyword->text)
-                               << " in 'Sum_Reduction'";
-      static const StringRef axis[] = {"axis"};
-      if (!closest(keyword->text, axis).empty())
-        diagnostic << "; did you mean 'axis'?";
+                               << "unknown keyword argument " << quote(keyword->text) << " in "
+                               << quote(head);
+      StringRef suggestion = closest(keyword->text, keywords);
+      for (StringRef candidate : keywords) // 'k' is too short for an edit-distance suggestion
+        if (candidate.equals_insensitive(keyword->text))
+          suggestion = candidate;
+      if (!suggestion.empty())
+        diagnostic << "; did you mean '" << suggestion << "'?";
+      else if (keyword->text.equals_insensitive("K"))
+        diagnostic << "; " << quote(head) << " takes no K";
       return;
     }
-    if (axisArg) {
-      diag.error(*keyword) << "axis given twice";
+    if (*slot) {
+      diag.error(*keyword) << keyword->text << " given twice in " << quote(head);
       return;
     }
-    axisArg = arg.get();
-    keywordAxis = true;
+    *slot = arg.get();
   }
-  size_t got = rhs.operands.size();
-  if (positional.empty() || got > 2) {
-    diag.error(rhs.tok) << "wrong number of arguments for 'Sum_Reduction': expected 2 "
-                           "(formula, axis=0 or 1), got "
-                        << got;
+  const bool keywordAxis = axisArg != nullptr;
+  // After the formula, positionally: K (unless K=), t (unless axis=), then the weight.
+  const size_t fixed = size_t(info.takesK && !kArg) + size_t(!keywordAxis);
+  const size_t maxWeights = info.weight == ReductionWeight::None ? 0 : 1;
+  if (positional.empty() || positional.size() - 1 > fixed + maxWeights) {
+    size_t base = 2 + size_t(info.takesK);
+    Diagnostic &diagnostic = diag.error(rhs.tok) << "wrong number of arguments for " << quote(head)
+                                                 << ": expected ";
+    std::string form = info.takesK ? "formula, K, " : "formula, ";
+    switch (info.weight) {
+    case ReductionWeight::None:
+      diagnostic << base << " (" << form << "axis=0 or 1)";
+      break;
+    case ReductionWeight::Optional:
+      diagnostic << base << " or " << base + 1 << " (" << form << "[weight, ]axis=0 or 1)";
+      break;
+    case ReductionWeight::Required:
+      diagnostic << base + 1 << " (" << form << "weight, axis=0 or 1)";
+      break;
+    }
+    diagnostic << ", got " << rhs.operands.size();
     return;
   }
-  if (positional.size() == 2)
-    axisArg = positional[1]; // with a keyword axis too, `got` would be 3
+  size_t next = 1;
+  auto take = [&]() -> Expr * { return next < positional.size() ? positional[next++] : nullptr; };
+  if (info.takesK && !kArg)
+    kArg = take();
+  if (!keywordAxis)
+    axisArg = take();
+  Expr *weight = maxWeights ? take() : nullptr;
+  if (info.takesK && !kArg) {
+    diag.error(rhs.tok) << "missing K: write " << callForm(info, head)
+                        << " with an integer literal K from 1 to " << kMaxReductionK;
+    return;
+  }
   if (!axisArg) {
-    diag.error(rhs.tok) << "missing axis: write Sum_Reduction(formula, axis=1) to sum over j "
-                           "(one output row per i) or axis=0 to sum over i (one output row per j)";
+    StringRef v = verb(info);
+    diag.error(rhs.tok) << "missing axis: write " << callForm(info, head) << " to " << v
+                        << " over j (one output row per i) or axis=0 to " << v
+                        << " over i (one output row per j)";
     return;
   }
-  int64_t axis;
-  if (axisArg->kind != Expr::Kind::Number || !axisArg->integer ||
-      (*axisArg->integer != 0 && *axisArg->integer != 1)) {
-    Diagnostic &diagnostic = diag.error(axisArg->tok);
-    if (axisArg->kind == Expr::Kind::Number)
-      diagnostic << "bad axis value " << quote(axisArg->text) << ": ";
-    else
-      diagnostic << "bad axis value: ";
-    if (keywordAxis)
-      diagnostic << "axis must be 0 (sum over i, one output row per j) or 1 (sum over j, one "
-                    "output row per i)";
-    else
-      diagnostic << "the KeOps positional form Sum_Reduction(formula, t) takes t = 0 (sum over j, "
-                    "same as axis=1) or t = 1 (sum over i, same as axis=0)";
+  if (info.weight == ReductionWeight::Required && !weight) {
+    diag.error(rhs.tok) << "missing weight: " << quote(head)
+                        << " computes Sum_j exp(f) * g / Sum_j exp(f); write "
+                        << callForm(info, head);
     return;
   }
-  // KeOps' positional argument is the category of the output (0: i, 1: j), i.e. 1 - axis, as in
-  // pykeops' Genred: reduction + "_Reduction(" + formula + "," + str((axis + 1) % 2) + ")".
-  axis = keywordAxis ? *axisArg->integer : 1 - *axisArg->integer;
+  std::optional<int64_t> axis = axisArgument(*axisArg, keywordAxis, info, head);
+  if (!axis)
+    return;
+  int64_t k = 0;
+  if (info.takesK) {
+    if (kArg->kind != Expr::Kind::Number || !kArg->isIntegerLiteral) {
+      diag.error(kArg->tok) << "K of " << quote(head) << " must be an integer literal";
+      return;
+    }
+    if (!kArg->integer || *kArg->integer < 1 || *kArg->integer > kMaxReductionK) {
+      diag.error(kArg->tok) << "K of " << quote(head) << " must be between 1 and "
+                            << kMaxReductionK << ", got " << kArg->text;
+      return;
+    }
+    k = *kArg->integer;
+  }
 
   ReductionDecl reduction;
   reduction.name = statement.name;
   reduction.head = rhs.tok;
-  reduction.kind = kind;
+  reduction.kind = info.kind;
   reduction.elementType = options.elementType;
   reduction.formula = positional[0];
-  reduction.axis = axis;
+  reduction.weight = weight;
+  reduction.k = k;
+  reduction.axis = *axis;
   module->reductions.push_back(std::move(reduction));
   reductionNames.insert(statement.name.text);
+}
+
+/// The weighted kinds reduce Concat(f, g): f has one component, and so must fit with g.
+bool Sema::checkReductionDims(const ReductionDecl &reduction) {
+  const BuiltinReductionInfo &info = getReductionInfo(reduction.kind);
+  if (info.weight == ReductionWeight::None)
+    return true;
+  StringRef head = reduction.head.text;
+  if (reduction.formula->dim != 1) {
+    diag.error(reduction.formula->tok)
+        << "the formula of " << quote(head) << " must have dimension 1, got "
+        << reduction.formula->dim << " (the weight gives the output its dimension: "
+        << head << "(formula, weight, axis=1))";
+    return false;
+  }
+  if (reduction.weight && reduction.weight->dim + 1 > kMaxFormulaDim) {
+    diag.error(reduction.weight->tok)
+        << "the weight of " << quote(head) << " has dimension " << reduction.weight->dim
+        << ": with the formula's component it exceeds the limit " << kMaxFormulaDim;
+    return false;
+  }
+  return true;
 }
 
 //===-- formulas --------------------------------------------------------===//
@@ -459,9 +572,11 @@ bool Sema::checkCall(Expr &e, UsedVars &used) {
       diag.error(e.tok) << "inline variables are not supported: declare 'NAME = " << name
                         << "(...)' on its own line and use NAME in the formula";
     } else if (name.ends_with("_Reduction")) {
+      const BuiltinReductionInfo *reduction = lookupReduction(name);
       diag.error(e.tok) << quote(name)
-                        << " cannot be used inside a formula; a reduction is a statement "
-                           "'NAME = Sum_Reduction(formula, axis=1)'";
+                        << " cannot be used inside a formula; a reduction is a statement 'NAME = "
+                        << (reduction ? callForm(*reduction, name) : "Sum_Reduction(formula, axis=1)")
+                        << "'";
     } else if (symbols.count(name)) {
       diag.error(e.tok) << quote(name) << " is not a function";
     } else if (llvm::is_contained(names(kUnsupportedKeOpsFunctions), name)) {

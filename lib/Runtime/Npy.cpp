@@ -151,9 +151,13 @@ NpyArray readNpy(const std::string &path) {
   return parseNpy(bytes.str(), path);
 }
 
-std::string serializeNpy(const float *data, const std::vector<int64_t> &shape) {
-  std::string dict = "{'descr': '<f4', 'fortran_order': False, 'shape': " + shapeString(shape) +
-                     ", }";
+namespace {
+
+/// A version 1 file of `count` items of `itemSize` bytes, dtype `descr`.
+std::string serialize(const void *data, size_t itemSize, const char *descr,
+                      const std::vector<int64_t> &shape) {
+  std::string dict = std::string("{'descr': '") + descr +
+                     "', 'fortran_order': False, 'shape': " + shapeString(shape) + ", }";
   size_t total = 10 + dict.size() + 1;
   size_t padded = (total + 63) / 64 * 64;
   dict.append(padded - total, ' ');
@@ -168,12 +172,11 @@ std::string serializeNpy(const float *data, const std::vector<int64_t> &shape) {
   for (int64_t d : shape)
     count *= size_t(d);
   if (count > 0)
-    out.append(reinterpret_cast<const char *>(data), count * sizeof(float));
+    out.append(static_cast<const char *>(data), count * itemSize);
   return out;
 }
 
-void writeNpy(const std::string &path, const float *data, const std::vector<int64_t> &shape) {
-  std::string bytes = serializeNpy(data, shape);
+void writeFile(const std::string &path, const std::string &bytes) {
   std::ofstream file(path, std::ios::binary | std::ios::trunc);
   if (!file)
     throw Error(ErrorCode::IoError, path + ": cannot open for writing");
@@ -181,6 +184,25 @@ void writeNpy(const std::string &path, const float *data, const std::vector<int6
   file.close();
   if (!file)
     throw Error(ErrorCode::IoError, path + ": write failed");
+}
+
+} // namespace
+
+std::string serializeNpy(const float *data, const std::vector<int64_t> &shape) {
+  return serialize(data, sizeof(float), "<f4", shape);
+}
+
+std::string serializeNpyInt64(const int64_t *data, const std::vector<int64_t> &shape) {
+  return serialize(data, sizeof(int64_t), "<i8", shape);
+}
+
+void writeNpy(const std::string &path, const float *data, const std::vector<int64_t> &shape) {
+  writeFile(path, serializeNpy(data, shape));
+}
+
+void writeNpyInt64(const std::string &path, const int64_t *data,
+                   const std::vector<int64_t> &shape) {
+  writeFile(path, serializeNpyInt64(data, shape));
 }
 
 } // namespace kconv

@@ -7,7 +7,9 @@
 //
 // The op names, operand counts, integer arguments and dimension rules come from the op table
 // (kconv/ABI/Builtins.def); the semantics at special points (0, +-inf, NaN) are keopscore's, as
-// docs/formula-language.md lists them.
+// docs/formula-language.md lists them. The per-pair values of a row are reduced in index order
+// by an Accumulator, with the semantics of docs/reductions.md (ties to the smallest index, NaN
+// skipped by the min/max kinds, the identities of empty ranges, a stable online LogSumExp).
 //
 //===----------------------------------------------------------------------===//
 #include "kconv/ABI/Builtins.h"
@@ -16,6 +18,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
+#include <map>
 
 namespace kconv {
 namespace {
@@ -32,6 +36,9 @@ struct Instr {
 
 struct Program {
   const ReductionInfo *reduction = nullptr;
+  const BuiltinReductionInfo *kind = nullptr;
+  int64_t yieldDim = 0;
+  int64_t formulaDim = 0; // F: the yield's, or dim(g) for a weighted kind
   std::vector<Instr> instrs;
   std::vector<int64_t> dims;    // per value
   std::vector<int64_t> offsets; // per value: start in a scratch of (totalDim * block) doubles
@@ -42,7 +49,8 @@ Program compile(const ReductionInfo &r) {
   Program p;
   p.reduction = &r;
   const std::string where = "reduction '" + r.name + "'";
-  if (r.kind != "sum")
+  p.kind = lookupReductionByMnemonic(r.kind);
+  if (!p.kind)
     throw Error(ErrorCode::Unsupported, where + ": the reference evaluator does not know "
                                                 "reduction kind '" + r.kind + "'");
   // Dimensions as the language bounds them, so that the scratch size cannot overflow.
@@ -143,11 +151,26 @@ Program compile(const ReductionInfo &r) {
   }
   if (r.yield < 0 || r.yield >= int64_t(p.dims.size()))
     throw Error(ErrorCode::InvalidArtifact, where + ": yield of an undefined value");
-  if (p.dims[size_t(r.yield)] != r.valueDim)
+  // The output dimensions follow from the yield's and K as the kind says (Builtins.def).
+  p.yieldDim = p.dims[size_t(r.yield)];
+  p.formulaDim = reducedFormulaDim(*p.kind, p.yieldDim);
+  const std::string kindName = "'" + std::string(p.kind->keops) + "'";
+  if (p.formulaDim < 1)
     throw Error(ErrorCode::InvalidArtifact,
-                where + ": the yielded value has dimension " +
-                    std::to_string(p.dims[size_t(r.yield)]) + ", value_dim is " +
-                    std::to_string(r.valueDim));
+                where + ": " + kindName + " reduces Concat(f, g), but the yielded value has " +
+                    "dimension " + std::to_string(p.yieldDim));
+  if (p.kind->takesK ? r.k < 1 || r.k > kMaxReductionK : r.k != 1)
+    throw Error(ErrorCode::InvalidArtifact,
+                where + ": k = " + std::to_string(r.k) + " for " + kindName +
+                    (p.kind->takesK ? ", outside [1, " + std::to_string(kMaxReductionK) + "]"
+                                    : ", which takes no K (k must be 1)"));
+  const ReductionOutputDims out = reductionOutputDims(*p.kind, p.yieldDim, r.k);
+  if (out.values != r.valueDim || out.indices != r.indexDim)
+    throw Error(ErrorCode::InvalidArtifact,
+                where + ": the yielded value has dimension " + std::to_string(p.yieldDim) +
+                    ", so " + kindName + " has value_dim " + std::to_string(out.values) +
+                    " and index_dim " + std::to_string(out.indices) + "; the metadata says " +
+                    std::to_string(r.valueDim) + " and " + std::to_string(r.indexDim));
   for (int64_t dim : p.dims) {
     p.offsets.push_back(p.totalDim);
     p.totalDim += dim;
@@ -288,8 +311,155 @@ void evalBlock(const Program &p, double *s, int64_t block, int64_t count) {
   }
 }
 
+/// One output row's reduction of the per-pair values (yieldDim components each), fed in index
+/// order: Sum; the k best per component (Min/Max and their Arg forms are K = 1); or the shift-exp
+/// sums of the weighted kinds. docs/reductions.md, Semantics.
+class Accumulator {
+public:
+  Accumulator(const Program &p) : kind(p.kind->kind), f(p.formulaDim), k(p.reduction->k) {
+    switch (kind) {
+    case BuiltinReduction::Sum:
+      mode = Mode::Sum;
+      sums.assign(size_t(f), 0.0);
+      break;
+    case BuiltinReduction::Max:
+    case BuiltinReduction::ArgMax:
+    case BuiltinReduction::MaxArgMax:
+      mode = Mode::Max;
+      break;
+    case BuiltinReduction::LogSumExp:
+    case BuiltinReduction::MaxSumShiftExp:
+      mode = Mode::ShiftExp;
+      sums.assign(size_t(f), 0.0);
+      break;
+    case BuiltinReduction::SumSoftMaxWeight:
+      mode = Mode::ShiftExp;
+      sums.assign(size_t(1 + f), 0.0); // Sum exp(f - m), then Sum exp(f - m) * g
+      break;
+    default: // Min, ArgMin, Min_ArgMin, the KMin kinds
+      mode = Mode::Min;
+      break;
+    }
+    if (mode == Mode::Min || mode == Mode::Max) {
+      if (!p.kind->takesK)
+        k = 1;
+      // Unfilled places: the identity and "no index".
+      best.assign(size_t(k * f), mode == Mode::Min ? kInf : -kInf);
+      bestIndex.assign(size_t(k * f), -1);
+    }
+  }
+
+  /// The pairs j0 .. j0 + count - 1, pair t's value at y + t * yieldDim.
+  void add(const double *y, int64_t yieldDim, int64_t count, int64_t j0) {
+    switch (mode) {
+    case Mode::Sum:
+      for (int64_t c = 0; c < f; ++c) {
+        double partial = 0;
+        for (int64_t t = 0; t < count; ++t)
+          partial += y[t * yieldDim + c];
+        sums[size_t(c)] += partial;
+      }
+      return;
+    case Mode::Min:
+    case Mode::Max:
+      for (int64_t t = 0; t < count; ++t)
+        for (int64_t c = 0; c < f; ++c)
+          insert(c, y[t * yieldDim + c], j0 + t);
+      return;
+    case Mode::ShiftExp:
+      for (int64_t t = 0; t < count; ++t)
+        shiftExp(y + t * yieldDim);
+      return;
+    }
+  }
+
+  void finish(double *values, int64_t *indices) const {
+    switch (mode) {
+    case Mode::Sum:
+      std::copy(sums.begin(), sums.end(), values);
+      return;
+    case Mode::Min:
+    case Mode::Max:
+      // [K][F] as kept; Min/Max/ArgMin/ArgMax (K = 1) are [F].
+      if (values)
+        std::copy(best.begin(), best.end(), values);
+      if (indices)
+        std::copy(bestIndex.begin(), bestIndex.end(), indices);
+      return;
+    case Mode::ShiftExp:
+      break;
+    }
+    switch (kind) {
+    case BuiltinReduction::LogSumExp:
+      // Empty or all -inf: m = -inf, s = 0, so -inf.
+      for (int64_t c = 0; c < f; ++c)
+        values[c] = m + std::log(sums[size_t(c)]);
+      return;
+    case BuiltinReduction::MaxSumShiftExp:
+      values[0] = m;
+      std::copy(sums.begin(), sums.end(), values + 1);
+      return;
+    default: // SumSoftMaxWeight: 0 / 0 = NaN when empty, as KeOps
+      for (int64_t c = 0; c < f; ++c)
+        values[c] = sums[size_t(1 + c)] / sums[0];
+      return;
+    }
+  }
+
+private:
+  enum class Mode { Sum, Min, Max, ShiftExp };
+  static constexpr double kInf = std::numeric_limits<double>::infinity();
+
+  /// Component c's sorted list of K: strictly better values only (NaN and ties with the last
+  /// place never enter), after the equal values already there (ties in index order).
+  void insert(int64_t c, double v, int64_t j) {
+    auto better = [&](double a, double b) { return mode == Mode::Min ? a < b : a > b; };
+    if (!better(v, best[size_t((k - 1) * f + c)]))
+      return;
+    int64_t place = k - 1;
+    for (; place > 0 && better(v, best[size_t((place - 1) * f + c)]); --place) {
+      best[size_t(place * f + c)] = best[size_t((place - 1) * f + c)];
+      bestIndex[size_t(place * f + c)] = bestIndex[size_t((place - 1) * f + c)];
+    }
+    best[size_t(place * f + c)] = v;
+    bestIndex[size_t(place * f + c)] = j;
+  }
+
+  /// y = (f, g): a running maximum m with the sums rescaled when it grows. f = -inf adds exactly
+  /// 0; f = m (+inf included) adds exactly g; a NaN f makes the sums NaN.
+  void shiftExp(const double *y) {
+    const double x = y[0];
+    if (x == -kInf)
+      return;
+    if (x > m) {
+      const double scale = std::exp(m - x); // 0 when m = -inf
+      for (double &s : sums)
+        s *= scale;
+      m = x;
+    }
+    const double e = x == m ? 1.0 : std::exp(x - m);
+    const double *g = y + 1;
+    if (kind == BuiltinReduction::SumSoftMaxWeight) {
+      sums[0] += e;
+      for (int64_t c = 0; c < f; ++c)
+        sums[size_t(1 + c)] += e * g[c];
+    } else {
+      for (int64_t c = 0; c < f; ++c)
+        sums[size_t(c)] += e * g[c];
+    }
+  }
+
+  BuiltinReduction kind;
+  int64_t f, k;
+  Mode mode = Mode::Sum;
+  std::vector<double> sums;
+  double m = -kInf;
+  std::vector<double> best;
+  std::vector<int64_t> bestIndex;
+};
+
 template <typename T>
-std::vector<double> referenceRunImpl(const ReductionInfo &r, const std::vector<const T *> &inputs,
+ReferenceOutputs referenceRunImpl(const ReductionInfo &r, const std::vector<const T *> &inputs,
                                      int64_t nI, int64_t nJ, const std::vector<int64_t> &rows) {
   Program p = compile(r);
   const std::string where = "reduction '" + r.name + "'";
@@ -314,8 +484,9 @@ std::vector<double> referenceRunImpl(const ReductionInfo &r, const std::vector<c
       throw Error(ErrorCode::InvalidArgument,
                   where + ": row " + std::to_string(row) + " is out of range [0, " +
                       std::to_string(nOut) + ")");
-  const int64_t outDim = r.valueDim;
-  std::vector<double> result(rows.size() * size_t(outDim), 0.0);
+  ReferenceOutputs result;
+  result.values.assign(rows.size() * size_t(r.valueDim), 0.0);
+  result.indices.assign(rows.size() * size_t(r.indexDim), 0);
   const VarCategory outCat = r.outputCategory();
   const int64_t yieldOffset = p.offsets[size_t(r.yield)];
 
@@ -334,7 +505,7 @@ std::vector<double> referenceRunImpl(const ReductionInfo &r, const std::vector<c
         for (int64_t c = 0; c < v.dim; ++c)
           dst[t * v.dim + c] = double(src[c]);
     }
-    double *acc = result.data() + index * outDim;
+    Accumulator acc(p);
     for (int64_t j0 = 0; j0 < nReduced; j0 += kBlock) {
       const int64_t count = std::min(kBlock, nReduced - j0);
       for (size_t k = 0; k < r.variables.size(); ++k) {
@@ -347,14 +518,10 @@ std::vector<double> referenceRunImpl(const ReductionInfo &r, const std::vector<c
           dst[e] = double(src[e]);
       }
       evalBlock(p, s, kBlock, count);
-      const double *y = s + yieldOffset * kBlock;
-      for (int64_t c = 0; c < outDim; ++c) {
-        double partial = 0;
-        for (int64_t t = 0; t < count; ++t)
-          partial += y[t * outDim + c];
-        acc[c] += partial;
-      }
+      acc.add(s + yieldOffset * kBlock, p.yieldDim, count, j0);
     }
+    acc.finish(result.values.data() + index * r.valueDim,
+               r.indexDim ? result.indices.data() + index * r.indexDim : nullptr);
   };
   ThreadPool::global().parallelFor(int64_t(rows.size()), defaultThreadCount(), body);
   return result;
@@ -364,21 +531,20 @@ std::vector<double> referenceRunImpl(const ReductionInfo &r, const std::vector<c
 
 void validateFormula(const ReductionInfo &reduction) { compile(reduction); }
 
-std::vector<double> referenceRun(const ReductionInfo &reduction,
-                                 const std::vector<const float *> &inputs, int64_t nI, int64_t nJ,
-                                 const std::vector<int64_t> &rows) {
+ReferenceOutputs referenceRun(const ReductionInfo &reduction,
+                              const std::vector<const float *> &inputs, int64_t nI, int64_t nJ,
+                              const std::vector<int64_t> &rows) {
   return referenceRunImpl(reduction, inputs, nI, nJ, rows);
 }
 
-std::vector<double> referenceRun(const ReductionInfo &reduction,
-                                 const std::vector<const double *> &inputs, int64_t nI,
-                                 int64_t nJ, const std::vector<int64_t> &rows) {
+ReferenceOutputs referenceRun(const ReductionInfo &reduction,
+                              const std::vector<const double *> &inputs, int64_t nI, int64_t nJ,
+                              const std::vector<int64_t> &rows) {
   return referenceRunImpl(reduction, inputs, nI, nJ, rows);
 }
 
-std::vector<double> referenceRun(const ReductionInfo &reduction,
-                                 const std::vector<const float *> &inputs, int64_t nI,
-                                 int64_t nJ) {
+ReferenceOutputs referenceRun(const ReductionInfo &reduction,
+                              const std::vector<const float *> &inputs, int64_t nI, int64_t nJ) {
   int64_t nOut = std::max<int64_t>(reduction.axis == 1 ? nI : nJ, 0);
   std::vector<int64_t> rows(static_cast<size_t>(nOut), 0);
   for (int64_t k = 0; k < nOut; ++k)
@@ -403,7 +569,72 @@ std::vector<double> evaluateFormula(const ReductionInfo &reduction,
   }
   evalBlock(p, scratch.data(), 1, 1);
   const double *y = scratch.data() + p.offsets[size_t(reduction.yield)];
-  return std::vector<double>(y, y + reduction.valueDim);
+  return std::vector<double>(y, y + p.yieldDim);
+}
+
+ValueCheck checkValues(const ReductionInfo &r, const std::vector<int64_t> &rows,
+                       const ReferenceOutputs &ref, const float *values) {
+  double diff = 0, norm = 0;
+  ValueCheck check;
+  for (size_t q = 0; q < rows.size(); ++q)
+    for (int64_t c = 0; c < r.valueDim; ++c) {
+      const double want = ref.values[q * size_t(r.valueDim) + size_t(c)];
+      const double got = values[size_t(rows[q] * r.valueDim + c)];
+      if (!std::isfinite(want)) {
+        check.mismatched += !(got == want || (std::isnan(got) && std::isnan(want)));
+        continue;
+      }
+      diff += (got - want) * (got - want);
+      norm += want * want;
+    }
+  check.relative = norm > 0;
+  check.error = check.relative ? std::sqrt(diff / norm) : std::sqrt(diff);
+  return check;
+}
+
+IndexCheck checkIndices(const ReductionInfo &r, const std::vector<const float *> &inputs,
+                        int64_t nI, int64_t nJ, const std::vector<int64_t> &rows,
+                        const ReferenceOutputs &ref, const int64_t *indices, double tolerance) {
+  const Program p = compile(r);
+  const int64_t nReduced = r.axis == 1 ? nJ : nI;
+  // The formula value of (row, j), memoized per row: an index list names few distinct j.
+  auto formulaAt = [&](int64_t row, int64_t j) {
+    std::vector<std::vector<double>> vars;
+    std::vector<const double *> args;
+    for (size_t k = 0; k < r.variables.size(); ++k) {
+      const VariableInfo &v = r.variables[k];
+      const int64_t at = v.category == VarCategory::Pm      ? 0
+                         : v.category == r.outputCategory() ? row
+                                                            : j;
+      vars.emplace_back(inputs[k] + at * v.dim, inputs[k] + (at + 1) * v.dim);
+    }
+    for (const auto &v : vars)
+      args.push_back(v.data());
+    return evaluateFormula(r, args);
+  };
+  IndexCheck check;
+  for (size_t q = 0; q < rows.size(); ++q) {
+    std::map<int64_t, std::vector<double>> cache;
+    auto at = [&](int64_t j) -> const std::vector<double> & {
+      auto it = cache.find(j);
+      if (it == cache.end())
+        it = cache.emplace(j, formulaAt(rows[q], j)).first;
+      return it->second;
+    };
+    for (int64_t e = 0; e < r.indexDim; ++e) {
+      const int64_t want = ref.indices[q * size_t(r.indexDim) + size_t(e)];
+      const int64_t got = indices[size_t(rows[q] * r.indexDim + e)];
+      ++check.checked;
+      if (want < 0 || got < 0 || got >= nReduced) {
+        check.invalid += got != want;
+        continue;
+      }
+      const size_t c = size_t(e % p.formulaDim); // [K][F]: entry e is component e mod F
+      const double a = at(got)[c], b = at(want)[c];
+      check.offValue += !(std::fabs(a - b) <= tolerance * std::max(1.0, std::fabs(b)));
+    }
+  }
+  return check;
 }
 
 } // namespace kconv

@@ -8,7 +8,8 @@
 //    kconv_gpu_NAME... names), so metadata cannot point the runtime at another function;
 //  - the CPU object (read as ELF bytes, never executed) defines each kernel as a function and
 //    exports its ABI descriptor, which must agree with the metadata (variables, categories,
-//    dimensions, output dimension, element type, lanes, kind, axis);
+//    dimensions, output dimensions, element type, lanes, kind, k, axis);
+//  - the kind is known, k fits it and value_dim / index_dim are what the kind gives the yield;
 //  - each GPU kernel named by the metadata is a PTX .entry with the ABI's parameter count.
 //
 //===----------------------------------------------------------------------===//
@@ -86,34 +87,36 @@ private:
                   std::to_string(abi::kMaxDim) + ")");
   }
 
-  /// The kind is known, K is its K, and the output dimensions are the kind's (docs/reductions.md):
-  /// the runtime sizes and requires the output arrays from them.
-  void checkOutputs(const ReductionInfo &r) const {
+  /// A known kind, its k, and value_dim / index_dim as the kind gives them from the yield's
+  /// dimension (Builtins.def; docs/reductions.md).
+  void checkKind(const ReductionInfo &r) const {
     const BuiltinReductionInfo *kind = lookupReductionByMnemonic(r.kind);
-    if (!kind)
-      fail(r, "unknown reduction kind '" + r.kind.substr(0, 64) + "'");
-    if (kind->takesK ? r.k < 1 || r.k > kMaxReductionK : r.k != 1)
-      fail(r, "k is " + std::to_string(r.k) + ", but a " + r.kind + " reduction needs " +
-                  (kind->takesK ? "1 to " + std::to_string(kMaxReductionK) : std::string("1")));
-    auto check = [&](ReductionDims rule, int64_t dim, const char *what) {
-      if (rule == ReductionDims::None) {
-        if (dim != 0)
-          fail(r, std::string(what) + " is " + std::to_string(dim) + ", but a " + r.kind +
-                      " reduction has no such output (expected 0)");
-        return;
-      }
-      // F components (K of them for the k-min kinds, 1 + F for max_sumshiftexp), F <= kMaxDim.
-      const int64_t per = rule == ReductionDims::KFormula ? r.k : 1;
-      const int64_t extra = rule == ReductionDims::OnePlus ? 1 : 0;
-      const int64_t f = (dim - extra) / per;
-      if (dim - extra < 1 || (dim - extra) % per != 0 || f > abi::kMaxDim)
-        fail(r, std::string(what) + " is " + std::to_string(dim) + ", but a " + r.kind +
-                    " reduction's output has " + (extra ? "1 + " : "") +
-                    (per > 1 ? std::to_string(per) + " x " : "") + "F components, F from 1 to " +
-                    std::to_string(abi::kMaxDim));
-    };
-    check(kind->values, r.valueDim, "value_dim");
-    check(kind->indices, r.indexDim, "index_dim");
+    if (!kind) {
+      std::string known;
+      for (const BuiltinReductionInfo &row : kReductions)
+        known += (known.empty() ? "" : ", ") + std::string(row.mnemonic);
+      fail(r, "unknown reduction kind '" + r.kind.substr(0, 64) + "' (known: " + known + ")");
+    }
+    const std::string name(kind->keops);
+    if (kind->takesK && (r.k < 1 || r.k > kMaxReductionK))
+      fail(r, name + " needs k from 1 to " + std::to_string(kMaxReductionK) + ", got " +
+                  std::to_string(r.k));
+    if (!kind->takesK && r.k != 1)
+      fail(r, name + " takes no K: k must be 1, got " + std::to_string(r.k));
+    const size_t nVars = r.variables.size();
+    if (r.yield < 0 || size_t(r.yield) >= nVars + r.formula.size())
+      fail(r, "yield of an undefined value " + std::to_string(r.yield));
+    const int64_t yieldDim = size_t(r.yield) < nVars ? r.variables[size_t(r.yield)].dim
+                                                     : r.formula[size_t(r.yield) - nVars].dim;
+    if (reducedFormulaDim(*kind, yieldDim) < 1)
+      fail(r, name + " reduces Concat(f, g): its yield needs at least 2 components, got " +
+                  std::to_string(yieldDim));
+    const ReductionOutputDims dims = reductionOutputDims(*kind, yieldDim, r.k);
+    if (dims.values != r.valueDim || dims.indices != r.indexDim)
+      fail(r, "value_dim " + std::to_string(r.valueDim) + " and index_dim " +
+                  std::to_string(r.indexDim) + " do not fit " + name + " of a yield of dimension " +
+                  std::to_string(yieldDim) + " (k = " + std::to_string(r.k) + "): expected " +
+                  std::to_string(dims.values) + " and " + std::to_string(dims.indices));
   }
 
   void checkMetadata(const ReductionInfo &r) const {
@@ -132,12 +135,12 @@ private:
         fail(r, "two variables named '" + v.name + "'");
       checkDim(r, v.dim, "variable '" + v.name + "'");
     }
-    checkOutputs(r);
     if (r.formula.size() > kMaxFormulaOps)
       fail(r, "its formula has " + std::to_string(r.formula.size()) + " ops (at most " +
                   std::to_string(kMaxFormulaOps) + ")");
     for (size_t k = 0; k < r.formula.size(); ++k)
       checkDim(r, r.formula[k].dim, "op " + std::to_string(k) + " (" + r.formula[k].name + ")");
+    checkKind(r);
 
     // CPU entry point and parameters.
     if (const std::string *symbol = attribute(r, abi::key::kCpuSymbol))

@@ -68,6 +68,8 @@ TEST_F(KconvRunTest, Help) {
   Result r = kconvRun("--help");
   EXPECT_EQ(r.status, 0);
   EXPECT_OUTPUT(r, "usage: kconv-run ARTIFACT [REDUCTION]");
+  EXPECT_OUTPUT(r, "--indices FILE"); // the index outputs are documented
+  EXPECT_OUTPUT(r, "int64 .npy of shape (nOut, index_dim)");
   r = kconvRun("");
   EXPECT_EQ(r.status, 2);
   EXPECT_OUTPUT(r, "missing ARTIFACT");
@@ -237,4 +239,18 @@ TEST_F(KconvRunTest, HugeSizesAreErrors) {
   r = kconvRun(artifact_ + " gaussian_conv --random 1,1152921504606846976 --threads 1");
   EXPECT_EQ(r.status, 1);
   EXPECT_OUTPUT(r, "out of memory: random input Y needs 13835058055282163712 bytes");
+}
+
+// --indices goes with --output; a kind without indices writes no index file.
+TEST_F(KconvRunTest, IndicesFileOnlyForKindsWithIndices) {
+  Result r = kconvRun(artifact_ + " gaussian_conv --random 10 --indices " + file("i.npy"));
+  EXPECT_EQ(r.status, 2) << r.output;
+  EXPECT_OUTPUT(r, "--indices needs --output");
+  r = kconvRun(artifact_ + " gaussian_conv --random 10 -o " + file("o.npy") + " --indices " +
+               file("i.npy"));
+  EXPECT_EQ(r.status, 0) << r.output;
+  EXPECT_OUTPUT(r, "wrote " + file("o.npy") + ", shape (10, 1)");
+  EXPECT_EQ(r.output.find("indices"), std::string::npos) << r.output;
+  EXPECT_FALSE(std::ifstream(file("i.npy")).good());
+  EXPECT_EQ(readNpy(file("o.npy")).shape, std::vector<int64_t>({10, 1}));
 }

@@ -126,3 +126,19 @@ TEST(Npy, Files) {
   EXPECT_THROW(writeNpy(dir + "/no/such/dir/x.npy", data.data(), {2}), Error);
   ::rmdir(dir.c_str());
 }
+
+// The index outputs: int64 '<i8', C order, the values' header layout (64-byte aligned).
+TEST(Npy, Int64Arrays) {
+  const std::vector<int64_t> data = {0, -1, int64_t(1) << 40, 7, 8, 9};
+  std::string bytes = serializeNpyInt64(data.data(), {2, 3});
+  ASSERT_GE(bytes.size(), 10u);
+  const size_t header = 10 + size_t(uint8_t(bytes[8])) + 256 * size_t(uint8_t(bytes[9]));
+  EXPECT_EQ(header % 64, 0u);
+  const std::string dict = bytes.substr(10, header - 10);
+  EXPECT_NE(dict.find("'descr': '<i8'"), std::string::npos) << dict;
+  EXPECT_NE(dict.find("'shape': (2, 3)"), std::string::npos) << dict;
+  ASSERT_EQ(bytes.size(), header + data.size() * sizeof(int64_t));
+  std::vector<int64_t> back(data.size());
+  std::memcpy(back.data(), bytes.data() + header, back.size() * sizeof(int64_t));
+  EXPECT_EQ(back, data);
+}

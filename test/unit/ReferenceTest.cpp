@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <random>
 
 using namespace kconv;
 
@@ -222,18 +223,19 @@ TEST(Reference, GaussianSumByHand) {
   std::vector<float> x = {0, 0, 0, 1, 1, 1};
   std::vector<float> y = {0, 0, 0, 1, 0, 0, 0, 2, 0};
   std::vector<float> b = {1, 2, -1};
-  std::vector<double> out = referenceRun(r, {x.data(), y.data(), b.data()}, 2, 3);
+  std::vector<double> out = referenceRun(r, {x.data(), y.data(), b.data()}, 2, 3).values;
   ASSERT_EQ(out.size(), 2u);
   EXPECT_NEAR(out[0], 1 + 2 * std::exp(-1.0) - std::exp(-4.0), 1e-12);
   EXPECT_NEAR(out[1], std::exp(-3.0) + 2 * std::exp(-2.0) - std::exp(-3.0), 1e-12);
   // Rows in the order asked, each at most once computed the same.
-  std::vector<double> some = referenceRun(r, {x.data(), y.data(), b.data()}, 2, 3, {1, 0, 1});
+  std::vector<double> some =
+      referenceRun(r, {x.data(), y.data(), b.data()}, 2, 3, {1, 0, 1}).values;
   ASSERT_EQ(some.size(), 3u);
   EXPECT_DOUBLE_EQ(some[0], out[1]);
   EXPECT_DOUBLE_EQ(some[1], out[0]);
   EXPECT_DOUBLE_EQ(some[2], out[1]);
   // Empty reduced range: zeros.
-  std::vector<double> empty = referenceRun(r, {x.data(), nullptr, nullptr}, 2, 0);
+  std::vector<double> empty = referenceRun(r, {x.data(), nullptr, nullptr}, 2, 0).values;
   EXPECT_EQ(empty, std::vector<double>({0, 0}));
 }
 
@@ -243,7 +245,7 @@ TEST(Reference, AxisZeroAndParameterAndVectorOutput) {
   std::vector<float> x = {0, 0, 0, 1, 0, 0};
   std::vector<float> y = {0, 0, 0};
   std::vector<float> v = {1, 2, 3};
-  std::vector<double> out = referenceRun(vec, {x.data(), y.data(), v.data()}, 2, 1);
+  std::vector<double> out = referenceRun(vec, {x.data(), y.data(), v.data()}, 2, 1).values;
   double e = std::exp(-1.0);
   ASSERT_EQ(out.size(), 6u);
   for (int c3 = 0; c3 < 3; ++c3) {
@@ -252,7 +254,8 @@ TEST(Reference, AxisZeroAndParameterAndVectorOutput) {
   }
   // transposed: out_j = sum_i exp(-s |x_i - y_j|^2) a_i with s = 2.
   std::vector<float> a = {5, 7}, s = {2};
-  std::vector<double> t1 = referenceRun(t, {x.data(), a.data(), y.data(), s.data()}, 2, 1);
+  std::vector<double> t1 =
+      referenceRun(t, {x.data(), a.data(), y.data(), s.data()}, 2, 1).values;
   ASSERT_EQ(t1.size(), 1u);
   EXPECT_NEAR(t1[0], 5 + 7 * std::exp(-2.0), 1e-12);
   // Many reduced rows (several evaluation blocks), double inputs.
@@ -269,7 +272,7 @@ TEST(Reference, AxisZeroAndParameterAndVectorOutput) {
     want += std::exp(-0.5 * (d0 * d0 + d1 * d1 + d2 * d2)) * as[size_t(i)];
   }
   std::vector<double> got =
-      referenceRun(t, {xs.data(), as.data(), ys.data(), ss.data()}, n, 1, {0});
+      referenceRun(t, {xs.data(), as.data(), ys.data(), ss.data()}, n, 1, {0}).values;
   EXPECT_NEAR(got[0], want, 1e-9 * std::fabs(want));
 }
 
@@ -327,7 +330,9 @@ TEST(Reference, RejectsBadFormulas) {
   {
     Builder b({var("X", VarCategory::Vi, 3)});
     int64_t v = b.op("exp", 3, {0});
-    expectError(b.yield(v, 1), ErrorCode::InvalidArtifact, "value_dim is 1");
+    expectError(b.yield(v, 1), ErrorCode::InvalidArtifact,
+                "the yielded value has dimension 3, so 'Sum_Reduction' has value_dim 3 and "
+                "index_dim 0; the metadata says 1 and 0");
   }
   {
     Builder b({var("X", VarCategory::Vi, 3)});
@@ -368,8 +373,25 @@ TEST(Reference, RejectsBadFormulas) {
     Builder b({var("X", VarCategory::Vi, 1)});
     int64_t v = b.op("exp", 1, {0});
     ReductionInfo r = b.yield(v, 1);
+    r.kind = "median";
+    expectError(r, ErrorCode::Unsupported, "reduction kind 'median'");
+    // A weighted kind reduces Concat(f, g): a yield of dimension 1 cannot be one.
     r.kind = "logsumexp";
-    expectError(r, ErrorCode::Unsupported, "reduction kind 'logsumexp'");
+    expectError(r, ErrorCode::InvalidArtifact, "'LogSumExp_Reduction' reduces Concat(f, g)");
+    r.kind = "argmin";
+    expectError(r, ErrorCode::InvalidArtifact, "has value_dim 0 and index_dim 1");
+    r.valueDim = 0;
+    r.indexDim = 1;
+    EXPECT_NO_THROW(validateFormula(r));
+    r.k = 2;
+    expectError(r, ErrorCode::InvalidArtifact, "k = 2 for 'ArgMin_Reduction', which takes no K");
+    r.kind = "kmin_argkmin";
+    r.valueDim = r.indexDim = 2;
+    EXPECT_NO_THROW(validateFormula(r));
+    r.k = 65;
+    r.valueDim = r.indexDim = 65;
+    expectError(r, ErrorCode::InvalidArtifact,
+                "k = 65 for 'KMin_ArgKMin_Reduction', outside [1, 64]");
   }
 }
 
@@ -380,4 +402,315 @@ TEST(Reference, RejectsBadCalls) {
   EXPECT_THROW(referenceRun(r, {x.data(), nullptr, b.data()}, 2, 2), Error);
   EXPECT_THROW(referenceRun(r, {x.data(), y.data(), b.data()}, 2, 2, {2}), Error);
   EXPECT_THROW(referenceRun(r, {x.data(), y.data(), b.data()}, -1, 2), Error);
+}
+
+//===-- reduction kinds (docs/reductions.md, Semantics) ----------------------===//
+
+namespace {
+
+constexpr double kInfD = std::numeric_limits<double>::infinity();
+constexpr double kNaND = std::numeric_limits<double>::quiet_NaN();
+
+/// `kind` over f = X - Y (X: Vi, Y: Vj, dimension `dim`); a weighted kind over Concat(X - Y, G)
+/// with X, Y of dimension 1 and G: Vj of dimension `dim`. Output dimensions from the table.
+ReductionInfo kindOf(const char *kind, int64_t dim, int64_t k = 1, int axis = 1) {
+  const BuiltinReductionInfo *info = lookupReductionByMnemonic(kind);
+  EXPECT_NE(info, nullptr) << kind;
+  const bool weighted = info->weight != ReductionWeight::None;
+  const int64_t fdim = weighted ? 1 : dim;
+  std::vector<VariableInfo> vars = {var("X", VarCategory::Vi, fdim),
+                                    var("Y", VarCategory::Vj, fdim)};
+  if (weighted)
+    vars.push_back(var("G", axis == 1 ? VarCategory::Vj : VarCategory::Vi, dim));
+  Builder b(vars);
+  int64_t f = b.op("sub", fdim, {0, 1});
+  int64_t y = weighted ? b.op("concat", 1 + dim, {f, 2}) : f;
+  ReductionInfo r = b.yield(y, 0);
+  r.kind = kind;
+  r.axis = axis;
+  r.k = info->takesK ? k : 1;
+  ReductionOutputDims dims = reductionOutputDims(*info, weighted ? 1 + dim : dim, r.k);
+  r.valueDim = dims.values;
+  r.indexDim = dims.indices;
+  return r;
+}
+
+/// The k best (value, index) of one component by a stable sort of the non-NaN values (ascending
+/// for min, descending for max: equal values stay in index order), padded with (identity, -1).
+std::vector<std::pair<double, int64_t>> kBest(const std::vector<double> &v, int64_t k, bool min) {
+  std::vector<std::pair<double, int64_t>> list;
+  for (size_t j = 0; j < v.size(); ++j)
+    if (!std::isnan(v[j]) && v[j] != (min ? kInfD : -kInfD))
+      list.push_back({v[j], int64_t(j)});
+  std::stable_sort(list.begin(), list.end(), [&](const auto &a, const auto &b) {
+    return min ? a.first < b.first : a.first > b.first;
+  });
+  list.resize(size_t(k), {min ? kInfD : -kInfD, -1});
+  return list;
+}
+
+/// Two-pass shift-exp sums of one row: m = max f (-inf when every f is -inf or there is none),
+/// s[c] = Sum exp(f - m) * g[c]; w = Sum exp(f - m).
+struct ShiftExp {
+  double m = -kInfD, w = 0;
+  std::vector<double> s;
+};
+ShiftExp shiftExp(const std::vector<double> &f, const std::vector<std::vector<double>> &g,
+                  size_t dim) {
+  ShiftExp r;
+  r.s.assign(dim, 0.0);
+  for (double x : f)
+    r.m = std::max(r.m, x);
+  for (size_t j = 0; j < f.size(); ++j) {
+    if (f[j] == -kInfD)
+      continue;
+    double e = std::exp(f[j] - r.m);
+    r.w += e;
+    for (size_t c = 0; c < dim; ++c)
+      r.s[c] += e * g[j][c];
+  }
+  return r;
+}
+
+/// The float64 overload (a braced list of double pointers is ambiguous between the two).
+ReferenceOutputs run64(const ReductionInfo &r, std::vector<const double *> inputs, int64_t nI,
+                       int64_t nJ, const std::vector<int64_t> &rows) {
+  return referenceRun(r, inputs, nI, nJ, rows);
+}
+
+bool same(double a, double b) { return a == b || (std::isnan(a) && std::isnan(b)); }
+
+} // namespace
+
+// Min, Max, their Arg forms and the KMin kinds on inputs with many ties (small integers), NaN
+// and infinite values, over several evaluation blocks (nJ = 300 > 128), against a stable sort;
+// exact (x - y of small integers is exact). K = 5 < nJ and K = 64; and nJ = 3 < K.
+TEST(ReferenceKinds, MinMaxArgAndKMinWithTiesNaNAndInf) {
+  std::mt19937_64 rng(7);
+  std::uniform_int_distribution<int> small(-4, 4);
+  const int64_t dim = 3;
+  for (int64_t nJ : {int64_t(300), int64_t(3)}) {
+    const int64_t nI = 5;
+    std::vector<double> x(static_cast<size_t>(nI * dim)), y(static_cast<size_t>(nJ * dim));
+    for (double &v : x)
+      v = small(rng);
+    for (size_t e = 0; e < y.size(); ++e)
+      y[e] = e % 17 == 3 ? kNaND : e % 23 == 5 ? -kInfD : e % 29 == 7 ? kInfD : small(rng);
+    for (const char *kind : {"min", "max", "argmin", "argmax", "min_argmin", "max_argmax", "kmin",
+                             "argkmin", "kmin_argkmin"}) {
+      for (int64_t k : {int64_t(5), int64_t(64)}) {
+        ReductionInfo r = kindOf(kind, dim, k);
+        const BuiltinReductionInfo &info = *lookupReductionByMnemonic(kind);
+        if (!info.takesK && k != 5)
+          continue;
+        const bool min = std::string(kind).find("max") == std::string::npos;
+        const int64_t kk = info.takesK ? k : 1;
+        std::vector<int64_t> rows = {0, 1, 2, 3, 4};
+        ReferenceOutputs out = run64(r, {x.data(), y.data()}, nI, nJ, rows);
+        ASSERT_EQ(out.values.size(), size_t(nI * r.valueDim)) << kind;
+        ASSERT_EQ(out.indices.size(), size_t(nI * r.indexDim)) << kind;
+        for (int64_t i = 0; i < nI; ++i)
+          for (int64_t c = 0; c < dim; ++c) {
+            std::vector<double> v(static_cast<size_t>(nJ));
+            for (int64_t j = 0; j < nJ; ++j)
+              v[size_t(j)] = x[size_t(i * dim + c)] - y[size_t(j * dim + c)];
+            auto want = kBest(v, kk, min);
+            for (int64_t p = 0; p < kk; ++p) {
+              const size_t at = size_t(p * dim + c);
+              if (r.valueDim) {
+                EXPECT_EQ(out.values[size_t(i * r.valueDim) + at], want[size_t(p)].first)
+                    << kind << " k=" << kk << " nJ=" << nJ << " i=" << i << " c=" << c
+                    << " place " << p;
+              }
+              if (r.indexDim) {
+                EXPECT_EQ(out.indices[size_t(i * r.indexDim) + at], want[size_t(p)].second)
+                    << kind << " k=" << kk << " nJ=" << nJ << " i=" << i << " c=" << c
+                    << " place " << p;
+              }
+            }
+          }
+      }
+    }
+  }
+}
+
+// A row whose values are all NaN, or all +inf for Min (all -inf for Max): no index.
+TEST(ReferenceKinds, RowsWithoutACandidate) {
+  std::vector<double> x = {0, 1}, y = {kNaND, -kInfD, kNaND};
+  // Row 0: NaN, +inf, NaN; row 1 the same.
+  ReferenceOutputs m = run64(kindOf("min_argmin", 1), {x.data(), y.data()}, 2, 3, {0, 1});
+  EXPECT_EQ(m.values, std::vector<double>({kInfD, kInfD}));
+  EXPECT_EQ(m.indices, std::vector<int64_t>({-1, -1}));
+  ReferenceOutputs k = run64(kindOf("kmin_argkmin", 1, 2), {x.data(), y.data()}, 2, 3, {1});
+  EXPECT_EQ(k.values, std::vector<double>({kInfD, kInfD}));
+  EXPECT_EQ(k.indices, std::vector<int64_t>({-1, -1}));
+  std::vector<double> yMax = {kNaND, kInfD}; // x - inf = -inf
+  ReferenceOutputs a = run64(kindOf("max_argmax", 1), {x.data(), yMax.data()}, 2, 2, {0});
+  EXPECT_EQ(a.values, std::vector<double>({-kInfD}));
+  EXPECT_EQ(a.indices, std::vector<int64_t>({-1}));
+}
+
+// nReduced = 0: every kind's identity (docs/reductions.md, Empty reduced range).
+TEST(ReferenceKinds, EmptyReducedRangeGivesTheIdentities) {
+  std::vector<double> x = {1, 2, 3, 4, 5, 6};
+  auto run = [&](const ReductionInfo &r) {
+    std::vector<const double *> in(r.variables.size(), nullptr);
+    in[0] = x.data();
+    return run64(r, in, 2, 0, {0, 1});
+  };
+  auto values = [&](const char *kind, int64_t k, std::vector<double> want) {
+    ReferenceOutputs out = run(kindOf(kind, 2, k));
+    ASSERT_EQ(out.values.size(), want.size()) << kind;
+    for (size_t e = 0; e < want.size(); ++e)
+      EXPECT_TRUE(same(out.values[e], want[e])) << kind << " " << e << ": " << out.values[e];
+  };
+  auto indices = [&](const char *kind, int64_t k, size_t count) {
+    ReferenceOutputs out = run(kindOf(kind, 2, k));
+    EXPECT_EQ(out.indices, std::vector<int64_t>(count, -1)) << kind;
+  };
+  values("sum", 1, {0, 0, 0, 0});
+  values("min", 1, {kInfD, kInfD, kInfD, kInfD});
+  values("max", 1, {-kInfD, -kInfD, -kInfD, -kInfD});
+  values("min_argmin", 1, {kInfD, kInfD, kInfD, kInfD});
+  values("kmin", 3, std::vector<double>(12, kInfD));
+  values("kmin_argkmin", 3, std::vector<double>(12, kInfD));
+  values("logsumexp", 1, {-kInfD, -kInfD, -kInfD, -kInfD});
+  values("max_sumshiftexp", 1, {-kInfD, 0, 0, -kInfD, 0, 0});
+  values("sumsoftmaxweight", 1, {kNaND, kNaND, kNaND, kNaND});
+  indices("argmin", 1, 4);
+  indices("argmax", 1, 4);
+  indices("max_argmax", 1, 4);
+  indices("argkmin", 3, 12);
+  indices("kmin_argkmin", 3, 12);
+}
+
+// The weighted kinds on random f and g (nJ = 1000: several blocks, the running maximum moving)
+// against a two-pass float64 computation: relative 1e-12. axis = 1 and axis = 0.
+TEST(ReferenceKinds, ShiftExpKindsOnRandomInputs) {
+  std::mt19937_64 rng(11);
+  std::normal_distribution<double> normal(0, 3);
+  const int64_t n = 1000, rows = 4, dim = 3;
+  std::vector<double> xs(static_cast<size_t>(rows)), ys(static_cast<size_t>(n)),
+      g(static_cast<size_t>(n * dim));
+  for (double &v : xs)
+    v = normal(rng);
+  for (double &v : ys)
+    v = normal(rng) * 10; // f spans about +-60: exp(f) alone would lose the small terms
+  for (double &v : g)
+    v = normal(rng);
+  for (int axis : {1, 0}) {
+    for (const char *kind : {"logsumexp", "max_sumshiftexp", "sumsoftmaxweight"}) {
+      ReductionInfo r = kindOf(kind, dim, 1, axis);
+      // axis = 0: the output rows are Y's (j), the reduced ones X's (i); f = x - y either way.
+      const int64_t nI = axis == 1 ? rows : n, nJ = axis == 1 ? n : rows;
+      std::vector<double> xv(static_cast<size_t>(nI)), yv(static_cast<size_t>(nJ));
+      for (int64_t i = 0; i < nI; ++i)
+        xv[size_t(i)] = axis == 1 ? xs[size_t(i)] : ys[size_t(i)];
+      for (int64_t j = 0; j < nJ; ++j)
+        yv[size_t(j)] = axis == 1 ? ys[size_t(j)] : -xs[size_t(j)];
+      std::vector<int64_t> all = {0, 1, 2, 3};
+      ReferenceOutputs out = run64(r, {xv.data(), yv.data(), g.data()}, nI, nJ, all);
+      for (int64_t o = 0; o < rows; ++o) {
+        std::vector<double> f(static_cast<size_t>(n));
+        std::vector<std::vector<double>> gs(static_cast<size_t>(n));
+        for (int64_t q = 0; q < n; ++q) {
+          f[size_t(q)] = axis == 1 ? xv[size_t(o)] - yv[size_t(q)] : xv[size_t(q)] - yv[size_t(o)];
+          gs[size_t(q)].assign(g.begin() + q * dim, g.begin() + (q + 1) * dim);
+        }
+        ShiftExp want = shiftExp(f, gs, size_t(dim));
+        std::vector<double> expected;
+        if (r.kind == "logsumexp")
+          for (double s : want.s)
+            expected.push_back(want.m + std::log(s));
+        else if (r.kind == "max_sumshiftexp") {
+          expected.push_back(want.m);
+          expected.insert(expected.end(), want.s.begin(), want.s.end());
+        } else
+          for (double s : want.s)
+            expected.push_back(s / want.w);
+        ASSERT_EQ(size_t(r.valueDim), expected.size());
+        for (size_t c = 0; c < expected.size(); ++c) {
+          double got = out.values[size_t(o * r.valueDim) + c];
+          if (std::isnan(expected[c])) // log of a negative weighted sum
+            EXPECT_TRUE(std::isnan(got)) << kind << " axis " << axis << " row " << o;
+          else
+            EXPECT_NEAR(got, expected[c], 1e-12 * std::max(1.0, std::fabs(expected[c])))
+                << kind << " axis " << axis << " row " << o << " c " << c;
+        }
+      }
+    }
+  }
+}
+
+// LogSumExp at extreme f: +-1000 neither overflows nor underflows, -inf terms add exactly 0, a row
+// of only -inf is -inf (not NaN), NaN propagates; Max_SumShiftExp keeps (m, s) exact there.
+TEST(ReferenceKinds, LogSumExpAtExtremeValues) {
+  ReductionInfo lse = kindOf("logsumexp", 1);
+  ReductionInfo shift = kindOf("max_sumshiftexp", 1);
+  auto row = [&](const ReductionInfo &r, std::vector<double> y, std::vector<double> g) {
+    std::vector<double> x = {0};
+    return run64(r, {x.data(), y.data(), g.data()}, 1, int64_t(y.size()), {0}).values;
+  };
+  // f = -y: 1000, 1000 - log(2)... : log(exp(1000) + exp(1000)) = 1000 + log 2.
+  EXPECT_NEAR(row(lse, {-1000, -1000}, {1, 1})[0], 1000 + std::log(2.0), 1e-12 * 1000);
+  EXPECT_NEAR(row(lse, {1000, 1000, 1001}, {1, 1, 1})[0],
+              -1000 + std::log(2 + std::exp(-1.0)), 1e-12 * 1000);
+  // A new maximum arriving late rescales the earlier terms.
+  EXPECT_NEAR(row(lse, {1000, -1000}, {1, 1})[0], 1000, 1e-12 * 1000);
+  EXPECT_EQ(row(lse, {kInfD, 0, kInfD}, {5, 1, 7})[0], 0.0); // f = -inf, 0, -inf: log 1
+  EXPECT_EQ(row(lse, {kInfD, kInfD}, {1, 1})[0], -kInfD);
+  EXPECT_TRUE(std::isnan(row(lse, {0, kNaND, 1}, {1, 1, 1})[0]));
+  // A -inf term with an infinite or NaN weight adds exactly 0 as well.
+  EXPECT_EQ(row(lse, {0, kInfD}, {1, kNaND})[0], 0.0);
+  EXPECT_EQ(row(shift, {-1000, -999}, {2, 3}), std::vector<double>({1000, 2 + 3 * std::exp(-1.0)}));
+  EXPECT_EQ(row(shift, {kInfD, kInfD}, {2, 3}), std::vector<double>({-kInfD, 0}));
+  // f = +inf: the maximum is +inf and its own weight counts once per term.
+  EXPECT_EQ(row(shift, {-kInfD, 0, -kInfD}, {2, 5, 3}), std::vector<double>({kInfD, 5}));
+}
+
+// The index is that of the reduced axis: axis = 0 reduces over i.
+TEST(ReferenceKinds, AxisZeroIndexesI) {
+  ReductionInfo r = kindOf("min_argmin", 1, 1, /*axis=*/0);
+  std::vector<double> x = {3, 1, 2, 1}, y = {0, 10};
+  ReferenceOutputs out = run64(r, {x.data(), y.data()}, 4, 2, {0, 1});
+  EXPECT_EQ(out.values, std::vector<double>({1, -9}));
+  EXPECT_EQ(out.indices, std::vector<int64_t>({1, 1})); // the first of the tied minima
+}
+
+// The checks of kconv-run / kconv-cpu-bench --check: an index passes when it selects the
+// reference's value (a tie), fails when it selects another value, is -1 where the reference has
+// an index, or is out of range; non-finite reference values must be matched exactly.
+TEST(ReferenceKinds, CheckingAgainstTheReference) {
+  ReductionInfo r = kindOf("kmin_argkmin", 2, 2);
+  // f = x - y per component; y_1 ties y_0 in component 0.
+  std::vector<float> x = {0, 0}, y = {1, 5, 1, 6, 3, 4};
+  const std::vector<const float *> in = {x.data(), y.data()};
+  ReferenceOutputs ref = referenceRun(r, in, 1, 3, {0});
+  ASSERT_EQ(ref.indices, std::vector<int64_t>({2, 1, 0, 0})); // [K][F]: place 0 then place 1
+  std::vector<int64_t> got = ref.indices;
+  EXPECT_TRUE(checkIndices(r, in, 1, 3, {0}, ref, got.data(), 0).ok());
+  got[2] = 1; // place 1, component 0: f(y_1) = f(y_0) = -1, a tie
+  EXPECT_TRUE(checkIndices(r, in, 1, 3, {0}, ref, got.data(), 0).ok());
+  got[1] = 2; // component 1: -4 instead of -6
+  IndexCheck off = checkIndices(r, in, 1, 3, {0}, ref, got.data(), 1e-3);
+  EXPECT_EQ(off.offValue, 1);
+  EXPECT_EQ(off.checked, 4);
+  got = ref.indices;
+  got[3] = -1;
+  EXPECT_EQ(checkIndices(r, in, 1, 3, {0}, ref, got.data(), 0).invalid, 1);
+  got[3] = 3; // out of [0, nJ)
+  EXPECT_EQ(checkIndices(r, in, 1, 3, {0}, ref, got.data(), 0).invalid, 1);
+  // Values: exact infinities of unfilled places; a finite error is relative.
+  ReferenceOutputs few = referenceRun(r, in, 1, 1, {0});
+  ASSERT_EQ(few.values, std::vector<double>({-1, -5, kInfD, kInfD}));
+  std::vector<float> values = {-1, -5, INFINITY, INFINITY};
+  ValueCheck v = checkValues(r, {0}, few, values.data());
+  EXPECT_TRUE(v.ok(0)) << v.error;
+  values[2] = 1e30f;
+  EXPECT_EQ(checkValues(r, {0}, few, values.data()).mismatched, 1);
+  values = {-1.0001f, -5, INFINITY, INFINITY};
+  v = checkValues(r, {0}, few, values.data());
+  EXPECT_TRUE(v.relative);
+  EXPECT_NEAR(v.error, 1e-4 / std::sqrt(26.0), 1e-6);
+  EXPECT_FALSE(v.ok(1e-5));
 }

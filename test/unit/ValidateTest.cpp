@@ -84,8 +84,8 @@ TEST_F(ValidateTest, OtherFieldsAreCrossChecked) {
   c.reductions[0].variables[2].category = VarCategory::Pm;
   expectRefused(c, "variable 2 (B) is p 1 in the metadata but j 1 in the code");
   c = contents_;
-  c.reductions[1].valueDim = 1;
-  expectRefused(c, "value_dim is 1 in the metadata but 3 in the code");
+  c.reductions[1].kind = "min"; // the same output dimensions as sum
+  expectRefused(c, "the kind is min in the metadata but sum in the code");
   c = contents_;
   c.reductions[0].attributes["cpu.lanes"] = "1"; // the kernel loads 16-float vectors
   expectRefused(c, "cpu.lanes is 1 in the metadata but 16 in the code");
@@ -101,8 +101,53 @@ TEST_F(ValidateTest, DimensionsAreBounded) {
   ArtifactContents c = parseArtifact(serializeArtifact(contents_), "x");
   c.reductions[0].variables[1].dim = 3;
   c.reductions[0].valueDim = kconv::abi::kMaxDim + 1;
-  expectRefused(c, "value_dim is 65537, but a sum reduction's output has F components, F from 1 "
-                   "to 65536");
+  expectRefused(c, "value_dim 65537 and index_dim 0 do not fit Sum_Reduction of a yield of "
+                   "dimension 1 (k = 1): expected 1 and 0");
+}
+
+// The kind, k, value_dim and index_dim agree with the table (Builtins.def) before anything else
+// of the reduction is compared with its code.
+TEST_F(ValidateTest, KindKAndOutputDimensionsFollowTheTable) {
+  auto edited = [&](auto edit) {
+    ArtifactContents c = contents_;
+    edit(c.reductions[0]); // gaussian: yield of dimension 1
+    return c;
+  };
+  expectRefused(edited([](ReductionInfo &r) { r.kind = "median"; }),
+                "reduction 'gaussian_conv': unknown reduction kind 'median' (known: sum, min,");
+  expectRefused(edited([](ReductionInfo &r) { r.k = 3; }),
+                "Sum_Reduction takes no K: k must be 1, got 3");
+  // (k < 1 is refused by the metadata parser already.)
+  expectRefused(edited([](ReductionInfo &r) {
+                  r.kind = "argkmin";
+                  r.k = 65;
+                }),
+                "ArgKMin_Reduction needs k from 1 to 64, got 65");
+  // kmin with K = 4 of a scalar: 4 values, no indices.
+  expectRefused(edited([](ReductionInfo &r) {
+                  r.kind = "kmin";
+                  r.k = 4;
+                }),
+                "value_dim 1 and index_dim 0 do not fit KMin_Reduction of a yield of dimension 1 "
+                "(k = 4): expected 4 and 0");
+  expectRefused(edited([](ReductionInfo &r) { r.kind = "min_argmin"; }),
+                "expected 1 and 1");
+  expectRefused(edited([](ReductionInfo &r) {
+                  r.kind = "argmax";
+                  r.indexDim = 1;
+                }),
+                "value_dim 1 and index_dim 1 do not fit ArgMax_Reduction of a yield of "
+                "dimension 1 (k = 1): expected 0 and 1");
+  expectRefused(edited([](ReductionInfo &r) { r.kind = "sumsoftmaxweight"; }),
+                "SumSoftMaxWeight_Reduction reduces Concat(f, g): its yield needs at least 2 "
+                "components, got 1");
+  // Consistent metadata of another kind: refused by the code's descriptor, not by the table.
+  expectRefused(edited([](ReductionInfo &r) {
+                  r.kind = "kmin";
+                  r.k = 2;
+                  r.valueDim = 2;
+                }),
+                "in the metadata but");
 }
 
 TEST_F(ValidateTest, SymbolsMustHaveTheAbiNames) {

@@ -329,7 +329,7 @@ int main(int argc, char **argv) {
           x = normal(rng);
         pointers.push_back(inputs[k].data());
       }
-      std::vector<double> ref = ::kconv::referenceRun(r, pointers, nI, nJ);
+      std::vector<double> ref = ::kconv::referenceRun(r, pointers, nI, nJ).values;
       const int64_t tile = kernel.block, block = kernel.block;
       const int64_t tiles = (nRed + tile - 1) / tile;
       std::vector<int64_t> splits = {1};

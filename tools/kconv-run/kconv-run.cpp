@@ -39,14 +39,25 @@ inputs and outputs:
   --random N[,M]        random normal inputs for the variables not given by --input, with
                         nI = N and nJ = M (default M = N)
   --seed S              seed of --random and of --check's row sample (default 0)
-  --output FILE, -o     write the result: float32 .npy of shape (nOut, valueDim)
+  --output FILE, -o     write the result: the values as float32 .npy of shape
+                        (nOut, value_dim) (KMin kinds: each row [K][F], K blocks of F); for a
+                        kind with indices (ArgMin, Min_ArgMin, ArgKMin, ...) the indices as
+                        int64 .npy of shape (nOut, index_dim) to --indices (index -1: none,
+                        e.g. an empty reduced range); an index-only kind (ArgMin, ArgMax,
+                        ArgKMin) writes its indices to FILE itself
+  --indices FILE        where --output writes the indices (default: FILE with .npy replaced
+                        by .indices.npy)
 running:
   --threads T           threads (default: all CPUs, or $KCONV_NUM_THREADS)
   --device D            cpu, gpu or auto (default auto: the CPU code when usable)
   --gpus LIST           GPUs of a GPU run: ordinals like 0,1 or 'all' (the output rows are
                         sharded over them); default one GPU, or $KCONV_GPU_DEVICES
   --check               compare with the float64 reference on sampled rows: prints
-                        |out - ref| / |ref|; exit 3 if above --tolerance
+                        |out - ref| / |ref| over the finite values (a non-finite reference
+                        value must be matched exactly), and checks each index by the value it
+                        selects: the float64 formula value at the returned index must equal the
+                        reference's selected value within --tolerance (relative, or absolute
+                        below 1); -1 exactly where the reference has -1; exit 3 if either fails
   --check-rows R        rows sampled by --check (default 256; all rows if fewer)
   --tolerance T         --check's bound on the relative error (default 1e-5)
   --bench               time the call: warm-up, then --repeats runs; prints the median ms and
@@ -70,6 +81,7 @@ struct Options {
   std::optional<std::pair<int64_t, int64_t>> random;
   uint64_t seed = 0;
   std::string output;
+  std::string indices; // --indices
   int threads = 0;
   kconv::Device device = kconv::Device::Auto;
   std::vector<int> gpus; // --gpus; -1: all
@@ -120,6 +132,8 @@ Options parseArgs(int argc, char **argv) {
       o.inputs.push_back({binding.substr(0, eq), binding.substr(eq + 1)});
     } else if (arg == "--output" || arg == "-o") {
       o.output = next();
+    } else if (arg == "--indices") {
+      o.indices = next();
     } else if (arg == "--random") {
       std::string text = next();
       size_t comma = text.find(',');
@@ -179,6 +193,8 @@ Options parseArgs(int argc, char **argv) {
   o.artifact = positional[0];
   if (positional.size() == 2)
     o.reduction = positional[1];
+  if (!o.indices.empty() && o.output.empty())
+    throw UsageError("--indices needs --output");
   return o;
 }
 
@@ -351,14 +367,26 @@ int run(const Options &o) {
     pointers.push_back(bound[k]->data.data());
   }
   const int64_t nOut = r.axis == 1 ? ni : nj;
-  std::vector<float> out;
+  std::vector<float> values;
+  std::vector<int64_t> indices;
   try {
-    out = allocate(std::max<int64_t>(kconv::checkedMul(nOut, r.valueDim, "nOut x output_dim"), 1),
-                   "the output");
-  } catch (const kconv::Error &e) {
-    throw kconv::Error(e.code(), "output of " + std::to_string(nOut) + " rows of dimension " +
-                                     std::to_string(r.valueDim) + ": " + e.what());
+    if (r.valueDim > 0)
+      values = allocate(std::max<int64_t>(kconv::checkedMul(nOut, r.valueDim, "nOut x value_dim"),
+                                          1),
+                        "the values");
+    if (r.indexDim > 0) {
+      int64_t count = std::max<int64_t>(kconv::checkedMul(nOut, r.indexDim, "nOut x index_dim"), 1);
+      kconv::checkedBytes(count, sizeof(int64_t), "bytes");
+      indices.resize(size_t(count));
+    }
+  } catch (const std::exception &e) { // also bad_alloc
+    throw kconv::Error(kconv::ErrorCode::InvalidArgument,
+                       "output of " + std::to_string(nOut) + " rows (value_dim " +
+                           std::to_string(r.valueDim) + ", index_dim " +
+                           std::to_string(r.indexDim) + "): " + e.what());
   }
+  const kconv::Outputs outputs{values.empty() ? nullptr : values.data(),
+                               indices.empty() ? nullptr : indices.data()};
   kconv::RunOptions runOptions;
   runOptions.device = o.device;
   runOptions.threads = o.threads;
@@ -367,14 +395,19 @@ int run(const Options &o) {
 
   auto once = [&] {
     auto start = std::chrono::steady_clock::now();
-    art->run(name, inputs, out.data(), ni, nj, runOptions);
+    art->run(name, inputs, outputs, ni, nj, runOptions);
     return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
         .count();
   };
   double firstMs = once();
-  std::printf("%s: nI = %lld, nJ = %lld, output (%lld, %lld), %d thread(s): %.3f ms\n",
-              r.name.c_str(), (long long)ni, (long long)nj, (long long)nOut,
-              (long long)r.valueDim, threads, firstMs);
+  std::string shapes;
+  if (r.valueDim > 0)
+    shapes = "output (" + std::to_string(nOut) + ", " + std::to_string(r.valueDim) + ")";
+  if (r.indexDim > 0)
+    shapes += std::string(shapes.empty() ? "" : ", ") + "indices (" + std::to_string(nOut) + ", " +
+              std::to_string(r.indexDim) + ")";
+  std::printf("%s: nI = %lld, nJ = %lld, %s, %d thread(s): %.3f ms\n", r.name.c_str(),
+              (long long)ni, (long long)nj, shapes.c_str(), threads, firstMs);
 
   if (o.bench) {
     std::vector<double> times;
@@ -391,9 +424,24 @@ int run(const Options &o) {
   }
 
   if (!o.output.empty()) {
-    kconv::writeNpy(o.output, out.data(), {nOut, r.valueDim});
-    std::printf("wrote %s, shape (%lld, %lld)\n", o.output.c_str(), (long long)nOut,
-                (long long)r.valueDim);
+    std::string indicesPath = r.valueDim == 0 ? o.output : o.indices;
+    if (indicesPath.empty()) {
+      const std::string suffix = ".npy";
+      bool npy = o.output.size() >= suffix.size() &&
+                 o.output.compare(o.output.size() - suffix.size(), suffix.size(), suffix) == 0;
+      indicesPath = (npy ? o.output.substr(0, o.output.size() - suffix.size()) : o.output) +
+                    ".indices.npy";
+    }
+    if (r.valueDim > 0) {
+      kconv::writeNpy(o.output, values.data(), {nOut, r.valueDim});
+      std::printf("wrote %s, shape (%lld, %lld)\n", o.output.c_str(), (long long)nOut,
+                  (long long)r.valueDim);
+    }
+    if (r.indexDim > 0) {
+      kconv::writeNpyInt64(indicesPath, indices.data(), {nOut, r.indexDim});
+      std::printf("wrote %s, int64 indices, shape (%lld, %lld)\n", indicesPath.c_str(),
+                  (long long)nOut, (long long)r.indexDim);
+    }
   }
 
   int status = 0;
@@ -410,22 +458,33 @@ int run(const Options &o) {
         chosen.insert(any(pick));
       rows.assign(chosen.begin(), chosen.end());
     }
-    std::vector<double> ref = kconv::referenceRun(r, pointers, ni, nj, rows);
-    double diff = 0, norm = 0;
-    for (size_t k = 0; k < rows.size(); ++k)
-      for (int64_t c = 0; c < r.valueDim; ++c) {
-        double want = ref[k * size_t(r.valueDim) + size_t(c)];
-        double got = out[size_t(rows[k] * r.valueDim + c)];
-        diff += (got - want) * (got - want);
-        norm += want * want;
-      }
-    bool relative = norm > 0;
-    double error = relative ? std::sqrt(diff / norm) : std::sqrt(diff);
-    bool ok = error <= o.tolerance; // false for NaN
-    std::printf("check: %s error %.3e on %zu of %lld rows vs the float64 reference (tolerance "
-                "%.1e): %s\n",
-                relative ? "relative" : "absolute (the reference is 0)", error, rows.size(),
-                (long long)nOut, o.tolerance, ok ? "OK" : "FAILED");
+    kconv::ReferenceOutputs ref = kconv::referenceRun(r, pointers, ni, nj, rows);
+    bool ok = true;
+    if (r.valueDim > 0) {
+      kconv::ValueCheck check = kconv::checkValues(r, rows, ref, values.data());
+      const double error = check.error;
+      const bool relative = check.relative;
+      const int64_t mismatched = check.mismatched;
+      const bool valuesOk = check.ok(o.tolerance);
+      std::printf("check: %s error %.3e on %zu of %lld rows vs the float64 reference (tolerance "
+                  "%.1e)%s: %s\n",
+                  relative ? "relative" : "absolute (the reference is 0)", error, rows.size(),
+                  (long long)nOut, o.tolerance,
+                  mismatched ? (", " + std::to_string(mismatched) +
+                                " non-finite reference value(s) not matched").c_str()
+                             : "",
+                  valuesOk ? "OK" : "FAILED");
+      ok = ok && valuesOk;
+    }
+    if (r.indexDim > 0) {
+      kconv::IndexCheck check =
+          kconv::checkIndices(r, pointers, ni, nj, rows, ref, indices.data(), o.tolerance);
+      std::printf("check: indices: %lld of %lld on %zu rows select a value off the reference's "
+                  "(tolerance %.1e), %lld out of range or -1 where the reference has none: %s\n",
+                  (long long)check.offValue, (long long)check.checked, rows.size(), o.tolerance,
+                  (long long)check.invalid, check.ok() ? "OK" : "FAILED");
+      ok = ok && check.ok();
+    }
     if (!ok)
       status = 3;
   }

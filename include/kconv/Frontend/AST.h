@@ -82,10 +82,14 @@ struct VarDecl {
 
 struct ReductionDecl {
   Token name;
-  Token head; // Sum_Reduction
+  Token head; // Sum_Reduction, KMin_Reduction, ... (or an alias)
   BuiltinReduction kind = BuiltinReduction::Sum;
   ElementType elementType = ElementType::F32;
   Expr *formula = nullptr;
+  /// The weight g of a kind that takes one (LogSumExp_Reduction(f, t, g)); null when absent.
+  Expr *weight = nullptr;
+  /// K of the kinds that take it (KMin_Reduction(f, K, t)), else 0.
+  int64_t k = 0;
   int64_t axis = 1;
   std::vector<const VarDecl *> vars; // in argument order
 };

@@ -47,7 +47,10 @@ private:
   bool rejectKeywords(const Expr &call);
   bool checkArity(const Expr &call, size_t expected, llvm::StringRef form);
   const VarDecl *declareVariable(Statement &statement);
-  void declareReduction(Statement &statement, BuiltinReduction kind);
+  void declareReduction(Statement &statement, const BuiltinReductionInfo &info);
+  std::optional<int64_t> axisArgument(const Expr &arg, bool keyword,
+                                      const BuiltinReductionInfo &info, llvm::StringRef head);
+  bool checkReductionDims(const ReductionDecl &reduction);
 
   // Formulas.
   bool checkConstant(Expr &e, double value, const Token &tok);

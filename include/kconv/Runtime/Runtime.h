@@ -229,27 +229,64 @@ std::string signatureString(const ReductionInfo &reduction);
 // Reference evaluator (float64)
 //===----------------------------------------------------------------------===//
 
-/// Checks the serialized formula of `reduction` (op names, operand counts, dimensions, yield and
-/// output dimension); throws Error(InvalidArtifact) naming the op, Error(Unsupported) for an op or
-/// reduction kind the evaluator does not know.
+/// Checks the serialized formula of `reduction` (op names, operand counts, dimensions, yield, and
+/// the kind's k and output dimensions against the yield: Builtins.def's reducedFormulaDim and
+/// reductionOutputDims); throws Error(InvalidArtifact) naming the op or the reduction,
+/// Error(Unsupported) for an op or reduction kind the evaluator does not know.
 void validateFormula(const ReductionInfo &reduction);
 
-/// Evaluates `reduction` in float64 by interpreting its serialized formula, pair by pair; the
-/// inputs have the layouts of Artifact::run. Returns [rows.size() x valueDim] (row-major) for the
-/// given output rows, in the order given (each in [0, nOut)). Independent of the generated code:
-/// this is what `kconv-run --check` compares against.
-std::vector<double> referenceRun(const ReductionInfo &reduction,
-                                 const std::vector<const float *> &inputs, int64_t nI, int64_t nJ,
-                                 const std::vector<int64_t> &rows);
-std::vector<double> referenceRun(const ReductionInfo &reduction,
-                                 const std::vector<const double *> &inputs, int64_t nI,
-                                 int64_t nJ, const std::vector<int64_t> &rows);
-/// All output rows: [nOut x valueDim].
-std::vector<double> referenceRun(const ReductionInfo &reduction,
-                                 const std::vector<const float *> &inputs, int64_t nI, int64_t nJ);
+/// The reference's outputs for some rows: values [rows x valueDim] (row-major), indices
+/// [rows x indexDim] (empty when the kind has no such output). A kind's [K][F] layout, index -1
+/// and empty-range identities are those of docs/reductions.md.
+struct ReferenceOutputs {
+  std::vector<double> values;
+  std::vector<int64_t> indices;
+};
+
+/// Evaluates `reduction` in float64 by interpreting its serialized formula, pair by pair, and
+/// reducing in index order with the kind's semantics (docs/reductions.md); the inputs have the
+/// layouts of Artifact::run. Returns the outputs of the given output rows, in the order given
+/// (each in [0, nOut)). Independent of the generated code: this is what `kconv-run --check`
+/// compares against.
+ReferenceOutputs referenceRun(const ReductionInfo &reduction,
+                              const std::vector<const float *> &inputs, int64_t nI, int64_t nJ,
+                              const std::vector<int64_t> &rows);
+ReferenceOutputs referenceRun(const ReductionInfo &reduction,
+                              const std::vector<const double *> &inputs, int64_t nI, int64_t nJ,
+                              const std::vector<int64_t> &rows);
+/// All output rows.
+ReferenceOutputs referenceRun(const ReductionInfo &reduction,
+                              const std::vector<const float *> &inputs, int64_t nI, int64_t nJ);
+
+/// Outputs of a run against the reference (kconv-run --check, kconv-cpu-bench --check).
+/// Values: the error ||out - ref|| / ||ref|| over the reference's finite values (absolute when
+/// they are all 0); a non-finite reference value (+-inf, NaN of empty ranges) must be matched
+/// exactly (`mismatched` counts those that are not).
+struct ValueCheck {
+  double error = 0;
+  bool relative = true;
+  int64_t mismatched = 0;
+  bool ok(double tolerance) const { return error <= tolerance && mismatched == 0; } // NaN: false
+};
+/// `values` [nOut x valueDim] of a run; `ref` the reference's outputs of `rows`.
+ValueCheck checkValues(const ReductionInfo &reduction, const std::vector<int64_t> &rows,
+                       const ReferenceOutputs &ref, const float *values);
+
+/// Indices: each by the value it selects (float32 near-ties are not failures): the float64
+/// formula value of its component at the returned index must equal the one at the reference's
+/// index within `tolerance` (relative, absolute below 1), entry by entry of the [K][F] lists;
+/// -1 exactly where the reference has -1, and no index outside [0, nReduced).
+struct IndexCheck {
+  int64_t checked = 0, offValue = 0, invalid = 0;
+  bool ok() const { return offValue == 0 && invalid == 0; }
+};
+/// `indices` [nOut x indexDim] of a run on `inputs` (the layouts of Artifact::run).
+IndexCheck checkIndices(const ReductionInfo &reduction, const std::vector<const float *> &inputs,
+                        int64_t nI, int64_t nJ, const std::vector<int64_t> &rows,
+                        const ReferenceOutputs &ref, const int64_t *indices, double tolerance);
 
 /// Evaluates the formula for one pair: `values[k]` points to variable k's components. Returns the
-/// yielded value (valueDim components).
+/// yielded value (for a weighted kind Concat(f, g), otherwise the reduced formula's F components).
 std::vector<double> evaluateFormula(const ReductionInfo &reduction,
                                     const std::vector<const double *> &values);
 
