@@ -329,7 +329,10 @@ int main(int argc, char **argv) {
           x = normal(rng);
         pointers.push_back(inputs[k].data());
       }
-      std::vector<double> ref = ::kconv::referenceRun(r, pointers, nI, nJ).values;
+      std::vector<int64_t> allRows(static_cast<size_t>(nOut));
+      for (int64_t k = 0; k < nOut; ++k)
+        allRows[size_t(k)] = k;
+      ::kconv::ReferenceOutputs ref = ::kconv::referenceRun(r, pointers, nI, nJ, allRows);
       const int64_t tile = kernel.block, block = kernel.block;
       const int64_t tiles = (nRed + tile - 1) / tile;
       std::vector<int64_t> splits = {1};
@@ -344,8 +347,10 @@ int main(int argc, char **argv) {
         int64_t gridY = kernel.splitj ? std::max<int64_t>(1, (nRed + jChunk - 1) / jChunk) : 1;
         int64_t rowsPerBlock = kernel.rowsPerBlock;
         int64_t gridX = (nOut + rowsPerBlock - 1) / rowsPerBlock;
+        // Poisoned outputs (the split-j kernels add into zeros): every row must be written.
         std::vector<float> out(size_t(std::max<int64_t>(nOut * r.valueDim, 1)),
                                kernel.splitj ? 0.0f : std::nanf(""));
+        std::vector<int64_t> indices(size_t(std::max<int64_t>(nOut * r.indexDim, 1)), -7);
         int32_t n32 = int32_t(nOut), m32 = int32_t(nRed), c32 = int32_t(jChunk);
         // One OS thread per CUDA thread, each running the blocks in the same order (the kernel
         // starts every tile with a barrier, so a block's shared buffers are never overwritten
@@ -363,7 +368,7 @@ int main(int argc, char **argv) {
         for (int64_t t = 0; t < block; ++t)
           threads.emplace_back([&, t] {
             std::vector<const void *> ptrs(pointers.begin(), pointers.end());
-            void *outPtr = out.data(), *indicesPtr = nullptr;
+            void *outPtr = out.data(), *indicesPtr = indices.data();
             int64_t tid = t, bxv = 0, byv = 0;
             // Each shared buffer is a rank-1 memref descriptor: allocated, aligned, offset, size,
             // stride.
@@ -395,21 +400,25 @@ int main(int argc, char **argv) {
         for (auto &thread : threads)
           thread.join();
         pthread_barrier_destroy(&blockContext.barrier);
-        double diff = 0, norm = 0;
-        bool finite = true;
-        for (size_t k = 0; k < ref.size(); ++k) {
-          finite = finite && std::isfinite(out[k]);
-          diff += (out[k] - ref[k]) * (out[k] - ref[k]);
-          norm += ref[k] * ref[k];
-        }
-        double error = norm > 0 ? std::sqrt(diff / norm) : std::sqrt(diff);
-        bool ok = finite && error <= tolerance;
+        ::kconv::ValueCheck values;
+        if (r.valueDim)
+          values = ::kconv::checkValues(r, allRows, ref, out.data());
+        ::kconv::IndexCheck index;
+        if (r.indexDim)
+          index = ::kconv::checkIndices(r, pointers, nI, nJ, allRows, ref, indices.data(),
+                                        tolerance);
+        bool ok = values.ok(tolerance) && index.ok();
         ++runs;
         failures += !ok;
-        std::printf("%s %s nI=%lld nJ=%lld grid=%lldx%lld chunk=%lld: relative error %.2e %s\n",
+        std::printf("%s %s nI=%lld nJ=%lld grid=%lldx%lld chunk=%lld: relative error %.2e%s",
                     ok ? "OK  " : "FAIL", kernel.name.c_str(), (long long)nI, (long long)nJ,
-                    (long long)gridX, (long long)gridY, (long long)jChunk, error,
-                    finite ? "" : "(non-finite or unwritten output)");
+                    (long long)gridX, (long long)gridY, (long long)jChunk, values.error,
+                    values.mismatched ? " (non-finite values off the reference's)" : "");
+        if (r.indexDim)
+          std::printf(", %lld indices, %lld selecting an off value, %lld invalid",
+                      (long long)index.checked, (long long)index.offValue,
+                      (long long)index.invalid);
+        std::printf("\n");
       }
     }
   }
