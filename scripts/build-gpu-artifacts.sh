@@ -5,6 +5,8 @@
 #   ops.kca            one reduction per formula op (bench/gpu/formulas/ops.kconv), fast math
 #   ops_accurate.kca   the same without fast math
 #   gaussian_r2.kca, gaussian_r8.kca  the seed kernel with 2 / 8 rows per thread (tuning runs)
+#   reductions.kca     every reduction kind (bench/gpu/formulas/reductions.kconv)
+#   knn64.kca          ArgKMin K = 10 in dimension 64
 # plus report.txt: registers/spills per kernel and the SASS of the seed kernel's hot loop.
 # Uses kconv-compile when it embeds GPU code, else kconv-opt + kconv-translate (GPU-only artifacts).
 # Ship the source tree and ARTIFACT_DIR to the GPU host, then run scripts/gpu-check.sh there.
@@ -44,6 +46,8 @@ compile $formulas/ops.kconv "$out/ops.kca"
 compile $formulas/ops.kconv "$out/ops_accurate.kca" accurate
 compile $formulas/gaussian.kconv "$out/gaussian_r2.kca" fast 2
 compile $formulas/gaussian.kconv "$out/gaussian_r8.kca" fast 8
+compile $formulas/reductions.kconv "$out/reductions.kca"
+compile $formulas/knn64.kconv "$out/knn64.kca"
 
 # Report: what ptxas says of each kernel, and the seed kernel's hot loop in SASS.
 {

@@ -3,7 +3,7 @@ within the tolerance, indices by the value they select) at sizes around the vect
 tile and j-block sizes, and 20000; then on inputs with exact ties (integer coordinates), where the
 indices must be the smallest of each tie: kconv-run --output vs a NumPy float64 computation.
 
-usage: check_reductions.py KCONV_RUN ARTIFACT TMPDIR
+usage: check_reductions.py KCONV_RUN ARTIFACT TMPDIR [DEVICE]   (DEVICE: cpu (default) or gpu)
 """
 import subprocess
 import sys
@@ -11,11 +11,13 @@ import sys
 import numpy as np
 
 KCONV_RUN, ARTIFACT, TMP = sys.argv[1:4]
+DEVICE = sys.argv[4] if len(sys.argv) > 4 else "cpu"
 SIZES = ["1,1", "16,17", "15,0", "1025,1023", "20000,20000"]
 
 
 def run(*args):
-    return subprocess.run([KCONV_RUN, ARTIFACT, *args], capture_output=True, text=True)
+    device = ["--device", DEVICE] if args and args[0] != "--list" else []
+    return subprocess.run([KCONV_RUN, ARTIFACT, *args, *device], capture_output=True, text=True)
 
 
 # --list: a header line, then "  NAME: signature" and an indented availability line each.
