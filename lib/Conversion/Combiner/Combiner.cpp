@@ -75,14 +75,16 @@ Value CombinerBuilder::neg(Value x) const { return arith::NegFOp::create(b, loc,
 Value CombinerBuilder::abs(Value x) const { return formulaUnary("abs", x); }
 Value CombinerBuilder::max(Value x, Value y) const { return select(less(x, y), y, x); }
 Value CombinerBuilder::exp(Value x) const { return formulaUnary("exp", x); }
+Value CombinerBuilder::exp2(Value x) const { return formulaUnary("exp2", x); }
 Value CombinerBuilder::log(Value x) const { return formulaUnary("log", x); }
 
 Value CombinerBuilder::formulaUnary(StringRef kind, Value x) const {
   auto type = getFormulaType(1, elementType);
   Value packed = packFormulaValue(b, loc, type, x);
-  Value result = kind == "exp"   ? ExpOp::create(b, loc, type, packed).getResult()
-                 : kind == "log" ? LogOp::create(b, loc, type, packed).getResult()
-                                 : AbsOp::create(b, loc, type, packed).getResult();
+  Value result = kind == "exp"    ? ExpOp::create(b, loc, type, packed).getResult()
+                 : kind == "exp2" ? Exp2Op::create(b, loc, type, packed).getResult()
+                 : kind == "log"  ? LogOp::create(b, loc, type, packed).getResult()
+                                  : AbsOp::create(b, loc, type, packed).getResult();
   return unpackFormulaValue(b, loc, result, lanes)[0];
 }
 
@@ -253,6 +255,35 @@ public:
     return s;
   }
 
+  bool combinesInBatches() const override { return k > 1; }
+  /// K-lists: one test per batch whether its best candidate beats the last entry (a branch
+  /// rarely taken for random data), then the batch's candidates inserted in index order.
+  SmallVector<Value> combineBatch(const CombinerBuilder &cb, ValueRange state,
+                                  ArrayRef<SmallVector<Value>> pairs,
+                                  ArrayRef<Value> js) const override {
+    if (k == 1 || pairs.size() == 1)
+      return Combiner::combineBatch(cb, state, pairs, js);
+    SmallVector<Value> s(state);
+    for (int64_t c = 0; c < dim; ++c) {
+      Value best = cb.value(largest ? -INFINITY : INFINITY); // NaN candidates are never best
+      for (const SmallVector<Value> &pair : pairs)
+        best = cb.select(better(cb, pair[c], best), pair[c], best);
+      Value enters = cb.any(better(cb, best, s[(k - 1) * dim + c]));
+      SmallVector<Value> column = columnOf(s, c);
+      SmallVector<Value> inserted = cb.ifElse(
+          enters, ValueRange(column).getTypes(),
+          [&] {
+            SmallVector<Value> updated = column;
+            for (auto [pair, j] : llvm::zip(pairs, js))
+              updated = insert(cb, updated, pair[c], j, /*withIndexTies=*/false);
+            return updated;
+          },
+          [&] { return column; });
+      setColumn(s, c, inserted);
+    }
+    return s;
+  }
+
   SmallVector<Value> merge(const CombinerBuilder &cb, ValueRange a,
                            ValueRange b) const override {
     SmallVector<Value> s(a);
@@ -394,6 +425,7 @@ public:
         });
   }
 
+  bool combinesInBatches() const override { return true; }
   /// The batch's largest f first: one (rare) rescaling per batch, then every pair adds
   /// w·exp(f - m) with no branch between them.
   SmallVector<Value> combineBatch(const CombinerBuilder &cb, ValueRange state,
@@ -416,8 +448,12 @@ public:
           return r;
         },
         [&] { return SmallVector<Value>(state); });
+    // exp(f - m) = 2^(f log2 e - m log2 e): one fused multiply-add per pair before a native 2^x.
+    Value log2e = cb.value(1.4426950408889634);
+    // Clamped: m log2 e of the initial lowest m overflows to -inf, and -inf - -inf is NaN.
+    Value shift = cb.max(cb.mul(s[0], log2e), cb.lowest());
     for (const SmallVector<Value> &pair : pairs) {
-      Value e = cb.exp(cb.sub(pair[0], s[0]));
+      Value e = cb.exp2(cb.sub(cb.mul(pair[0], log2e), shift));
       for (int64_t k = 0; k < sums(); ++k) {
         Value w = leadingOne ? (k == 0 ? Value() : pair[k]) : pair[1 + k];
         s[1 + k] = cb.add(s[1 + k], w ? cb.mul(w, e) : e);

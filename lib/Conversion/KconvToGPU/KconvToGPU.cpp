@@ -479,6 +479,7 @@ gpu::GPUFuncOp ReductionLowering::build(OpBuilder &moduleBuilder, bool splitJ,
           ImplicitLocOpBuilder ib(nloc, nb);
           SmallVector<SmallVector<Value>> values;
           SmallVector<Value> js;
+          SmallVector<Value> p(partial);
           for (int64_t u = 0; u < U; ++u) {
             Value k = u ? arith::AddIOp::create(ib, kk, cIdx(u)).getResult() : kk;
             Value j = S > 1 ? arith::AddIOp::create(ib, arith::MulIOp::create(ib, k, cIdx(S)), slice)
@@ -486,8 +487,15 @@ gpu::GPUFuncOp ReductionLowering::build(OpBuilder &moduleBuilder, bool splitJ,
                             : k;
             values.push_back(pairValues(ib, j));
             js.push_back(j);
+            if (!combiner->combinesInBatches()) {
+              p = combineAll(ib, p, values, tileStart, js);
+              values.clear();
+              js.clear();
+            }
           }
-          scf::YieldOp::create(ib, combineAll(ib, partial, values, tileStart, js));
+          if (!values.empty())
+            p = combineAll(ib, p, values, tileStart, js);
+          scf::YieldOp::create(ib, p);
         });
     return afterTile(lb, acc, loop.getResults());
   };

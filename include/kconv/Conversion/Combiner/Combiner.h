@@ -57,6 +57,7 @@ public:
   Value max(Value x, Value y) const; // x >= y ? x : y
   /// e^x, log x, x / y with the target's math (kconv ops, lowered later).
   Value exp(Value x) const;
+  Value exp2(Value x) const;
   Value log(Value x) const;
   Value div(Value x, Value y) const;
   /// Whether `c` holds in some lane (the scalar itself without lanes).
@@ -101,6 +102,10 @@ public:
   virtual SmallVector<Value> combineBatch(const CombinerBuilder &cb, ValueRange state,
                                           ArrayRef<SmallVector<Value>> pairs,
                                           ArrayRef<Value> js) const;
+  /// Whether combineBatch does better than one combine after the other; if not, the GPU emits
+  /// each pair's formula right before its combine (what the scheduler of the Sum kernels is
+  /// tuned on).
+  virtual bool combinesInBatches() const { return false; }
   /// The state of the union of two disjoint reduced ranges, in either order (ties are decided
   /// by the indices, so that every split gives the same result).
   virtual SmallVector<Value> merge(const CombinerBuilder &cb, ValueRange a,
