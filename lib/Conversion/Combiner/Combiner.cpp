@@ -74,6 +74,12 @@ Value CombinerBuilder::mul(Value x, Value y) const {
 Value CombinerBuilder::neg(Value x) const { return arith::NegFOp::create(b, loc, x); }
 Value CombinerBuilder::abs(Value x) const { return formulaUnary("abs", x); }
 Value CombinerBuilder::max(Value x, Value y) const { return select(less(x, y), y, x); }
+Value CombinerBuilder::maxNum(Value x, Value y) const {
+  return arith::MaxNumFOp::create(b, loc, x, y);
+}
+Value CombinerBuilder::minNum(Value x, Value y) const {
+  return arith::MinNumFOp::create(b, loc, x, y);
+}
 Value CombinerBuilder::exp(Value x) const { return formulaUnary("exp", x); }
 Value CombinerBuilder::exp2(Value x) const { return formulaUnary("exp2", x); }
 Value CombinerBuilder::log(Value x) const { return formulaUnary("log", x); }
@@ -255,7 +261,7 @@ public:
     return s;
   }
 
-  bool combinesInBatches() const override { return k > 1; }
+  unsigned preferredBatch() const override { return k > 1 ? 4 : 1; }
   /// K-lists: one test per batch whether its best candidate beats the last entry (a branch
   /// rarely taken for random data), then the batch's candidates inserted in index order.
   SmallVector<Value> combineBatch(const CombinerBuilder &cb, ValueRange state,
@@ -267,7 +273,7 @@ public:
     for (int64_t c = 0; c < dim; ++c) {
       Value best = cb.value(largest ? -INFINITY : INFINITY); // NaN candidates are never best
       for (const SmallVector<Value> &pair : pairs)
-        best = cb.select(better(cb, pair[c], best), pair[c], best);
+        best = largest ? cb.maxNum(best, pair[c]) : cb.minNum(best, pair[c]);
       Value enters = cb.any(better(cb, best, s[(k - 1) * dim + c]));
       SmallVector<Value> column = columnOf(s, c);
       SmallVector<Value> inserted = cb.ifElse(
@@ -425,7 +431,7 @@ public:
         });
   }
 
-  bool combinesInBatches() const override { return true; }
+  unsigned preferredBatch() const override { return 8; }
   /// The batch's largest f first: one (rare) rescaling per batch, then every pair adds
   /// w·exp(f - m) with no branch between them.
   SmallVector<Value> combineBatch(const CombinerBuilder &cb, ValueRange state,
@@ -435,7 +441,7 @@ public:
       return combine(cb, state, pairs[0], js[0]);
     Value top = pairs[0][0];
     for (const SmallVector<Value> &pair : pairs.drop_front())
-      top = cb.max(top, pair[0]); // a NaN f is not a maximum (it reaches the sums)
+      top = cb.maxNum(top, pair[0]); // a NaN f is not a maximum (it reaches the sums)
     Value grows = cb.less(state[0], top);
     SmallVector<Value> s = cb.ifElse(
         cb.any(grows), stateTypes(cb),

@@ -487,7 +487,7 @@ gpu::GPUFuncOp ReductionLowering::build(OpBuilder &moduleBuilder, bool splitJ,
                             : k;
             values.push_back(pairValues(ib, j));
             js.push_back(j);
-            if (!combiner->combinesInBatches()) {
+            if (values.size() >= combiner->preferredBatch()) {
               p = combineAll(ib, p, values, tileStart, js);
               values.clear();
               js.clear();

@@ -55,6 +55,9 @@ public:
   Value neg(Value x) const;
   Value abs(Value x) const;
   Value max(Value x, Value y) const; // x >= y ? x : y
+  /// The larger (smaller) of x and y, the other one when one is NaN: one instruction (FMNMX).
+  Value maxNum(Value x, Value y) const;
+  Value minNum(Value x, Value y) const;
   /// e^x, log x, x / y with the target's math (kconv ops, lowered later).
   Value exp(Value x) const;
   Value exp2(Value x) const;
@@ -102,10 +105,10 @@ public:
   virtual SmallVector<Value> combineBatch(const CombinerBuilder &cb, ValueRange state,
                                           ArrayRef<SmallVector<Value>> pairs,
                                           ArrayRef<Value> js) const;
-  /// Whether combineBatch does better than one combine after the other; if not, the GPU emits
-  /// each pair's formula right before its combine (what the scheduler of the Sum kernels is
-  /// tuned on).
-  virtual bool combinesInBatches() const { return false; }
+  /// How many pairs combineBatch wants at once (1: it does no better than one combine after the
+  /// other, and the GPU emits each pair's formula right before its combine, what the Sum
+  /// kernels' schedule is tuned on). A batch's values are live together: registers bound it.
+  virtual unsigned preferredBatch() const { return 1; }
   /// The state of the union of two disjoint reduced ranges, in either order (ties are decided
   /// by the indices, so that every split gives the same result).
   virtual SmallVector<Value> merge(const CombinerBuilder &cb, ValueRange a,
