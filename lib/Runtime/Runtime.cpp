@@ -1,5 +1,6 @@
 //===- Runtime.cpp - load an artifact, validate calls, dispatch ------------===//
 #include "kconv/Runtime/Runtime.h"
+#include "kconv/ABI/KernelABI.h"
 #include "Backend.h"
 #include "kconv/Runtime/Checked.h"
 
@@ -205,6 +206,10 @@ void Artifact::run(std::string_view reductionName, const std::vector<Input> &inp
   };
   checkOutput(outputs.values, r.valueDim, sizeof(float), "values", "float32");
   checkOutput(outputs.indices, r.indexDim, sizeof(int64_t), "indices", "int64");
+  // The kernels carry indices as int32 (KernelABI.h: kMaxGpuRows, the CPU kernels likewise).
+  if (r.indexDim > 0 && call.nReduced > kconv::abi::kMaxGpuRows)
+    invalid("kind " + r.kind + " returns indices of reduced rows, which must be fewer than 2^31; "
+            "got " + std::to_string(call.nReduced));
   int threads = options.threads > 0 ? options.threads : impl_->threads.load();
   call.threads = threads > 0 ? threads : defaultThreadCount();
 

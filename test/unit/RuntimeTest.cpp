@@ -559,6 +559,24 @@ TEST_F(IndexKindsTest, MatchReference) {
       check(name, nI, nJ);
 }
 
+// Indices are int32 inside the kernels: 2^31 reduced rows or more are refused before any code
+// runs (the pointers are never read).
+TEST_F(IndexKindsTest, IndicesNeedFewerThan2To31ReducedRows) {
+  const float *fake = reinterpret_cast<const float *>(uintptr_t(64));
+  std::vector<float> values(3);
+  std::vector<int64_t> indices(3);
+  const int64_t huge = int64_t(1) << 31;
+  try {
+    art_->run("nearest", {fake, fake}, Outputs{values.data(), indices.data()}, 1, huge);
+    FAIL() << "expected an error";
+  } catch (const Error &e) {
+    EXPECT_EQ(e.code(), ErrorCode::InvalidArgument);
+    EXPECT_NE(std::string(e.what()).find("must be fewer than 2^31; got 2147483648"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
 // Each thread's rows land at their place in both outputs.
 TEST_F(IndexKindsTest, ThreadCounts) {
   for (int threads : {1, 2, 3, 7})
