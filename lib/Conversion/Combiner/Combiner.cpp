@@ -96,8 +96,10 @@ Value CombinerBuilder::formulaUnary(StringRef kind, Value x) const {
 
 Value CombinerBuilder::div(Value x, Value y) const {
   auto type = getFormulaType(1, elementType);
-  Value q = DivOp::create(b, loc, packFormulaValue(b, loc, type, x),
-                          packFormulaValue(b, loc, type, y));
+  // Each op in its own statement: argument evaluation order would make the IR compiler-dependent.
+  Value packedX = packFormulaValue(b, loc, type, x);
+  Value packedY = packFormulaValue(b, loc, type, y);
+  Value q = DivOp::create(b, loc, packedX, packedY);
   return unpackFormulaValue(b, loc, q, lanes)[0];
 }
 
@@ -324,7 +326,9 @@ private:
     Value b = better(cb, v, w);
     if (!withIndexTies || !trackIndices)
       return b;
-    return cb.logicalOr(b, cb.logicalAnd(cb.equal(v, w), indexBefore(cb, i, l)));
+    Value tie = cb.equal(v, w);
+    Value earlier = indexBefore(cb, i, l);
+    return cb.logicalOr(b, cb.logicalAnd(tie, earlier));
   }
   /// Index i before index l, with -1 ("none") after everything.
   Value indexBefore(const CombinerBuilder &cb, Value i, Value l) const {
@@ -332,7 +336,8 @@ private:
     Value iValid = arith::CmpIOp::create(cb.builder(), cb.getLoc(), arith::CmpIPredicate::ne, i,
                                          none);
     Value lNone = cb.equal(l, none);
-    return cb.logicalAnd(iValid, cb.logicalOr(lNone, cb.indexLess(i, l)));
+    Value smaller = cb.indexLess(i, l);
+    return cb.logicalAnd(iValid, cb.logicalOr(lNone, smaller));
   }
   /// Component c's entries: K values, then K indices.
   SmallVector<Value> columnOf(ValueRange s, int64_t c) const {
@@ -457,7 +462,8 @@ public:
     // exp(f - m) = 2^(f log2 e - m log2 e): one fused multiply-add per pair before a native 2^x.
     Value log2e = cb.value(1.4426950408889634);
     // Clamped: m log2 e of the initial lowest m overflows to -inf, and -inf - -inf is NaN.
-    Value shift = cb.max(cb.mul(s[0], log2e), cb.lowest());
+    Value scaled = cb.mul(s[0], log2e);
+    Value shift = cb.max(scaled, cb.lowest());
     for (const SmallVector<Value> &pair : pairs) {
       Value e = cb.exp2(cb.sub(cb.mul(pair[0], log2e), shift));
       for (int64_t k = 0; k < sums(); ++k) {
@@ -472,8 +478,11 @@ public:
     Value aLarger = cb.lessEqual(b[0], a[0]);
     Value e = cb.exp(cb.neg(cb.abs(cb.sub(a[0], b[0]))));
     SmallVector<Value> s = {cb.select(aLarger, a[0], b[0])};
-    for (int64_t k = 1; k <= sums(); ++k)
-      s.push_back(cb.select(aLarger, cb.add(a[k], cb.mul(b[k], e)), cb.add(cb.mul(a[k], e), b[k])));
+    for (int64_t k = 1; k <= sums(); ++k) {
+      Value intoA = cb.add(a[k], cb.mul(b[k], e));
+      Value intoB = cb.add(cb.mul(a[k], e), b[k]);
+      s.push_back(cb.select(aLarger, intoA, intoB));
+    }
     return s;
   }
 
@@ -486,10 +495,13 @@ public:
       for (int64_t k = 0; k < weightDim; ++k)
         values.push_back(cb.add(m, cb.log(state[1 + k])));
       break;
-    case Output::MaxAndSums:
-      values.push_back(cb.select(cb.equal(m, cb.lowest()), cb.value(-INFINITY), m));
+    case Output::MaxAndSums: {
+      Value empty = cb.equal(m, cb.lowest());
+      Value minusInf = cb.value(-INFINITY);
+      values.push_back(cb.select(empty, minusInf, m));
       values.append(state.begin() + 1, state.end());
       break;
+    }
     case Output::SoftMax:
       for (int64_t k = 0; k < weightDim; ++k)
         values.push_back(cb.div(state[2 + k], state[1]));

@@ -556,8 +556,8 @@ gpu::GPUFuncOp ReductionLowering::build(OpBuilder &moduleBuilder, bool splitJ,
   if (S > 1) {
     Value states = func.getWorkgroupAttributions()[1];
     auto slotAt = [&](Value thread, int64_t k) {
-      return arith::AddIOp::create(b, arith::MulIOp::create(b, thread, cIdx(slots)), cIdx(k))
-          .getResult();
+      Value start = arith::MulIOp::create(b, thread, cIdx(slots));
+      return arith::AddIOp::create(b, start, cIdx(k)).getResult();
     };
     for (int64_t k = 0; k < slots; ++k) {
       Value v = acc[k];
@@ -602,9 +602,12 @@ gpu::GPUFuncOp ReductionLowering::build(OpBuilder &moduleBuilder, bool splitJ,
         else
           LLVM::StoreOp::create(b, v, p);
       }
-      for (auto [c, v] : llvm::enumerate(indices))
-        LLVM::StoreOp::create(b, arith::ExtSIOp::create(b, i64, v),
-                              gaddr(indicesPtr, rows[r], indexDim, int64_t(c), i64));
+      for (auto [c, v] : llvm::enumerate(indices)) {
+        // Sequenced: the order of a call's arguments is the compiler's (the IR must not be).
+        Value at = gaddr(indicesPtr, rows[r], indexDim, int64_t(c), i64);
+        Value wide = arith::ExtSIOp::create(b, i64, v);
+        LLVM::StoreOp::create(b, wide, at);
+      }
       scf::YieldOp::create(ib);
     });
   }
