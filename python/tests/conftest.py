@@ -10,19 +10,27 @@ import pytest
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 
-def _maker():
-    env = os.environ.get("KCONV_MAKE_TEST_ARTIFACT")
+def _tool(env_var, name, builds):
+    """A built tool: $env_var if set, else the first build directory that has it; or None."""
+    env = os.environ.get(env_var)
     if env:
         return pathlib.Path(env)
-    for build in ("build", "build-nocompiler"):
-        path = ROOT / build / "bin" / "kconv-make-test-artifact"
+    for build in builds:
+        path = ROOT / build / "bin" / name
         if path.exists():
             return path
     return None
 
 
+@pytest.fixture(scope="session")
+def kconv_compile():
+    """kconv-compile ($KCONV_COMPILE, build/ or build-gpu/), or None (the compiler is off)."""
+    return _tool("KCONV_COMPILE", "kconv-compile", ("build", "build-gpu"))
+
+
 def _make(tmp_path_factory, name, *flags):
-    maker = _maker()
+    maker = _tool("KCONV_MAKE_TEST_ARTIFACT", "kconv-make-test-artifact",
+                  ("build", "build-nocompiler"))
     if maker is None or not maker.exists():
         pytest.skip("kconv-make-test-artifact not built (set KCONV_MAKE_TEST_ARTIFACT)")
     path = tmp_path_factory.mktemp("artifact") / name

@@ -5,8 +5,6 @@ Two artifacts: the runtime tests' hand-written kernels of kinds with indices (al
 kind compiled by kconv-compile (skipped, with the compiler's message, for a kind it cannot
 compile yet).
 """
-import os
-import pathlib
 import subprocess
 
 import numpy as np
@@ -14,7 +12,6 @@ import pytest
 
 import kconv
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
 INF = np.inf
 
 
@@ -149,17 +146,6 @@ def test_torch_cpu_gives_long_indices(kinds):
 # Each kind compiled by kconv-compile, against NumPy (CPU; and GPU where one can run it).
 
 
-def _compiler():
-    env = os.environ.get("KCONV_COMPILE")
-    if env:
-        return pathlib.Path(env)
-    for build in ("build", "build-gpu"):
-        path = ROOT / build / "bin" / "kconv-compile"
-        if path.exists():
-            return path
-    return None
-
-
 def _f(name, x, y):
     """The per-pair f of the formulas below, float64: [nI, nJ, F]."""
     x, y = x.astype(np.float64), y.astype(np.float64)
@@ -190,9 +176,9 @@ K_OF = {"kmin": 5, "argkmin": 4, "kmin_argkmin": 3}
 
 
 @pytest.fixture(scope="session")
-def compiled(tmp_path_factory):
+def compiled(tmp_path_factory, kconv_compile):
     """compiled(name) -> the loaded artifact of KINDS[name] (skips when it does not compile)."""
-    compiler = _compiler()
+    compiler = kconv_compile
     if compiler is None:
         pytest.skip("kconv-compile not built")
     out = tmp_path_factory.mktemp("kinds")

@@ -256,17 +256,7 @@ CUresult cuLaunchKernel(void *f, unsigned gx, unsigned gy, unsigned gz, unsigned
   int nOut = *(int *)params[5], nRed = *(int *)params[6], chunk = *(int *)params[7];
   if (!isDevice(x) || !isDevice(y) || !isDevice(b) || !isDevice(out))
     return 1; /* CUDA_ERROR_INVALID_VALUE: not device memory */
-  if (log) {
-    FILE *fp = fopen(log, "a");
-    if (fp) {
-      if (getenv("FAKE_CUDA_DEVICES"))
-        fprintf(fp, "%s %u %u %d %d %d device %d\n", name, gx, gy, nOut, nRed, chunk,
-                current ? (int)((int *)current - contexts) : -1);
-      else
-        fprintf(fp, "%s %u %u %d %d %d\n", name, gx, gy, nOut, nRed, chunk);
-      fclose(fp);
-    }
-  }
+  logLaunch(log, name, gx, gy, nOut, nRed, chunk);
   int rows = strstr(name, "_r1") ? 1 : (getenv("FAKE_CUDA_ROWS") ? atoi(getenv("FAKE_CUDA_ROWS")) : 4);
   int block = getenv("FAKE_CUDA_BLOCK") ? atoi(getenv("FAKE_CUDA_BLOCK")) : 256;
   if ((int)bx != block)

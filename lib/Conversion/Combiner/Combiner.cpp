@@ -177,7 +177,6 @@ class SumCombiner final : public Combiner {
 public:
   explicit SumCombiner(int64_t dim) {
     isIndex.assign(dim, false);
-    numValues = dim;
   }
   SmallVector<Value> identity(const CombinerBuilder &cb) const override {
     return SmallVector<Value>(numSlots(), cb.value(0.0));
@@ -220,12 +219,11 @@ class SelectCombiner final : public Combiner {
 public:
   SelectCombiner(int64_t dim, int64_t k, bool largest, bool trackIndices, bool outputValues,
                  bool outputIndices)
-      : dim(dim), k(k), largest(largest), trackIndices(trackIndices) {
+      : dim(dim), k(k), largest(largest), trackIndices(trackIndices), outputValues(outputValues),
+        outputIndices(outputIndices) {
     isIndex.assign(k * dim, false);
     if (trackIndices)
       isIndex.append(k * dim, true);
-    numValues = outputValues ? k * dim : 0;
-    numIndices = outputIndices ? k * dim : 0;
   }
 
   SmallVector<Value> identity(const CombinerBuilder &cb) const override {
@@ -307,9 +305,9 @@ public:
 
   void finalize(const CombinerBuilder &, ValueRange state, SmallVectorImpl<Value> &values,
                 SmallVectorImpl<Value> &indices) const override {
-    if (numValues)
+    if (outputValues)
       values.append(state.begin(), state.begin() + k * dim);
-    if (numIndices)
+    if (outputIndices)
       indices.append(state.begin() + k * dim, state.end());
   }
 
@@ -378,7 +376,7 @@ private:
   }
 
   int64_t dim, k;
-  bool largest, trackIndices;
+  bool largest, trackIndices, outputValues, outputIndices;
 };
 
 //===----------------------------------------------------------------------===//
@@ -394,7 +392,6 @@ public:
   ShiftExpCombiner(int64_t weightDim, Output output)
       : weightDim(weightDim), output(output), leadingOne(output == Output::SoftMax) {
     isIndex.assign(1 + sums(), false);
-    numValues = output == Output::MaxAndSums ? 1 + weightDim : weightDim;
   }
 
   SmallVector<Value> identity(const CombinerBuilder &cb) const override {

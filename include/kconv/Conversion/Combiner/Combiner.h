@@ -84,14 +84,9 @@ public:
   /// The combiner of `reduction`'s kind (its yield dimension and K fix the state's layout).
   static std::unique_ptr<Combiner> get(ReductionOp reduction);
 
-  /// Per slot: whether it holds an index (i32) rather than a value.
-  ArrayRef<bool> slotIsIndex() const { return isIndex; }
   size_t numSlots() const { return isIndex.size(); }
   /// The component type of each slot.
   SmallVector<Type> stateTypes(const CombinerBuilder &cb) const;
-  /// Output dimensions (ReductionOp::getValueDim / getIndexDim).
-  int64_t valueDim() const { return numValues; }
-  int64_t indexDim() const { return numIndices; }
 
   /// The state of an empty range.
   virtual SmallVector<Value> identity(const CombinerBuilder &cb) const = 0;
@@ -113,7 +108,8 @@ public:
   /// by the indices, so that every split gives the same result).
   virtual SmallVector<Value> merge(const CombinerBuilder &cb, ValueRange a,
                                    ValueRange b) const = 0;
-  /// The outputs: valueDim() value components and indexDim() index components (i32).
+  /// The outputs: ReductionOp::getValueDim() value components and getIndexDim() index
+  /// components (i32).
   virtual void finalize(const CombinerBuilder &cb, ValueRange state, SmallVectorImpl<Value> &values,
                         SmallVectorImpl<Value> &indices) const = 0;
   /// True when the state is the value output and merges by addition (Sum): partial results can be
@@ -132,8 +128,8 @@ public:
   SmallVector<Value> reduceLanes(const CombinerBuilder &cb, ValueRange state) const;
 
 protected:
+  /// Per slot: whether it holds an index (i32) rather than a value.
   SmallVector<bool> isIndex;
-  int64_t numValues = 0, numIndices = 0;
 };
 
 } // namespace mlir::kconv
