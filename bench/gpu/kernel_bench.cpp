@@ -1,7 +1,7 @@
 //===- kernel_bench.cpp - GPU kernel times of a kconv artifact (CUDA events) -===//
 //
 //   kconv-gpu-kernel-bench ARTIFACT [REDUCTION] [--sizes 100,1000,...] [--repeats R]
-//                          [--plans auto,0:1,1:4] [--check-rows 64]
+//                          [--plans auto,0:1,1:4] [--check-rows 64] [--batch B]
 //
 // For each size N (nI = nJ = N) and plan, runs the reduction on device arrays (random normal
 // inputs, Memory::CudaDevice, one stream) and reports:
@@ -12,7 +12,11 @@
 //     evaluator ("-" where it does not know the kind); for a kind with indices (argmin, kmin, ...)
 //     also whether every sampled index is a reduced row ("idx ok", else "idx BAD").
 // A plan is the runtime's choice ("auto") or a forced KCONV_GPU_PLAN "VARIANT:CHUNKS" (variant 0:
-// R rows per thread, 1: one row). Needs a CUDA driver and GPU (exit 77 otherwise); uses the
+// R rows per thread, 1: one row). --batch B: every input carries a batch dimension of B problems
+// (one call for all, docs/runtime.md "Batch dimensions"); the table adds the time per problem,
+// from the events and from calls each followed by a stream synchronization (what a caller who
+// waits for the result sees), and checks problems 0 and B - 1.
+// Needs a CUDA driver and GPU (exit 77 otherwise); uses the
 // runtime's dlopen driver table, so it builds without CUDA.
 //
 //===----------------------------------------------------------------------===//
@@ -63,6 +67,7 @@ int main(int argc, char **argv) {
   std::vector<std::string> plans = {"auto"};
   int repeats = 0; // 0: automatic (about 0.3 s of GPU time, at least 3)
   int checkRows = 64;
+  int64_t batch = 0; // 0: no batch dimension
   for (int k = 1; k < argc; ++k) {
     std::string arg = argv[k];
     auto next = [&]() -> std::string {
@@ -82,9 +87,11 @@ int main(int argc, char **argv) {
       repeats = std::atoi(next().c_str());
     } else if (arg == "--check-rows") {
       checkRows = std::atoi(next().c_str());
+    } else if (arg == "--batch") {
+      batch = std::atoll(next().c_str());
     } else if (arg == "--help" || arg == "-h") {
       std::printf("usage: kconv-gpu-kernel-bench ARTIFACT [REDUCTION] [--sizes N,...] "
-                  "[--repeats R] [--plans auto,0:1,1:4] [--check-rows R]\n");
+                  "[--repeats R] [--plans auto,0:1,1:4] [--check-rows R] [--batch B]\n");
       return 0;
     } else if (artifactPath.empty()) {
       artifactPath = arg;
@@ -127,8 +134,15 @@ int main(int argc, char **argv) {
     check(d.cuEventCreate(&stop, CU_EVENT_DEFAULT), "cuEventCreate");
     std::printf("# %s: %s on %s (%d SMs)\n", artifactPath.c_str(), reductionName.c_str(), name,
                 sms);
-    std::printf("| N | plan | GPU ms/call | pairs/s | host us/call | rel. error |\n");
-    std::printf("|---|---|---|---|---|---|\n");
+    const int64_t B = std::max<int64_t>(batch, 1);
+    if (batch) {
+      std::printf("| N | B | plan | GPU ms/call | GPU us/problem | synced us/problem | pairs/s "
+                  "| host us/call | rel. error |\n");
+      std::printf("|---|---|---|---|---|---|---|---|---|\n");
+    } else {
+      std::printf("| N | plan | GPU ms/call | pairs/s | host us/call | rel. error |\n");
+      std::printf("|---|---|---|---|---|---|\n");
+    }
 
     for (int64_t n : sizes) {
       // Host inputs, random normal; device copies.
@@ -141,17 +155,19 @@ int main(int argc, char **argv) {
       for (size_t k = 0; k < r.variables.size(); ++k) {
         const VariableInfo &v = r.variables[k];
         int64_t rows = v.category == VarCategory::Pm ? 1 : n;
-        host[k].resize(size_t(rows * v.dim));
+        host[k].resize(size_t(B * rows * v.dim));
         for (float &x : host[k])
           x = normal(rng);
         check(d.cuMemAlloc(&dev[k], host[k].size() * sizeof(float)), "cuMemAlloc");
         check(d.cuMemcpyHtoDAsync(dev[k], host[k].data(), host[k].size() * sizeof(float), stream),
               "cuMemcpyHtoDAsync");
         inputs.push_back(Input(reinterpret_cast<const float *>(dev[k])));
+        if (batch)
+          inputs.back().batch = {B};
         hostPointers.push_back(host[k].data());
       }
       // The kind's outputs (docs/reductions.md): float values and/or int64 indices.
-      size_t outCount = size_t(n * r.valueDim), indexCount = size_t(n * r.indexDim);
+      size_t outCount = size_t(B * n * r.valueDim), indexCount = size_t(B * n * r.indexDim);
       CUdeviceptr out = 0, indices = 0;
       if (outCount)
         check(d.cuMemAlloc(&out, outCount * sizeof(float)), "cuMemAlloc");
@@ -198,6 +214,17 @@ int main(int argc, char **argv) {
         check(d.cuEventElapsedTime(&totalMs, start, stop), "cuEventElapsedTime");
         double ms = double(totalMs) / reps;
         double hostUs = std::chrono::duration<double, std::micro>(t1 - t0).count() / reps;
+        // Calls that each wait for their result.
+        double syncedUs = 0;
+        if (batch) {
+          auto s0 = std::chrono::steady_clock::now();
+          for (int k = 0; k < reps; ++k) {
+            planned->run(reductionName, inputs, outputs, n, n, options);
+            check(d.cuStreamSynchronize(stream), "cuStreamSynchronize");
+          }
+          auto s1 = std::chrono::steady_clock::now();
+          syncedUs = std::chrono::duration<double, std::micro>(s1 - s0).count() / reps;
+        }
 
         // Check sampled rows against the float64 reference.
         std::vector<float> result(outCount);
@@ -216,37 +243,54 @@ int main(int argc, char **argv) {
         for (int k = 0; k < std::min<int64_t>(checkRows, n); ++k)
           rows.push_back(n <= checkRows ? k : any(pick));
         std::string checked = "-";
-        if (outCount) {
-          try {
-            std::vector<double> ref = referenceRun(r, hostPointers, n, n, rows).values;
-            double diff = 0, norm = 0;
-            bool finite = true;
-            for (size_t k = 0; k < rows.size(); ++k)
-              for (int64_t c = 0; c < r.valueDim; ++c) {
-                double want = ref[k * size_t(r.valueDim) + size_t(c)];
-                double got = result[size_t(rows[k] * r.valueDim + c)];
-                finite = finite && std::isfinite(got);
-                diff += (got - want) * (got - want);
-                norm += want * want;
-              }
-            char text[32];
-            std::snprintf(text, sizeof(text), "%.1e",
-                          finite ? std::sqrt(diff / std::max(norm, 1e-300)) : NAN);
-            checked = text;
-          } catch (const Error &e) {
-            if (e.code() != ErrorCode::Unsupported)
-              throw;
+        double worst = 0;
+        bool finite = true, known = true, inRange = true;
+        for (int64_t e : {int64_t(0), B - 1}) {
+          std::vector<const float *> entryPointers;
+          for (size_t k = 0; k < r.variables.size(); ++k)
+            entryPointers.push_back(hostPointers[k] + e * int64_t(host[k].size()) / B);
+          const float *entryResult = result.data() + e * n * r.valueDim;
+          const int64_t *entryIndices = resultIndices.data() + e * n * r.indexDim;
+          if (outCount && known) {
+            try {
+              std::vector<double> ref = referenceRun(r, entryPointers, n, n, rows).values;
+              double diff = 0, norm = 0;
+              for (size_t k = 0; k < rows.size(); ++k)
+                for (int64_t c = 0; c < r.valueDim; ++c) {
+                  double want = ref[k * size_t(r.valueDim) + size_t(c)];
+                  double got = entryResult[size_t(rows[k] * r.valueDim + c)];
+                  finite = finite && std::isfinite(got);
+                  diff += (got - want) * (got - want);
+                  norm += want * want;
+                }
+              worst = std::max(worst, std::sqrt(diff / std::max(norm, 1e-300)));
+            } catch (const Error &e) {
+              if (e.code() != ErrorCode::Unsupported)
+                throw;
+              known = false;
+            }
           }
-        }
-        if (indexCount) {
           // Random finite inputs and n reduced rows: every entry selects a row.
-          bool inRange = true;
           for (int64_t row : rows)
             for (int64_t c = 0; c < r.indexDim; ++c) {
-              int64_t at = resultIndices[size_t(row * r.indexDim + c)];
+              int64_t at = entryIndices[size_t(row * r.indexDim + c)];
               inRange = inRange && at >= 0 && at < n;
             }
+        }
+        if (outCount && known) {
+          char text[32];
+          std::snprintf(text, sizeof(text), "%.1e", finite ? worst : NAN);
+          checked = text;
+        }
+        if (indexCount)
           checked += inRange ? ", idx ok" : ", idx BAD";
+        if (batch) {
+          std::printf("| %lld | %lld | %s | %.4f | %.3f | %.3f | %.3e | %.1f | %s |\n",
+                      (long long)n, (long long)B, plan.c_str(), ms, ms * 1e3 / double(B),
+                      syncedUs / double(B), double(B) * double(n) * double(n) / (ms * 1e-3),
+                      hostUs, checked.c_str());
+          std::fflush(stdout);
+          continue;
         }
         std::printf("| %lld | %s | %.4f | %.3e | %.1f | %s |\n", (long long)n, plan.c_str(), ms,
                     double(n) * double(n) / (ms * 1e-3), hostUs, checked.c_str());

@@ -2,7 +2,7 @@
 //
 // Runtime.cpp validates a call (names, counts, shapes, pointers) and then hands a Call to the one
 // backend chosen by Artifact::Impl::selectBackend (the only place that dispatches on Device).
-// A backend never sees an invalid call or nOut = 0. It passes nReduced = 0 to the kernels like
+// A backend never sees an invalid call, nOut = 0 or an empty batch. It passes nReduced = 0 to the kernels like
 // any other size: they write the kind's empty result (docs/reductions.md).
 //
 //  - CpuBackend.cpp: the artifact's ELF shared object, loaded from memory, on the thread pool.
@@ -13,6 +13,7 @@
 #ifndef KCONV_LIB_RUNTIME_BACKEND_H
 #define KCONV_LIB_RUNTIME_BACKEND_H
 
+#include "kconv/ABI/BatchLayout.h"
 #include "kconv/Runtime/Runtime.h"
 
 #include <memory>
@@ -32,6 +33,10 @@ struct Call {
   int64_t *indices = nullptr;      // [nOut x indexDim]; null when the kind has no indices
   int64_t nI = 0, nJ = 0;
   int64_t nOut = 0, nReduced = 0; // nOut > 0, nReduced >= 0
+  /// The batch (BatchLayout.h): args[k] is entry 0 of variable k; the call computes entries
+  /// [batchBegin, batchEnd) of batch.count(), values and indices pointing at batchBegin's outputs.
+  abi::BatchLayout batch;
+  int64_t batchBegin = 0, batchEnd = 1; // batchEnd > batchBegin
   int threads = 1;                // resolved (>= 1)
   std::vector<int> devices;       // RunOptions::devices (GPU ordinals, -1: all visible)
 };

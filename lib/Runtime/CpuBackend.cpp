@@ -21,6 +21,7 @@
 #include <dlfcn.h>
 #include <fcntl.h>
 #include <link.h>
+#include <map>
 #include <mutex>
 #include <sstream>
 #include <sys/mman.h>
@@ -321,62 +322,74 @@ public:
                       std::to_string(nReduced) + " rounded up to " + std::to_string(e.lanes) +
                       " lanes does not fit in 64 bits");
 
-    // Pack the reduced-category variables: [dim x stride], zero padding.
-    // Each variable's block starts 64-byte aligned (16 floats); component c at + c * stride.
+    // Pack the reduced-category variables of every entry: [dim x stride], zero padding. Each
+    // block starts 64-byte aligned (16 floats); component c at + c * stride. Entries that share
+    // an array (broadcast along a batch dimension) share its packed block.
     auto blockFloats = [&](int64_t dim) {
       int64_t floats = checkedMul(dim, stride, "packed floats (dim x reduced stride)");
       return checkedAdd(floats, 15, "packed floats") / 16 * 16;
     };
+    const int64_t entries = call.batchEnd - call.batchBegin;
+    const size_t numVars = r.variables.size();
+    // argv[e * numVars + k]: variable k of entry batchBegin + e (its packed block when reduced).
+    std::vector<const float *> argv(size_t(entries) * numVars);
+    std::map<std::pair<const float *, int64_t>, int64_t> packedAt; // (source, dim) -> offset
     int64_t packedFloats = 0;
-    for (const VariableInfo &v : r.variables)
-      if (v.category == reduced)
-        packedFloats = checkedAdd(packedFloats, blockFloats(v.dim), "packed floats");
+    for (int64_t q = 0; q < entries; ++q)
+      for (size_t k = 0; k < numVars; ++k) {
+        const VariableInfo &v = r.variables[k];
+        const float *src = call.args[k] ? call.args[k] + call.batch.offset(k, call.batchBegin + q)
+                                        : nullptr;
+        argv[size_t(q) * numVars + k] = src;
+        if (v.category == reduced && packedAt.try_emplace({src, v.dim}, packedFloats).second)
+          packedFloats = checkedAdd(packedFloats, blockFloats(v.dim), "packed floats");
+      }
     thread_local PackBuffer buffer;
     float *packed = buffer.get(size_t(std::max<int64_t>(packedFloats, 1)));
-    std::vector<const float *> args(call.args);
-    size_t offset = 0;
-    for (size_t k = 0; k < r.variables.size(); ++k) {
-      const VariableInfo &v = r.variables[k];
-      if (v.category != reduced)
-        continue;
-      const float *src = call.args[k];
-      float *dst = packed + offset;
-      const int64_t dim = v.dim;
+    for (const auto &[source, offset] : packedAt) {
+      const auto &[src, dim] = source;
       for (int64_t c = 0; c < dim; ++c) {
-        float *row = dst + c * stride;
+        float *row = packed + offset + c * stride;
         for (int64_t j = 0; j < nReduced; ++j)
           row[j] = src[j * dim + c];
         std::fill(row + nReduced, row + stride, 0.0f);
       }
-      args[k] = dst;
-      offset += blockFloats(dim);
     }
+    for (int64_t q = 0; q < entries; ++q)
+      for (size_t k = 0; k < numVars; ++k)
+        if (r.variables[k].category == reduced) {
+          const float *&arg = argv[size_t(q) * numVars + k];
+          arg = packed + packedAt.at({arg, r.variables[k].dim});
+        }
 
-    // Split the output rows. Small problems are not worth waking threads for.
+    // Split each entry's output rows; the tasks of all entries share the pool (a batch of small
+    // problems uses every thread). Small work is not worth waking threads for.
     const int64_t nOut = call.nOut;
     constexpr int64_t kMinPairsPerThread = int64_t(1) << 15;
     int64_t threads = std::min(call.threads, 1024);
     int64_t pairs = nReduced == 0 ? 0 : nOut > INT64_MAX / nReduced ? INT64_MAX : nOut * nReduced;
+    pairs = pairs > INT64_MAX / entries ? INT64_MAX : pairs * entries;
     threads = std::max<int64_t>(1, std::min<int64_t>(threads, pairs / kMinPairsPerThread));
-    threads = std::min(threads, nOut);
-    int64_t chunks = threads == 1 ? 1 : std::min<int64_t>(nOut, threads * 4);
+    // Tasks per entry: about 4 per thread overall, at least one.
+    int64_t chunks = threads == 1 ? 1 : std::min<int64_t>(nOut, (threads * 4 + entries - 1) / entries);
     // Written so that no intermediate exceeds nOut (nOut may be close to INT64_MAX).
     int64_t chunkRows = (nOut - 1) / chunks + 1;
     if (chunks > 1 && chunkRows >= 16)
       chunkRows = (chunkRows - 1) / 8 * 8 + 8;
     chunks = (nOut - 1) / chunkRows + 1;
 
-    const float *const *argv = args.data();
-    float *values = call.values;
-    int64_t *indices = call.indices;
+    const int64_t valueStride = nOut * r.valueDim, indexStride = nOut * r.indexDim;
     KernelFn fn = e.fn;
     // The kernel takes the whole arrays and writes rows [begin, end) of each output it has.
-    std::function<void(int64_t)> body = [&](int64_t chunk) {
+    std::function<void(int64_t)> body = [&](int64_t task) {
+      const int64_t entry = task / chunks, chunk = task % chunks;
       int64_t begin = chunk * chunkRows;
       int64_t end = std::min(nOut, begin + chunkRows);
-      fn(argv, values, indices, begin, end, nReduced, stride);
+      fn(argv.data() + size_t(entry) * numVars,
+         call.values ? call.values + entry * valueStride : nullptr,
+         call.indices ? call.indices + entry * indexStride : nullptr, begin, end, nReduced, stride);
     };
-    ThreadPool::global().parallelFor(chunks, int(threads), body);
+    ThreadPool::global().parallelFor(entries * chunks, int(threads), body);
     buffer.trim();
   }
 

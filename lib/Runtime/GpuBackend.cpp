@@ -207,10 +207,13 @@ private:
   void runHost(DeviceState &state, const Call &call);
   void runMulti(const Call &call, const std::vector<int> &ordinals);
   void load(DeviceState &state);
-  Plan plan(const DeviceState &state, size_t index, int64_t nOut, int64_t nReduced) const;
-  void launch(const DeviceState &state, size_t index, const Plan &plan,
+  Plan plan(const DeviceState &state, size_t index, int64_t nOut, int64_t nReduced,
+            int64_t problems) const;
+  /// Launches `plan` for the call's entries: args are entry 0's device arrays, values and
+  /// indices batchBegin's outputs.
+  void launch(const DeviceState &state, const Call &call, const Plan &plan,
               const std::vector<CUdeviceptr> &args, CUdeviceptr values, CUdeviceptr indices,
-              int64_t nOut, int64_t nReduced, CUstream stream) const;
+              CUstream stream) const;
   CUdeviceptr buffer(DeviceState &state, size_t slot, size_t bytes, const std::string &what);
 
   const ArtifactContents &contents;
@@ -414,8 +417,8 @@ void GpuBackend::load(DeviceState &state) {
 /// Chooses the variant and the split of the reduced range. Model: blocks are spread evenly over
 /// the SMs, an SM's time is the pairs of the blocks it gets (ceil(blocks / SMs) of them) at a
 /// rate that drops when it holds too few warps; a split costs a memset and atomics.
-Plan GpuBackend::plan(const DeviceState &state, size_t index, int64_t nOut,
-                      int64_t nReduced) const {
+Plan GpuBackend::plan(const DeviceState &state, size_t index, int64_t nOut, int64_t nReduced,
+                      int64_t problems) const {
   const KernelSpec &spec = specs[index];
   const std::array<Variant, 3> &variants = state.variants[index];
   const int64_t tile = spec.tile, block = spec.block;
@@ -432,7 +435,7 @@ Plan GpuBackend::plan(const DeviceState &state, size_t index, int64_t nOut,
     if (gridX > std::numeric_limits<int32_t>::max() || realChunks > 65535)
       return;
     const Kernel &k = realChunks > 1 ? v.splitj : v.plain;
-    double blocks = double(gridX) * double(realChunks);
+    double blocks = double(gridX) * double(realChunks) * double(problems);
     double perSM = std::ceil(blocks / state.sms);
     double warps = std::min<double>(perSM, k.blocksPerSM) * double(block) / 32.0;
     double efficiency = std::min(1.0, warps / 12.0);
@@ -477,9 +480,10 @@ Plan GpuBackend::plan(const DeviceState &state, size_t index, int64_t nOut,
     int64_t rowsPerBlock = v.plain.rowsPerBlock;
     int64_t gridX = (nOut + rowsPerBlock - 1) / rowsPerBlock;
     int64_t slots = int64_t(state.sms) * v.plain.blocksPerSM;
-    // Splits beyond ~4 waves of blocks gain nothing.
+    // Splits beyond ~4 waves of blocks (of all the batch's problems) gain nothing.
+    const int64_t blocks = gridX * problems;
     int64_t maxChunks = std::max<int64_t>(
-        1, std::min<int64_t>(tiles, std::max<int64_t>(1, (4 * slots + gridX - 1) / gridX)));
+        1, std::min<int64_t>(tiles, std::max<int64_t>(1, (4 * slots + blocks - 1) / blocks)));
     for (int64_t c = 1; c <= maxChunks; ++c)
       consider(v, c);
   }
@@ -489,46 +493,74 @@ Plan GpuBackend::plan(const DeviceState &state, size_t index, int64_t nOut,
   return best;
 }
 
-void GpuBackend::launch(const DeviceState &state, size_t index, const Plan &p,
+void GpuBackend::launch(const DeviceState &state, const Call &call, const Plan &p,
                         const std::vector<CUdeviceptr> &args, CUdeviceptr values,
-                        CUdeviceptr indices, int64_t nOut, int64_t nReduced,
-                        CUstream stream) const {
+                        CUdeviceptr indices, CUstream stream) const {
   const Driver &d = driver();
+  const size_t index = call.reductionIndex;
   const ReductionInfo &r = contents.reductions[index];
+  const int64_t nOut = call.nOut, problems = call.batchEnd - call.batchBegin;
   // Split-j kernels (sum only) add their partial sums into zeroed values.
   if (p.kernel->splitj)
-    check(d.cuMemsetD32Async(values, 0, size_t(nOut * r.valueDim), stream), "cuMemsetD32Async",
-          "zeroing values for the split-j kernel");
-  // The ABI: one device pointer per variable, values, indices, then nOut, nReduced, jChunk
-  // (int32).
-  constexpr size_t trailing = abi::kGpuTrailingParams;
-  void *params[64 + trailing];
-  std::vector<void *> heap;
-  void **slots = params;
-  if (args.size() > 64) {
-    heap.resize(args.size() + trailing);
-    slots = heap.data();
+    check(d.cuMemsetD32Async(values, 0, size_t(problems * nOut * r.valueDim), stream),
+          "cuMemsetD32Async", "zeroing values for the split-j kernel");
+  // The ABI (KernelABI.h): one device pointer per variable, values, indices, nOut, nReduced,
+  // jChunk, batchBase (int32), the batch sizes (int32) and strides (int64). A kernel decodes
+  // the last kGpuBatchRank batch dimensions; the leading ones, and entries beyond blockIdx.z's
+  // limit, are launches of their own.
+  abi::BatchLayout outer, split; // outer: no dimensions unless the rank is above the kernels'
+  const bool hasOuter = call.batch.shape.size() > abi::kGpuBatchRank;
+  if (hasOuter)
+    split = call.batch.splitOuter(outer);
+  const abi::BatchLayout &inner = hasOuter ? split : call.batch;
+  const int64_t innerCount = inner.count();
+  const size_t numVars = args.size();
+  // Reused across calls: a launch allocates nothing once they have grown.
+  thread_local std::vector<int64_t> strides;
+  thread_local std::vector<CUdeviceptr> bases;
+  thread_local std::vector<void *> slots;
+  int32_t sizes[abi::kGpuBatchRank];
+  inner.gpuParams(numVars, sizes, strides);
+  bases.assign(args.begin(), args.end());
+  CUdeviceptr entryValues = 0, entryIndices = 0;
+  int32_t n32 = int32_t(nOut), m32 = int32_t(call.nReduced), chunk32 = int32_t(p.chunk);
+  int32_t batchBase = 0;
+  slots.assign(abi::gpuKernelParamCount(numVars), nullptr);
+  for (size_t k = 0; k < numVars; ++k)
+    slots[k] = &bases[k];
+  void *trailing[abi::kGpuTrailingParams] = {&entryValues, &entryIndices, &n32, &m32, &chunk32,
+                                             &batchBase};
+  std::copy(trailing, trailing + abi::kGpuTrailingParams, slots.begin() + long(numVars));
+  for (size_t d = 0; d < abi::kGpuBatchRank; ++d)
+    slots[numVars + abi::kGpuTrailingParams + d] = &sizes[d];
+  for (size_t k = 0; k < strides.size(); ++k)
+    slots[numVars + abi::kGpuTrailingParams + abi::kGpuBatchRank + k] = &strides[k];
+  for (int64_t e = call.batchBegin; e < call.batchEnd;) {
+    const int64_t o = e / innerCount, z = e % innerCount;
+    const int64_t count =
+        std::min({innerCount - z, call.batchEnd - e, abi::kGpuMaxBatchPerLaunch});
+    for (size_t k = 0; k < numVars; ++k)
+      bases[k] = args[k] ? args[k] + CUdeviceptr(outer.offset(k, o)) * sizeof(float) : 0;
+    const CUdeviceptr done = CUdeviceptr(e - call.batchBegin) * CUdeviceptr(nOut);
+    entryValues = values ? values + done * CUdeviceptr(r.valueDim) * sizeof(float) : 0;
+    entryIndices = indices ? indices + done * CUdeviceptr(r.indexDim) * sizeof(int64_t) : 0;
+    batchBase = int32_t(z);
+    if (verbose)
+      std::fprintf(stderr,
+                   "kconv gpu: %s on GPU %d (%s, %d SMs, %s): grid %ux%ux%lld, block %d, %d "
+                   "row(s) per thread, chunk %lld, nOut %lld, nReduced %lld, batch entries "
+                   "%lld..%lld of %lld, %d block(s)/SM\n",
+                   p.kernel->name->c_str(), state.ordinal, state.name.c_str(), state.sms,
+                   state.loadedFrom.c_str(), p.gridX, p.gridY, (long long)count,
+                   specs[index].block, p.kernel->rows, (long long)p.chunk, (long long)nOut,
+                   (long long)call.nReduced, (long long)e, (long long)(e + count - 1),
+                   (long long)call.batch.count(), p.kernel->blocksPerSM);
+    check(d.cuLaunchKernel(p.kernel->function, p.gridX, p.gridY, unsigned(count),
+                           unsigned(specs[index].block), 1, 1, 0, stream, slots.data(), nullptr),
+          "cuLaunchKernel", *p.kernel->name + ", grid " + std::to_string(p.gridX) + "x" +
+                                std::to_string(p.gridY) + "x" + std::to_string(count));
+    e += count;
   }
-  for (size_t k = 0; k < args.size(); ++k)
-    slots[k] = const_cast<CUdeviceptr *>(&args[k]);
-  int32_t n32 = int32_t(nOut), m32 = int32_t(nReduced), chunk32 = int32_t(p.chunk);
-  slots[args.size()] = &values;
-  slots[args.size() + 1] = &indices;
-  slots[args.size() + 2] = &n32;
-  slots[args.size() + 3] = &m32;
-  slots[args.size() + 4] = &chunk32;
-  if (verbose)
-    std::fprintf(stderr,
-                 "kconv gpu: %s on GPU %d (%s, %d SMs, %s): grid %ux%u, block %d, %d row(s) per "
-                 "thread, chunk %lld, nOut %lld, nReduced %lld, %d block(s)/SM\n",
-                 p.kernel->name->c_str(), state.ordinal, state.name.c_str(), state.sms,
-                 state.loadedFrom.c_str(), p.gridX, p.gridY, specs[index].block, p.kernel->rows,
-                 (long long)p.chunk, (long long)nOut, (long long)nReduced, p.kernel->blocksPerSM);
-  check(d.cuLaunchKernel(p.kernel->function, p.gridX, p.gridY, 1, unsigned(specs[index].block), 1,
-                         1, 0, stream, slots, nullptr),
-        "cuLaunchKernel", *p.kernel->name + ", grid " + std::to_string(p.gridX) + "x" +
-                              std::to_string(p.gridY));
-  (void)state;
 }
 
 CUdeviceptr GpuBackend::buffer(DeviceState &state, size_t slot, size_t bytes,
@@ -616,6 +648,10 @@ void GpuBackend::run(const Call &call) {
     throw Error(ErrorCode::Unsupported,
                 "reduction '" + r.name + "': the GPU kernels take fewer than 2^31 rows, got nI = " +
                     std::to_string(call.nI) + ", nJ = " + std::to_string(call.nJ));
+  if (call.batch.count() > std::numeric_limits<int32_t>::max())
+    throw Error(ErrorCode::Unsupported,
+                "reduction '" + r.name + "': the GPU kernels take fewer than 2^31 batch entries, "
+                "got " + std::to_string(call.batch.count()));
   std::vector<int> ordinals = requestedDevices(call);
   if (call.deviceMemory && !call.devices.empty() && ordinals.size() > 1)
     throw Error(ErrorCode::InvalidArgument,
@@ -627,30 +663,47 @@ void GpuBackend::run(const Call &call) {
     runHost(state, call);
     return;
   }
-  if (ordinals.size() == 1 || call.nOut < 2) {
+  if (ordinals.size() == 1 || (call.nOut < 2 && call.batchEnd - call.batchBegin < 2)) {
     runHost(deviceFor(call, ordinals[0]), call);
     return;
   }
   runMulti(call, ordinals);
 }
 
-/// Several GPUs, host memory: the output rows cut into contiguous slices (sizes differing by at
-/// most one), slice k on GPU ordinals[k] with all of the reduced rows; one host thread per GPU,
-/// each the single-GPU host path on its slice (its own buffers, stream and plan).
+/// Several GPUs, host memory: the batch entries, or for one problem its output rows, cut into
+/// contiguous slices (sizes differing by at most one), slice k on GPU ordinals[k] with all of
+/// the reduced rows; one host thread per GPU, each the single-GPU host path on its slice (its own
+/// buffers, stream and plan).
 void GpuBackend::runMulti(const Call &call, const std::vector<int> &ordinals) {
   const ReductionInfo &r = *call.reduction;
-  const int64_t parts = std::min<int64_t>(int64_t(ordinals.size()), call.nOut);
+  const int64_t problems = call.batchEnd - call.batchBegin;
+  const bool byEntry = problems > 1;
+  const int64_t parts =
+      std::min<int64_t>(int64_t(ordinals.size()), byEntry ? problems : call.nOut);
   std::vector<DeviceState *> states;
   for (int64_t k = 0; k < parts; ++k)
     states.push_back(&deviceFor(call, ordinals[size_t(k)])); // errors before any work
   const VarCategory outCategory = r.outputCategory();
   std::vector<Call> slices(static_cast<size_t>(parts), call);
-  const int64_t base = call.nOut / parts, extra = call.nOut % parts;
+  const int64_t total = byEntry ? problems : call.nOut;
+  const int64_t base = total / parts, extra = total % parts;
   int64_t begin = 0;
   for (int64_t k = 0; k < parts; ++k) {
     const int64_t rows = base + (k < extra ? 1 : 0);
     Call &slice = slices[size_t(k)];
     slice.devices.clear();
+    slice.stream = nullptr; // each GPU its own stream
+    if (byEntry) {
+      // Entries [begin, begin + rows): every input whole, the outputs from entry begin on.
+      slice.batchBegin = call.batchBegin + begin;
+      slice.batchEnd = slice.batchBegin + rows;
+      if (call.values)
+        slice.values = call.values + begin * call.nOut * r.valueDim;
+      if (call.indices)
+        slice.indices = call.indices + begin * call.nOut * r.indexDim;
+      begin += rows;
+      continue;
+    }
     slice.nOut = rows;
     (r.axis == 1 ? slice.nI : slice.nJ) = rows;
     for (size_t a = 0; a < call.args.size(); ++a)
@@ -660,7 +713,6 @@ void GpuBackend::runMulti(const Call &call, const std::vector<int> &ordinals) {
       slice.values = call.values + begin * r.valueDim;
     if (call.indices)
       slice.indices = call.indices + begin * r.indexDim;
-    slice.stream = nullptr; // each GPU its own stream
     begin += rows;
   }
   std::vector<std::string> errors(static_cast<size_t>(parts));
@@ -683,7 +735,8 @@ void GpuBackend::runMulti(const Call &call, const std::vector<int> &ordinals) {
     t.join();
   for (size_t k = 0; k < size_t(parts); ++k)
     if (!errors[k].empty())
-      throw Error(codes[k], "GPU " + std::to_string(ordinals[k]) + " (rows of slice " +
+      throw Error(codes[k], "GPU " + std::to_string(ordinals[k]) + " (" +
+                                (byEntry ? "batch entries" : "rows") + " of slice " +
                                 std::to_string(k) + "): " + errors[k]);
 }
 
@@ -692,17 +745,19 @@ void GpuBackend::runHost(DeviceState &state, const Call &call) {
   const ReductionInfo &r = *call.reduction;
   const Driver &d = driver();
   ScopedContext scope(state.context);
-  const size_t valueCount = size_t(checkedMul(call.nOut, r.valueDim, "nOut x value_dim"));
-  const size_t indexCount = size_t(checkedMul(call.nOut, r.indexDim, "nOut x index_dim"));
+  const int64_t problems = call.batchEnd - call.batchBegin;
+  const int64_t outRows = checkedMul(problems, call.nOut, "batch entries x nOut");
+  const size_t valueCount = size_t(checkedMul(outRows, r.valueDim, "nOut x value_dim"));
+  const size_t indexCount = size_t(checkedMul(outRows, r.indexDim, "nOut x index_dim"));
 
   if (call.deviceMemory) {
     CUstream stream = static_cast<CUstream>(call.stream);
     std::vector<CUdeviceptr> args(call.args.size());
     for (size_t k = 0; k < args.size(); ++k)
       args[k] = reinterpret_cast<CUdeviceptr>(call.args[k]);
-    Plan p = plan(state, index, call.nOut, call.nReduced);
-    launch(state, index, p, args, reinterpret_cast<CUdeviceptr>(call.values),
-           reinterpret_cast<CUdeviceptr>(call.indices), call.nOut, call.nReduced, stream);
+    Plan p = plan(state, index, call.nOut, call.nReduced, problems);
+    launch(state, call, p, args, reinterpret_cast<CUdeviceptr>(call.values),
+           reinterpret_cast<CUdeviceptr>(call.indices), stream);
     return;
   }
 
@@ -715,7 +770,13 @@ void GpuBackend::runHost(DeviceState &state, const Call &call) {
     int64_t rows = v.category == VarCategory::Vi ? call.nI
                    : v.category == VarCategory::Vj ? call.nJ
                                                    : 1;
-    size_t bytes = checkedBytes(checkedMul(rows, v.dim, "rows x dim"), sizeof(float), "bytes");
+    // The whole batch of the array (entry 0 at its start, every stride >= 0).
+    int64_t extent = checkedMul(rows, v.dim, "rows x dim");
+    for (size_t d = 0; d < call.batch.shape.size(); ++d)
+      extent = checkedAdd(extent, checkedMul(call.batch.shape[d] - 1, call.batch.strides[k][d],
+                                             "batch extent"),
+                          "batch extent");
+    size_t bytes = checkedBytes(extent, sizeof(float), "bytes");
     args[k] = buffer(state, k, bytes, "input " + v.name);
     if (bytes)
       check(d.cuMemcpyHtoDAsync(args[k], call.args[k], bytes, stream), "cuMemcpyHtoDAsync",
@@ -725,8 +786,8 @@ void GpuBackend::runHost(DeviceState &state, const Call &call) {
   const size_t valueBytes = valueCount * sizeof(float), indexBytes = indexCount * sizeof(int64_t);
   CUdeviceptr values = valueBytes ? buffer(state, args.size(), valueBytes, "values") : 0;
   CUdeviceptr indices = indexBytes ? buffer(state, args.size() + 1, indexBytes, "indices") : 0;
-  Plan p = plan(state, index, call.nOut, call.nReduced);
-  launch(state, index, p, args, values, indices, call.nOut, call.nReduced, stream);
+  Plan p = plan(state, index, call.nOut, call.nReduced, problems);
+  launch(state, call, p, args, values, indices, stream);
   if (valueBytes)
     check(d.cuMemcpyDtoHAsync(call.values, values, valueBytes, stream), "cuMemcpyDtoHAsync",
           "values");

@@ -129,6 +129,65 @@ int64_t Artifact::outputRows(std::string_view reduction, int64_t nI, int64_t nJ)
   return this->reduction(reduction).axis == 1 ? nI : nJ;
 }
 
+namespace {
+
+std::string shapeString(const std::vector<int64_t> &shape) {
+  std::string s = "(";
+  for (size_t d = 0; d < shape.size(); ++d)
+    s += (d ? ", " : "") + std::to_string(shape[d]);
+  return s + (shape.size() == 1 ? ",)" : ")");
+}
+
+std::string inputName(const ReductionInfo &r, size_t k) {
+  const VariableInfo &v = r.variables[k];
+  return "input " + std::to_string(k) + " (" + v.name + ", " + toString(v.category) + ", dim " +
+         std::to_string(v.dim) + ")";
+}
+
+/// The broadcast batch shape of `inputs` (docs/runtime.md, "Batch dimensions"); `invalid` throws.
+template <typename Invalid>
+std::vector<int64_t> broadcastShape(const ReductionInfo &r, const std::vector<Input> &inputs,
+                                    Invalid invalid) {
+  size_t rank = 0;
+  for (const Input &in : inputs)
+    rank = std::max(rank, in.batch.size());
+  std::vector<int64_t> shape(rank, 1);
+  std::vector<int> from(rank, -1); // the input that set each size (> 1)
+  for (size_t k = 0; k < inputs.size(); ++k) {
+    const std::vector<int64_t> &batch = inputs[k].batch;
+    for (size_t d = 0; d < batch.size(); ++d) {
+      const size_t at = rank - batch.size() + d;
+      if (batch[d] < 0)
+        invalid(inputName(r, k) + " has batch shape " + shapeString(batch) +
+                ": sizes must be >= 0");
+      if (batch[d] == 1 || batch[d] == shape[at])
+        continue;
+      if (shape[at] != 1)
+        invalid(inputName(r, k) + " has batch shape " + shapeString(batch) + ", " +
+                inputName(r, size_t(from[at])) + " has " +
+                shapeString(inputs[size_t(from[at])].batch) +
+                ": they do not broadcast (batch sizes must be equal, or 1)");
+      shape[at] = batch[d];
+      from[at] = int(k);
+    }
+  }
+  return shape;
+}
+
+} // namespace
+
+std::vector<int64_t> Artifact::broadcastBatchShape(std::string_view reductionName,
+                                                   const std::vector<Input> &inputs) const {
+  const ReductionInfo &r = reduction(reductionName);
+  if (inputs.size() != r.variables.size())
+    throw Error(ErrorCode::InvalidArgument,
+                "reduction '" + r.name + "': expected " + std::to_string(r.variables.size()) +
+                    " inputs, got " + std::to_string(inputs.size()));
+  return broadcastShape(r, inputs, [&](const std::string &what) {
+    throw Error(ErrorCode::InvalidArgument, "reduction '" + r.name + "': " + what);
+  });
+}
+
 void Artifact::run(std::string_view reductionName, const std::vector<Input> &inputs,
                    Outputs outputs, int64_t nI, int64_t nJ, const RunOptions &options) const {
   const size_t index = impl_->indexOf(reductionName);
@@ -163,10 +222,7 @@ void Artifact::run(std::string_view reductionName, const std::vector<Input> &inp
     const VariableInfo &v = r.variables[k];
     const Input &in = inputs[k];
     int64_t rows = v.category == VarCategory::Vi ? nI : v.category == VarCategory::Vj ? nJ : 1;
-    auto var = [&] {
-      return "input " + std::to_string(k) + " (" + v.name + ", " + toString(v.category) +
-             ", dim " + std::to_string(v.dim) + ")";
-    };
+    auto var = [&] { return inputName(r, k); };
     if (in.dim >= 0 && in.dim != v.dim)
       invalid(var() + " has dimension " + std::to_string(in.dim) + ", expected " +
               std::to_string(v.dim));
@@ -176,16 +232,60 @@ void Artifact::run(std::string_view reductionName, const std::vector<Input> &inp
       invalid(var() + " has " + std::to_string(in.rows) + " rows, expected " +
               (v.category == VarCategory::Vi ? "nI = " : "nJ = ") + std::to_string(rows));
     }
-    if (!in.data && rows > 0)
+    const bool noEntries = std::find(in.batch.begin(), in.batch.end(), 0) != in.batch.end();
+    if (!in.data && rows > 0 && !noEntries)
       invalid(var() + " is a null pointer");
-    // The array must be addressable: its size in bytes fits in 64 bits.
+    if (!in.batchStrides.empty() && in.batchStrides.size() != in.batch.size())
+      invalid(var() + " has " + std::to_string(in.batchStrides.size()) +
+              " batch strides for batch shape " + shapeString(in.batch) +
+              " (one per batch dimension, or none: packed)");
+    // The array must be addressable: its extent in bytes fits in 64 bits.
     try {
-      checkedBytes(checkedMul(rows, v.dim, "rows x dim"), sizeof(float), "bytes");
+      int64_t extent = checkedMul(rows, v.dim, "rows x dim"), packed = extent;
+      for (size_t d = in.batch.size(); d-- > 0;) {
+        int64_t stride = in.batchStrides.empty() ? packed : in.batchStrides[d];
+        if (stride < 0)
+          invalid(var() + " has batch strides " + shapeString(in.batchStrides) +
+                  ": strides must be >= 0");
+        if (in.batch[d] > 1)
+          extent = checkedAdd(extent, checkedMul(in.batch[d] - 1, stride, "batch extent"),
+                              "batch extent");
+        packed = checkedMul(packed, std::max<int64_t>(in.batch[d], 0), "batch x rows x dim");
+      }
+      checkedBytes(extent, sizeof(float), "bytes");
     } catch (const Error &e) {
       invalid(var() + ": " + e.what());
     }
     call.args[k] = in.data;
   }
+  // The batch: broadcast shape, each variable's strides along it, collapsed (BatchLayout.h).
+  const std::vector<int64_t> batchShape = broadcastShape(r, inputs, invalid);
+  if (!batchShape.empty()) {
+    std::vector<std::vector<int64_t>> strides(inputs.size());
+    for (size_t k = 0; k < inputs.size(); ++k) {
+      const Input &in = inputs[k];
+      const VariableInfo &v = r.variables[k];
+      int64_t rows = v.category == VarCategory::Vi ? nI : v.category == VarCategory::Vj ? nJ : 1;
+      int64_t packed = rows * v.dim; // checked above
+      strides[k].assign(batchShape.size(), 0);
+      for (size_t d = in.batch.size(); d-- > 0;) {
+        int64_t stride = in.batchStrides.empty() ? packed : in.batchStrides[d];
+        if (in.batch[d] != 1)
+          strides[k][batchShape.size() - in.batch.size() + d] = stride;
+        packed *= std::max<int64_t>(in.batch[d], 1);
+      }
+    }
+    call.batch = abi::BatchLayout::collapse(batchShape, strides);
+  }
+  int64_t problems = 1;
+  for (int64_t size : batchShape) {
+    try {
+      problems = checkedMul(problems, size, "batch entries");
+    } catch (const Error &e) {
+      invalid("batch shape " + shapeString(batchShape) + ": " + e.what());
+    }
+  }
+  call.batchEnd = problems;
   // Each output pointer is required exactly when the kind has that output.
   auto checkOutput = [&](const void *pointer, int64_t dim, size_t elementSize, const char *what,
                          const char *type) {
@@ -196,13 +296,17 @@ void Artifact::run(std::string_view reductionName, const std::vector<Input> &inp
       return;
     }
     try {
-      checkedBytes(checkedMul(call.nOut, dim, "nOut x dim"), elementSize, "bytes");
+      checkedBytes(checkedMul(checkedMul(problems, call.nOut, "batch entries x nOut"), dim,
+                              "nOut x dim"),
+                   elementSize, "bytes");
     } catch (const Error &e) {
       invalid(std::string(what) + ": " + e.what());
     }
-    if (!pointer && call.nOut > 0)
-      invalid(std::string(what) + " is a null pointer (" + std::to_string(call.nOut) +
-              " output rows of " + std::to_string(dim) + " " + type + ")");
+    if (!pointer && call.nOut > 0 && problems > 0)
+      invalid(std::string(what) + " is a null pointer (" +
+              (batchShape.empty() ? "" : "batch " + shapeString(batchShape) + " of ") +
+              std::to_string(call.nOut) + " output rows of " + std::to_string(dim) + " " + type +
+              ")");
   };
   checkOutput(outputs.values, r.valueDim, sizeof(float), "values", "float32");
   checkOutput(outputs.indices, r.indexDim, sizeof(int64_t), "indices", "int64");
@@ -225,7 +329,7 @@ void Artifact::run(std::string_view reductionName, const std::vector<Input> &inp
     device = Device::Gpu;
   }
   Backend &backend = impl_->selectBackend(index, device);
-  if (call.nOut == 0)
+  if (call.nOut == 0 || problems == 0)
     return;
   // nReduced = 0 too: the kernels write the kind's empty result (docs/reductions.md).
   backend.run(call);

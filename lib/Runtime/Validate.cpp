@@ -311,7 +311,8 @@ private:
             fail(r, "the PTX kernel " + *name + " takes " + std::to_string(params) +
                         " parameters, but the metadata's " + std::to_string(r.variables.size()) +
                         " variables make " + std::to_string(expected) +
-                        " (one pointer per variable, values, indices, nOut, nReduced, jChunk)");
+                        " (one pointer per variable, values, indices, nOut, nReduced, jChunk, "
+                        "batchBase, the batch sizes and strides: KernelABI.h)");
         }
   }
 

@@ -116,6 +116,6 @@ def test_ptx_parameters_are_checked(compiled):
     edited = edit_metadata(compiled, b"var B j 1\n", b"var B j 1\nvar C j 1\n", drop_kinds=(2,))
     with pytest.raises(kconv.KconvError) as e:
         kconv.load_bytes(edited, "edited.kca")
-    assert ("the PTX kernel kconv_gpu_gaussian_conv takes 8 parameters, but the metadata's 4 "
-            "variables make 9") in str(e.value)
+    assert ("the PTX kernel kconv_gpu_gaussian_conv takes 25 parameters, but the metadata's 4 "
+            "variables make 30") in str(e.value)
     assert kconv.load_bytes(edit_metadata(compiled, b"", b"", drop_kinds=(2,)), "nocpu.kca")

@@ -190,36 +190,60 @@ CUresult cuEventSynchronize(void *e) { (void)e; return 0; }
 CUresult cuEventElapsedTime_v2(float *ms, void *a, void *b) { (void)a; (void)b; *ms = 1; return 0; }
 
 static void logLaunch(const char *log, const char *name, unsigned gx, unsigned gy, int nOut,
-                      int nRed, int chunk) {
+                      int nRed, int chunk, unsigned gz, int batchBase) {
   if (!log)
     return;
   FILE *fp = fopen(log, "a");
   if (!fp)
     return;
   if (getenv("FAKE_CUDA_DEVICES"))
-    fprintf(fp, "%s %u %u %d %d %d device %d\n", name, gx, gy, nOut, nRed, chunk,
-            current ? (int)((int *)current - contexts) : -1);
+    fprintf(fp, "%s %u %u %d %d %d device %d batch %u %d\n", name, gx, gy, nOut, nRed, chunk,
+            current ? (int)((int *)current - contexts) : -1, gz, batchBase);
   else
-    fprintf(fp, "%s %u %u %d %d %d\n", name, gx, gy, nOut, nRed, chunk);
+    fprintf(fp, "%s %u %u %d %d %d batch %u %d\n", name, gx, gy, nOut, nRed, chunk, gz,
+            batchBase);
   fclose(fp);
 }
 
-/* params: X, Y, values, indices (device pointers), nOut, nRed, jChunk (int32). */
-static CUresult launchNearest(const char *name, unsigned gx, unsigned gy, unsigned bx,
-                              void **params, const char *log) {
+/* The batch parameters after the V pointers and values, indices, nOut, nRed, jChunk, batchBase
+   (KernelABI.h): 4 int32 sizes, then per variable 4 int64 strides. The element offset of
+   variable k in entry e (BatchLayout.h). */
+static int64_t batchOffset(void **params, int vars, int k, long e) {
+  int64_t off = 0;
+  for (int d = 3; d >= 0; --d) {
+    int size = *(int *)params[vars + 6 + d];
+    off += (e % size) * *(int64_t *)params[vars + 10 + 4 * k + d];
+    e /= size;
+  }
+  return off;
+}
+
+/* params: X, Y, values, indices (device pointers), nOut, nRed, jChunk, batchBase (int32), the
+   batch. */
+static CUresult launchNearest(const char *name, unsigned gx, unsigned gy, unsigned gz,
+                              unsigned bx, void **params, const char *log) {
   const float *x = *(const float **)params[0], *y = *(const float **)params[1];
   float *values = *(float **)params[2];
   int64_t *indices = *(int64_t **)params[3];
   int nOut = *(int *)params[4], nRed = *(int *)params[5], chunk = *(int *)params[6];
+  int batchBase = *(int *)params[7];
   if (strstr(name, "_splitj") || gy != 1 || chunk != nRed)
     return 1; /* no split of the reduced range exists for min_argmin */
   if (!isDevice(values) || !isDevice(indices) || (nOut > 0 && !isDevice(x)) ||
       (nRed > 0 && !isDevice(y)))
     return 1;
-  logLaunch(log, name, gx, gy, nOut, nRed, chunk);
+  logLaunch(log, name, gx, gy, nOut, nRed, chunk, gz, batchBase);
   int rows = strstr(name, "_r1") ? 1 : (getenv("FAKE_CUDA_ROWS") ? atoi(getenv("FAKE_CUDA_ROWS")) : 4);
   long rowsPerBlock = strstr(name, "_small") ? (long)bx / 8 : (long)bx * rows;
   long end = (long)gx * rowsPerBlock < nOut ? (long)gx * rowsPerBlock : nOut;
+  const float *x0 = x, *y0 = y;
+  float *values0 = values;
+  int64_t *indices0 = indices;
+  for (unsigned z = 0; z < gz; ++z) {
+  x = x0 + batchOffset(params, 2, 0, batchBase + (long)z);
+  y = y0 + batchOffset(params, 2, 1, batchBase + (long)z);
+  values = values0 + (long)z * nOut * 3;
+  indices = indices0 + (long)z * nOut * 3;
   for (long i = 0; i < end; ++i)
     for (int c = 0; c < 3; ++c) {
       float best = INFINITY;
@@ -234,29 +258,32 @@ static CUresult launchNearest(const char *name, unsigned gx, unsigned gy, unsign
       values[3 * i + c] = best;
       indices[3 * i + c] = at;
     }
+  }
   return 0;
 }
 
 /* The launches log here ($FAKE_CUDA_LOG), one line each: kernel gridX gridY nOut nRed chunk. */
 CUresult cuLaunchKernel(void *f, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by,
                         unsigned bz, unsigned shared, void *s, void **params, void **extra) {
-  (void)gz; (void)by; (void)bz; (void)shared; (void)s; (void)extra;
+  (void)by; (void)bz; (void)shared; (void)s; (void)extra;
   const char *name = (const char *)f;
   if (!strcmp(mode(), "launchfail"))
     return 719;
   const char *log = getenv("FAKE_CUDA_LOG");
   if (strstr(name, "nearest"))
-    return launchNearest(name, gx, gy, bx, params, log);
+    return launchNearest(name, gx, gy, gz, bx, params, log);
   if (strstr(name, "gaussian_conv") == NULL)
     return 0; /* other kernels: accepted, not computed */
-  /* params: X, Y, B, values, indices (device pointers), nOut, nRed, jChunk (int32). */
-  const float *x = *(const float **)params[0], *y = *(const float **)params[1],
-              *b = *(const float **)params[2];
-  float *out = *(float **)params[3];
+  /* params: X, Y, B, values, indices (device pointers), nOut, nRed, jChunk, batchBase (int32),
+     the batch. */
+  const float *x0 = *(const float **)params[0], *y0 = *(const float **)params[1],
+              *b0 = *(const float **)params[2];
+  float *out0 = *(float **)params[3];
   int nOut = *(int *)params[5], nRed = *(int *)params[6], chunk = *(int *)params[7];
-  if (!isDevice(x) || !isDevice(y) || !isDevice(b) || !isDevice(out))
+  int batchBase = *(int *)params[8];
+  if (!isDevice(x0) || !isDevice(y0) || !isDevice(b0) || !isDevice(out0))
     return 1; /* CUDA_ERROR_INVALID_VALUE: not device memory */
-  logLaunch(log, name, gx, gy, nOut, nRed, chunk);
+  logLaunch(log, name, gx, gy, nOut, nRed, chunk, gz, batchBase);
   int rows = strstr(name, "_r1") ? 1 : (getenv("FAKE_CUDA_ROWS") ? atoi(getenv("FAKE_CUDA_ROWS")) : 4);
   int block = getenv("FAKE_CUDA_BLOCK") ? atoi(getenv("FAKE_CUDA_BLOCK")) : 256;
   if ((int)bx != block)
@@ -267,6 +294,11 @@ CUresult cuLaunchKernel(void *f, unsigned gx, unsigned gy, unsigned gz, unsigned
   int splitj = strstr(name, "_splitj") != NULL;
   if (getenv("FAKE_CUDA_NOCOMPUTE"))
     return 0; /* plan inspection only ($FAKE_CUDA_NOCOMPUTE) */
+  for (unsigned z = 0; z < gz; ++z) {
+  const float *x = x0 + batchOffset(params, 3, 0, batchBase + (long)z),
+              *y = y0 + batchOffset(params, 3, 1, batchBase + (long)z),
+              *b = b0 + batchOffset(params, 3, 2, batchBase + (long)z);
+  float *out = out0 + (long)z * nOut;
   for (unsigned gyy = 0; gyy < gy; ++gyy)
     for (unsigned gxx = 0; gxx < gx; ++gxx) {
       long rowBegin = (long)gxx * rowsPerBlock, rowEnd = rowBegin + rowsPerBlock;
@@ -286,5 +318,6 @@ CUresult cuLaunchKernel(void *f, unsigned gx, unsigned gy, unsigned gz, unsigned
           out[i] = (float)acc;
       }
     }
+  }
   return 0;
 }

@@ -52,7 +52,10 @@ int main(int argc, char **argv) {
                                "kconv_gpu_nearest_small"})
       c.ptx += std::string(".visible .entry ") + kernel +
                "(.param .u64 x, .param .u64 y, .param .u64 values, .param .u64 indices, "
-               ".param .u32 n, .param .u32 m, .param .u32 chunk)\n{\n  ret;\n}\n";
+               ".param .u32 n, .param .u32 m, .param .u32 chunk, .param .u32 batch_base, "
+               ".param .u32 s0, .param .u32 s1, .param .u32 s2, .param .u32 s3, "
+               ".param .u64 x0, .param .u64 x1, .param .u64 x2, .param .u64 x3, "
+               ".param .u64 y0, .param .u64 y1, .param .u64 y2, .param .u64 y3)\n{\n  ret;\n}\n";
     written = kconv::serializeArtifact(c);
   }
   std::ofstream out(path, std::ios::binary | std::ios::trunc);

@@ -187,16 +187,18 @@ TEST_F(ValidateTest, PtxParameterCountIsChecked) {
   ReductionInfo &r = gaussian();
   r.attributes["gpu.kernel"] = "kconv_gpu_gaussian_conv";
   r.attributes["gpu.kernel_splitj"] = "kconv_gpu_gaussian_conv_splitj";
-  // 3 variables: 3 pointers + values, indices, nOut, nReduced, jChunk = 8 parameters.
-  contents_.ptx = ptxEntry("kconv_gpu_gaussian_conv", 8) +
-                  ptxEntry("kconv_gpu_gaussian_conv_splitj", 8);
+  // 3 variables: 3 pointers + values, indices, nOut, nReduced, jChunk, batchBase + 4 batch
+  // sizes + 3 x 4 batch strides = 25 parameters.
+  contents_.ptx = ptxEntry("kconv_gpu_gaussian_conv", 25) +
+                  ptxEntry("kconv_gpu_gaussian_conv_splitj", 25);
   EXPECT_NO_THROW(validateArtifact(contents_, "t.kca"));
   ArtifactContents c = contents_;
-  c.ptx = ptxEntry("kconv_gpu_gaussian_conv", 8) + ptxEntry("kconv_gpu_gaussian_conv_splitj", 7);
-  expectRefused(c, "the PTX kernel kconv_gpu_gaussian_conv_splitj takes 7 parameters, but the "
-                   "metadata's 3 variables make 8");
-  c.ptx = ptxEntry("kconv_gpu_gaussian_conv_splitj", 8) +
-          ptxEntry("kconv_gpu_gaussian_conv_x", 8); // a longer name is not the kernel
+  c.ptx = ptxEntry("kconv_gpu_gaussian_conv", 25) +
+          ptxEntry("kconv_gpu_gaussian_conv_splitj", 8); // the ABI before batch dimensions
+  expectRefused(c, "the PTX kernel kconv_gpu_gaussian_conv_splitj takes 8 parameters, but the "
+                   "metadata's 3 variables make 25");
+  c.ptx = ptxEntry("kconv_gpu_gaussian_conv_splitj", 25) +
+          ptxEntry("kconv_gpu_gaussian_conv_x", 25); // a longer name is not the kernel
   expectRefused(c, "its PTX has no kernel 'kconv_gpu_gaussian_conv' (attr gpu.kernel)");
 }
 
@@ -308,7 +310,8 @@ TEST(KernelAbi, NamesAndDescriptor) {
   ASSERT_TRUE(kconv::abi::parseGpuKernelName("g", "kconv_gpu_g_splitj", v, splitj));
   EXPECT_TRUE(v == kconv::abi::GpuVariant::Rows && splitj);
   EXPECT_FALSE(kconv::abi::parseGpuKernelName("g", "kconv_gpu_g_small_splitj", v, splitj));
-  EXPECT_EQ(kconv::abi::gpuKernelParamCount(3), 8u);
+  EXPECT_EQ(kconv::abi::gpuKernelParamCount(3), 25u);
+  EXPECT_EQ(kconv::abi::gpuKernelParamBytes(3), 3 * 8 + 2 * 8 + 4 * 4 + 4 * 4 + 3 * 4 * 8u);
   EXPECT_EQ(kconv::abi::cpuJBlock(1000, 16), 1008);
   EXPECT_EQ(kconv::abi::cpuJBlock(3, 16), 16);
   EXPECT_EQ(kconv::abi::gpuJChunk(10, 3, 256), 4 * 256);

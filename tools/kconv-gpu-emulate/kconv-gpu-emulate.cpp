@@ -15,6 +15,7 @@
 // check: the NVPTX backend, ptxas, the real approximations' error, the runtime's launch code.
 //
 //===----------------------------------------------------------------------===//
+#include "kconv/ABI/BatchLayout.h"
 #include "kconv/ABI/KernelABI.h"
 #include "kconv/Conversion/KconvToGPU/Passes.h"
 #include "kconv/Dialect/Kconv/IR/KconvOps.h"
@@ -65,6 +66,12 @@ cl::opt<bool> fastMath("fast-math", cl::desc("emulate the fast-math kernels"), c
 cl::opt<unsigned> rowsPerThread("rows-per-thread", cl::desc("0: automatic"), cl::init(0));
 cl::opt<unsigned> blockSizeOpt("block-size", cl::init(128));
 cl::opt<unsigned> unrollOpt("unroll", cl::desc("0: automatic"), cl::init(0));
+cl::opt<std::string> batchOpt(
+    "batch",
+    cl::desc("AxC: run every size as a batch of A x C problems (Vi variables per problem, Vj "
+             "ones broadcast along A, parameters along C), in two launches (batchBase 0 and "
+             "half-way); each problem checked against its own reference"),
+    cl::init("1x1"));
 
 /// The kernel of one gpu.func as a CPU function; see the file comment.
 struct EmulatedKernel {
@@ -76,7 +83,8 @@ struct EmulatedKernel {
   std::vector<int64_t> sharedFloats, sharedElements;
 };
 
-/// Turns every gpu.func into `func.func @emu_NAME(kernel args..., tid, bx, by, tile, barrier)`.
+/// Turns every gpu.func into `func.func @emu_NAME(kernel args..., tid, bx, by, bz, tile,
+/// barrier)`.
 LogicalResult prepareForCpu(ModuleOp module, std::vector<EmulatedKernel> &kernels) {
   MLIRContext *ctx = module.getContext();
   OpBuilder b(ctx);
@@ -103,7 +111,7 @@ LogicalResult prepareForCpu(ModuleOp module, std::vector<EmulatedKernel> &kernel
       SmallVector<Type> args(kernel.getArgumentTypes());
       size_t numKernelArgs = args.size();
       Type idx = b.getIndexType();
-      args.append({idx, idx, idx});
+      args.append({idx, idx, idx, idx});
       args.append(sharedTypes.begin(), sharedTypes.end());
       args.push_back(ptr);
       b.setInsertionPointToEnd(module.getBody());
@@ -115,10 +123,10 @@ LogicalResult prepareForCpu(ModuleOp module, std::vector<EmulatedKernel> &kernel
       for (size_t k = 0; k < numKernelArgs; ++k)
         map.map(old.getArgument(k), entry->getArgument(k));
       Value tid = entry->getArgument(numKernelArgs), bx = entry->getArgument(numKernelArgs + 1),
-            by = entry->getArgument(numKernelArgs + 2),
-            barrier = entry->getArgument(numKernelArgs + 3 + sharedArgs.size());
+            by = entry->getArgument(numKernelArgs + 2), bz = entry->getArgument(numKernelArgs + 3),
+            barrier = entry->getArgument(numKernelArgs + 4 + sharedArgs.size());
       for (auto [k, shared] : llvm::enumerate(sharedArgs))
-        map.map(shared, entry->getArgument(numKernelArgs + 3 + k));
+        map.map(shared, entry->getArgument(numKernelArgs + 4 + k));
       b.setInsertionPointToStart(entry);
       for (Operation &op : old.getOperations())
         b.clone(op, map);
@@ -147,7 +155,9 @@ LogicalResult prepareForCpu(ModuleOp module, std::vector<EmulatedKernel> &kernel
         if (auto id = dyn_cast<gpu::ThreadIdOp>(op)) {
           id.replaceAllUsesWith(tid);
         } else if (auto id = dyn_cast<gpu::BlockIdOp>(op)) {
-          id.replaceAllUsesWith(id.getDimension() == gpu::Dimension::x ? bx : by);
+          id.replaceAllUsesWith(id.getDimension() == gpu::Dimension::x   ? bx
+                                : id.getDimension() == gpu::Dimension::y ? by
+                                                                         : bz);
         } else if (isa<gpu::BarrierOp>(op)) {
           func::CallOp::create(rb, loc, barrierFn, ValueRange{barrier});
         } else if (isa<gpu::ReturnOp>(op)) {
@@ -298,6 +308,19 @@ int main(int argc, char **argv) {
     }
   }
 
+  int64_t batchA = 1, batchC = 1;
+  {
+    std::string text = batchOpt;
+    size_t x = text.find('x');
+    batchA = std::atoll(text.c_str());
+    batchC = x == std::string::npos ? 1 : std::atoll(text.c_str() + x + 1);
+    if (batchA < 1 || batchC < 1 || batchA * batchC > 4096) {
+      llvm::errs() << "kconv-gpu-emulate: --batch=" << text
+                   << ": expected AxC with A, C >= 1 and A x C <= 4096\n";
+      return 1;
+    }
+  }
+
   int failures = 0, runs = 0;
   for (const EmulatedKernel &kernel : kernels) {
     const ::kconv::ReductionInfo &r = infos.at(kernel.reduction);
@@ -317,22 +340,46 @@ int main(int argc, char **argv) {
       int64_t nOut = r.axis == 1 ? nI : nJ, nRed = r.axis == 1 ? nJ : nI;
       std::mt19937_64 rng(uint64_t(nI * 7919 + nJ));
       std::normal_distribution<float> normal(0.0f, 1.0f);
+      // The batch (A, C): Vi variables have A x C arrays, Vj ones C (broadcast along A),
+      // parameters A (broadcast along C); strides in elements (BatchLayout.h).
+      const int64_t A = batchA, C = batchC, problems = A * C;
       std::vector<std::vector<float>> inputs(r.variables.size());
       std::vector<const float *> pointers;
+      std::vector<std::vector<int64_t>> strides;
       for (size_t k = 0; k < r.variables.size(); ++k) {
         const ::kconv::VariableInfo &v = r.variables[k];
         int64_t rows = v.category == ::kconv::VarCategory::Vi   ? nI
                        : v.category == ::kconv::VarCategory::Vj ? nJ
                                                               : 1;
-        inputs[k].resize(size_t(std::max<int64_t>(rows * v.dim, 1)));
+        int64_t block = rows * v.dim;
+        std::vector<int64_t> st = v.category == ::kconv::VarCategory::Vi ? std::vector<int64_t>{C * block, block}
+                                  : v.category == ::kconv::VarCategory::Vj ? std::vector<int64_t>{0, block}
+                                                                         : std::vector<int64_t>{block, 0};
+        int64_t copies = v.category == ::kconv::VarCategory::Vi   ? problems
+                         : v.category == ::kconv::VarCategory::Vj ? C
+                                                                : A;
+        inputs[k].resize(size_t(std::max<int64_t>(copies * block, 1)));
         for (float &x : inputs[k])
           x = normal(rng);
         pointers.push_back(inputs[k].data());
+        strides.push_back(st);
       }
+      const ::kconv::abi::BatchLayout layout =
+          ::kconv::abi::BatchLayout::collapse({A, C}, strides);
+      int32_t batchSizes[::kconv::abi::kGpuBatchRank];
+      std::vector<int64_t> batchStrides;
+      layout.gpuParams(r.variables.size(), batchSizes, batchStrides);
+      // Each problem's pointers and reference.
       std::vector<int64_t> allRows(static_cast<size_t>(nOut));
       for (int64_t k = 0; k < nOut; ++k)
         allRows[size_t(k)] = k;
-      ::kconv::ReferenceOutputs ref = ::kconv::referenceRun(r, pointers, nI, nJ, allRows);
+      std::vector<std::vector<const float *>> entryPointers(static_cast<size_t>(problems));
+      std::vector<::kconv::ReferenceOutputs> refs;
+      for (int64_t e = 0; e < problems; ++e) {
+        for (size_t k = 0; k < pointers.size(); ++k)
+          entryPointers[size_t(e)].push_back(pointers[k] + layout.offset(k, e));
+        refs.push_back(::kconv::referenceRun(r, entryPointers[size_t(e)], nI, nJ, allRows));
+      }
       const int64_t tile = kernel.block, block = kernel.block;
       const int64_t tiles = (nRed + tile - 1) / tile;
       std::vector<int64_t> splits = {1};
@@ -348,71 +395,107 @@ int main(int argc, char **argv) {
         int64_t rowsPerBlock = kernel.rowsPerBlock;
         int64_t gridX = (nOut + rowsPerBlock - 1) / rowsPerBlock;
         // Poisoned outputs (the split-j kernels add into zeros): every row must be written.
-        std::vector<float> out(size_t(std::max<int64_t>(nOut * r.valueDim, 1)),
+        std::vector<float> out(size_t(std::max<int64_t>(problems * nOut * r.valueDim, 1)),
                                kernel.splitj ? 0.0f : std::nanf(""));
-        std::vector<int64_t> indices(size_t(std::max<int64_t>(nOut * r.indexDim, 1)), -7);
+        std::vector<int64_t> indices(size_t(std::max<int64_t>(problems * nOut * r.indexDim, 1)),
+                                     -7);
         int32_t n32 = int32_t(nOut), m32 = int32_t(nRed), c32 = int32_t(jChunk);
-        // One OS thread per CUDA thread, each running the blocks in the same order (the kernel
-        // starts every tile with a barrier, so a block's shared buffers are never overwritten
-        // early).
-        std::vector<std::vector<float>> sharedStorage;
-        std::vector<float *> sharedAligned;
-        for (int64_t floats : kernel.sharedFloats) {
-          sharedStorage.emplace_back(size_t(floats) + 16, std::nanf(""));
-          sharedAligned.push_back(reinterpret_cast<float *>(
-              (reinterpret_cast<uintptr_t>(sharedStorage.back().data()) + 15) & ~uintptr_t(15)));
-        }
-        BlockContext blockContext;
-        pthread_barrier_init(&blockContext.barrier, nullptr, unsigned(block));
-        std::vector<std::thread> threads;
-        for (int64_t t = 0; t < block; ++t)
-          threads.emplace_back([&, t] {
-            std::vector<const void *> ptrs(pointers.begin(), pointers.end());
-            void *outPtr = out.data(), *indicesPtr = indices.data();
-            int64_t tid = t, bxv = 0, byv = 0;
-            // Each shared buffer is a rank-1 memref descriptor: allocated, aligned, offset, size,
-            // stride.
-            struct Descriptor {
-              void *allocated, *aligned;
-              int64_t offset, size, stride;
-            };
-            std::vector<Descriptor> descriptors;
-            for (size_t k = 0; k < sharedAligned.size(); ++k)
-              descriptors.push_back({sharedAligned[k], sharedAligned[k], 0,
-                                     kernel.sharedElements[k], 1});
-            void *barrierPtr = &blockContext;
-            // Packed arguments: kernel args, tid, bx, by, the shared memrefs, barrier.
-            std::vector<void *> args;
-            for (auto &p : ptrs)
-              args.push_back(&p);
-            for (void *a : {(void *)&outPtr, (void *)&indicesPtr, (void *)&n32, (void *)&m32, (void *)&c32, (void *)&tid,
-                            (void *)&bxv, (void *)&byv})
-              args.push_back(a);
-            for (Descriptor &d : descriptors)
-              for (void *a : {(void *)&d.allocated, (void *)&d.aligned, (void *)&d.offset,
-                              (void *)&d.size, (void *)&d.stride})
+        // Two launches: entries [0, half) with batchBase 0, [half, problems) with batchBase half
+        // and the outputs moved to entry half (as the runtime splits blockIdx.z's range).
+        const int64_t half = problems / 2;
+        for (auto [first, count] : {std::pair<int64_t, int64_t>{0, half},
+                                    std::pair<int64_t, int64_t>{half, problems - half}}) {
+          if (count == 0)
+            continue;
+          int32_t base32 = int32_t(first);
+          // One OS thread per CUDA thread, each running the blocks in the same order (the
+          // kernel starts every tile with a barrier, so a block's shared buffers are never
+          // overwritten early).
+          std::vector<std::vector<float>> sharedStorage;
+          std::vector<float *> sharedAligned;
+          for (int64_t floats : kernel.sharedFloats) {
+            sharedStorage.emplace_back(size_t(floats) + 16, std::nanf(""));
+            sharedAligned.push_back(reinterpret_cast<float *>(
+                (reinterpret_cast<uintptr_t>(sharedStorage.back().data()) + 15) & ~uintptr_t(15)));
+          }
+          BlockContext blockContext;
+          pthread_barrier_init(&blockContext.barrier, nullptr, unsigned(block));
+          std::vector<std::thread> threads;
+          for (int64_t t = 0; t < block; ++t)
+            threads.emplace_back([&, t] {
+              std::vector<const void *> ptrs(pointers.begin(), pointers.end());
+              void *outPtr = out.data() + first * nOut * r.valueDim;
+              void *indicesPtr = indices.data() + first * nOut * r.indexDim;
+              std::vector<int32_t> sizes(batchSizes, batchSizes + ::kconv::abi::kGpuBatchRank);
+              std::vector<int64_t> stridesCopy(batchStrides);
+              int64_t tid = t, bxv = 0, byv = 0, bzv = 0;
+              // Each shared buffer is a rank-1 memref descriptor: allocated, aligned, offset,
+              // size, stride.
+              struct Descriptor {
+                void *allocated, *aligned;
+                int64_t offset, size, stride;
+              };
+              std::vector<Descriptor> descriptors;
+              for (size_t k = 0; k < sharedAligned.size(); ++k)
+                descriptors.push_back({sharedAligned[k], sharedAligned[k], 0,
+                                       kernel.sharedElements[k], 1});
+              void *barrierPtr = &blockContext;
+              // Packed arguments: kernel args (KernelABI.h), tid, bx, by, bz, the shared
+              // memrefs, barrier.
+              std::vector<void *> args;
+              for (auto &p : ptrs)
+                args.push_back(&p);
+              for (void *a : {(void *)&outPtr, (void *)&indicesPtr, (void *)&n32, (void *)&m32,
+                              (void *)&c32, (void *)&base32})
                 args.push_back(a);
-            args.push_back(&barrierPtr);
-            for (byv = 0; byv < gridY; ++byv)
-              for (bxv = 0; bxv < gridX; ++bxv)
-                invoke(args.data());
-          });
-        for (auto &thread : threads)
-          thread.join();
-        pthread_barrier_destroy(&blockContext.barrier);
+              for (int32_t &size : sizes)
+                args.push_back(&size);
+              for (int64_t &stride : stridesCopy)
+                args.push_back(&stride);
+              for (void *a : {(void *)&tid, (void *)&bxv, (void *)&byv, (void *)&bzv})
+                args.push_back(a);
+              for (Descriptor &d : descriptors)
+                for (void *a : {(void *)&d.allocated, (void *)&d.aligned, (void *)&d.offset,
+                                (void *)&d.size, (void *)&d.stride})
+                  args.push_back(a);
+              args.push_back(&barrierPtr);
+              for (bzv = 0; bzv < count; ++bzv)
+                for (byv = 0; byv < gridY; ++byv)
+                  for (bxv = 0; bxv < gridX; ++bxv)
+                    invoke(args.data());
+            });
+          for (auto &thread : threads)
+            thread.join();
+          pthread_barrier_destroy(&blockContext.barrier);
+        }
+        // Every problem against its own reference.
         ::kconv::ValueCheck values;
-        if (r.valueDim)
-          values = ::kconv::checkValues(r, allRows, ref, out.data());
         ::kconv::IndexCheck index;
-        if (r.indexDim)
-          index = ::kconv::checkIndices(r, pointers, nI, nJ, allRows, ref, indices.data(),
-                                        tolerance);
-        bool ok = values.ok(tolerance) && index.ok();
+        bool ok = true;
+        for (int64_t e = 0; e < problems; ++e) {
+          const size_t u = size_t(e);
+          ::kconv::ValueCheck v;
+          if (r.valueDim)
+            v = ::kconv::checkValues(r, allRows, refs[u], out.data() + e * nOut * r.valueDim);
+          ::kconv::IndexCheck x;
+          if (r.indexDim)
+            x = ::kconv::checkIndices(r, entryPointers[u], nI, nJ, allRows, refs[u],
+                                      indices.data() + e * nOut * r.indexDim, tolerance);
+          ok = ok && v.ok(tolerance) && x.ok();
+          values.error = std::max(values.error, v.error);
+          values.mismatched += v.mismatched;
+          index.checked += x.checked;
+          index.offValue += x.offValue;
+          index.invalid += x.invalid;
+        }
         ++runs;
         failures += !ok;
-        std::printf("%s %s nI=%lld nJ=%lld grid=%lldx%lld chunk=%lld: relative error %.2e%s",
-                    ok ? "OK  " : "FAIL", kernel.name.c_str(), (long long)nI, (long long)nJ,
-                    (long long)gridX, (long long)gridY, (long long)jChunk, values.error,
+        std::printf("%s %s nI=%lld nJ=%lld grid=%lldx%lld chunk=%lld", ok ? "OK  " : "FAIL",
+                    kernel.name.c_str(), (long long)nI, (long long)nJ, (long long)gridX,
+                    (long long)gridY, (long long)jChunk);
+        if (problems > 1)
+          std::printf(" batch=%lldx%lld", (long long)A, (long long)C);
+        std::printf(": relative error %.2e%s", values.error,
                     values.mismatched ? " (non-finite values off the reference's)" : "");
         if (r.indexDim)
           std::printf(", %lld indices, %lld selecting an off value, %lld invalid",

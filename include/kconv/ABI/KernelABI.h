@@ -20,6 +20,8 @@
 #ifndef KCONV_ABI_KERNELABI_H
 #define KCONV_ABI_KERNELABI_H
 
+#include "kconv/ABI/BatchLayout.h"
+
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -91,12 +93,24 @@ inline bool parseGpuKernelName(std::string_view reduction, std::string_view kern
   return false;
 }
 
-/// GPU kernel parameters after the V variable pointers: values, indices, nOut, nReduced, jChunk.
-constexpr size_t kGpuTrailingParams = 5;
+/// GPU kernel parameters after the V variable pointers: values, indices (pointers), nOut,
+/// nReduced, jChunk, batchBase (int32); then the batch (BatchLayout.h): kGpuBatchRank int32 sizes
+/// and, per variable, kGpuBatchRank int64 strides (elements). Block (x, y, z) computes rows
+/// x, reduced chunk y of batch entry batchBase + z; the outputs it writes are those of entry z
+/// (the caller offsets the output pointers to the launch's first entry).
+constexpr size_t kGpuTrailingParams = 6;
 /// Parameter count of every GPU kernel of a reduction with `numVariables` variables.
 constexpr size_t gpuKernelParamCount(size_t numVariables) {
-  return numVariables + kGpuTrailingParams;
+  return numVariables + kGpuTrailingParams + kGpuBatchRank * (1 + numVariables);
 }
+/// Bytes of those parameters (pointers and strides 8, the int32 4).
+constexpr size_t gpuKernelParamBytes(size_t numVariables) {
+  return 8 * numVariables + 16 + 4 * 4 + 4 * kGpuBatchRank + 8 * kGpuBatchRank * numVariables;
+}
+/// The kernel parameter space every CUDA GPU and PTX version offers (4 KiB).
+constexpr size_t kGpuMaxParamBytes = 4096;
+/// blockIdx.z's limit: the batch entries of one launch.
+constexpr int64_t kGpuMaxBatchPerLaunch = 65535;
 
 //===----------------------------------------------------------------------===//
 // Metadata attribute keys (`attr KEY VALUE` lines of a reduction)

@@ -78,13 +78,25 @@ inline std::vector<int> allGpus() { return {-1}; }
 
 /// One input array. Converts implicitly from a pointer (shape not stated). When the caller states
 /// `rows` and/or `dim` (>= 0), the runtime checks them against nI / nJ and the variable's dimension.
+///
+/// Batch dimensions (docs/runtime.md, "Batch dimensions"): an input with `batch` = (B1, ..., Bk)
+/// holds B1·...·Bk problems' arrays, [B1, ..., Bk, rows, dim] (a parameter [B1, ..., Bk, dim]).
+/// The inputs' batch shapes broadcast NumPy-style (aligned on the right, a size 1 or a missing
+/// dimension against any size); the outputs are packed [batch..., nOut, valueDim / indexDim]
+/// over the broadcast shape (broadcastBatchShape), every problem with the same nI and nJ.
+/// `batchStrides` (elements, one per batch dimension, >= 0) describe a strided batch, such as an
+/// expanded torch tensor; empty means packed. Each problem's own [rows x dim] block is packed.
 struct Input {
   Input() = default;
   Input(const float *data) : data(data) {}
   Input(const float *data, int64_t rows, int64_t dim) : data(data), rows(rows), dim(dim) {}
+  Input(const float *data, std::vector<int64_t> batch, int64_t rows = -1, int64_t dim = -1)
+      : data(data), rows(rows), dim(dim), batch(std::move(batch)) {}
   const float *data = nullptr;
   int64_t rows = -1; // -1: not stated (a parameter has 1 row)
   int64_t dim = -1;  // -1: not stated
+  std::vector<int64_t> batch;        // leading batch dimensions; empty: one problem's array
+  std::vector<int64_t> batchStrides; // empty: packed
 };
 
 /// The output arrays of a call (docs/reductions.md): float values and int64 indices. A kind
@@ -144,6 +156,11 @@ public:
 
   /// nI for axis = 1, nJ for axis = 0.
   int64_t outputRows(std::string_view reduction, int64_t nI, int64_t nJ) const;
+  /// The batch shape of the outputs of a call with `inputs` (argument order): the broadcast of
+  /// their batch shapes; empty when none has batch dimensions. Throws Error(InvalidArgument)
+  /// naming both inputs when two batch shapes do not broadcast.
+  std::vector<int64_t> broadcastBatchShape(std::string_view reduction,
+                                           const std::vector<Input> &inputs) const;
 
   /// Runs `reduction`: inputs in argument order; `outputs.values` [nOut x valueDim] row-major
   /// float32 and `outputs.indices` [nOut x indexDim] int64 (docs/reductions.md says what each

@@ -2,7 +2,8 @@
 //
 // Lowers every kconv.reduction to CUDA kernels (gpu.func in one gpu.module). The kernel:
 //
-//   thread t of block (bx, by) owns output rows  bx·B·R + t + r·B,  r < R      (B threads, R rows)
+//   thread t of block (bx, by, bz) owns output rows  bx·B·R + t + r·B,  r < R  (B threads, R rows)
+//   of batch entry batchBase + bz (its variables' bases moved by their batch strides);
 //   its reduced range is chunk by: [by·jChunk, min(nRed, (by+1)·jChunk))
 //   for each tile of B reduced rows:
 //     barrier; thread t loads reduced row (tile + t) of every reduced variable from the caller's
@@ -130,6 +131,13 @@ void ReductionLowering::findPrescaledVariables() {
 }
 
 LogicalResult ReductionLowering::analyze() {
+  if (::kconv::abi::gpuKernelParamBytes(vars.size()) > ::kconv::abi::kGpuMaxParamBytes)
+    return red.emitOpError("has ")
+           << vars.size() << " variables; GPU kernels take at most "
+           << (::kconv::abi::kGpuMaxParamBytes - ::kconv::abi::gpuKernelParamBytes(0)) /
+                  (::kconv::abi::gpuKernelParamBytes(1) - ::kconv::abi::gpuKernelParamBytes(0))
+           << " (their parameters, a pointer and the batch strides per variable, must fit in "
+           << ::kconv::abi::kGpuMaxParamBytes << " bytes); compile for the CPU only (kconv-compile --no-gpu)";
   for (Operation &op : red.getBody().front().without_terminator())
     if (op.getNumResults() != 1 || op.getNumRegions() != 0 || !isa<KconvDialect>(op.getDialect()))
       return op.emitOpError("is not supported by the GPU lowering");
@@ -250,9 +258,12 @@ gpu::GPUFuncOp ReductionLowering::build(OpBuilder &moduleBuilder, bool splitJ,
   assert((S == 1 || (R == 1 && !splitJ)) && "the small kernel has one row per thread, no split");
 
   // Signature (KernelABI.h): one pointer per variable, the values and the indices outputs, nOut,
-  // nRed, jChunk.
+  // nRed, jChunk, batchBase, the batch sizes and each variable's batch strides.
+  constexpr int64_t batchRank = int64_t(::kconv::abi::kGpuBatchRank);
   SmallVector<Type> argTypes(vars.size() + 2, gptr);
-  argTypes.append({i32, i32, i32});
+  argTypes.append({i32, i32, i32, i32});
+  argTypes.append(batchRank, i32);
+  argTypes.append(batchRank * vars.size(), i64);
   auto vecType = VectorType::get({V}, f32);
   auto wgSpace = gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
   auto tileType = MemRefType::get({B * W / V}, vecType, MemRefLayoutAttrInterface(), wgSpace);
@@ -284,12 +295,47 @@ gpu::GPUFuncOp ReductionLowering::build(OpBuilder &moduleBuilder, bool splitJ,
   Block &entry = func.getBody().front();
   b.setInsertionPointToStart(&entry);
   Value tile = func.getWorkgroupAttributions()[0];
-  Value outPtr = entry.getArgument(vars.size());
-  Value indicesPtr = entry.getArgument(vars.size() + 1);
   auto toIndex = [&](Value v) { return arith::IndexCastOp::create(b, idx, v).getResult(); };
   Value nOut = toIndex(entry.getArgument(vars.size() + 2));
   Value nRed = toIndex(entry.getArgument(vars.size() + 3));
   Value jChunk = toIndex(entry.getArgument(vars.size() + 4));
+
+  // The batch entry of this block (BatchLayout.h): batchBase + blockIdx.z, decoded into the
+  // batch dimensions' indices; each variable's base moves by its strides, the outputs by whole
+  // problems from the launch's first entry.
+  Value bz = gpu::BlockIdOp::create(b, gpu::Dimension::z);
+  SmallVector<Value> varBase;
+  {
+    const unsigned sizesAt = unsigned(vars.size()) + 6;
+    const unsigned stridesAt = sizesAt + unsigned(batchRank);
+    // In 32 bits: the batch has fewer than 2^31 entries, and 64-bit division is slow on GPUs.
+    Value rest = arith::AddIOp::create(b, entry.getArgument(vars.size() + 5),
+                                       arith::IndexCastOp::create(b, i32, bz));
+    SmallVector<Value> digits(batchRank);
+    for (int64_t d = batchRank - 1; d > 0; --d) {
+      Value size = entry.getArgument(sizesAt + unsigned(d));
+      digits[d] = arith::RemUIOp::create(b, rest, size);
+      rest = arith::DivUIOp::create(b, rest, size);
+    }
+    digits[0] = rest;
+    for (Value &digit : digits)
+      digit = arith::ExtUIOp::create(b, i64, digit);
+    for (unsigned k = 0; k < vars.size(); ++k) {
+      Value off = arith::ConstantIntOp::create(b, i64, 0);
+      for (int64_t d = 0; d < batchRank; ++d) {
+        Value stride = entry.getArgument(stridesAt + k * unsigned(batchRank) + unsigned(d));
+        off = arith::AddIOp::create(b, off, arith::MulIOp::create(b, digits[d], stride));
+      }
+      varBase.push_back(LLVM::GEPOp::create(b, gptr, f32, entry.getArgument(k), ValueRange{off}));
+    }
+  }
+  Value problem = arith::IndexCastOp::create(b, i64, arith::MulIOp::create(b, bz, nOut));
+  auto outputBase = [&](unsigned arg, int64_t dim, Type element) -> Value {
+    Value off = arith::MulIOp::create(b, problem, arith::ConstantIntOp::create(b, i64, dim));
+    return LLVM::GEPOp::create(b, gptr, element, entry.getArgument(arg), ValueRange{off});
+  };
+  Value outPtr = outputBase(unsigned(vars.size()), std::max<int64_t>(valueDim, 1), f32);
+  Value indicesPtr = outputBase(unsigned(vars.size()) + 1, std::max<int64_t>(indexDim, 1), i64);
   auto cIdx = [&](int64_t v) { return arith::ConstantIndexOp::create(b, v).getResult(); };
   auto cF32 = [&](double v) { return arith::ConstantOp::create(b, b.getF32FloatAttr(v)).getResult(); };
 
@@ -334,7 +380,7 @@ gpu::GPUFuncOp ReductionLowering::build(OpBuilder &moduleBuilder, bool splitJ,
       continue;
     SmallVector<Value> comps;
     for (int64_t c = 0; c < var.getDim(); ++c)
-      comps.push_back(gload(entry.getArgument(k), cIdx(0), var.getDim(), c));
+      comps.push_back(gload(varBase[k], cIdx(0), var.getDim(), c));
     paramLeaves.map(body.getArgument(k), pack(k, comps));
   }
   SmallVector<IRMapping> rowLeaves(R, paramLeaves);
@@ -348,7 +394,7 @@ gpu::GPUFuncOp ReductionLowering::build(OpBuilder &moduleBuilder, bool splitJ,
         continue;
       SmallVector<Value> comps;
       for (int64_t c = 0; c < var.getDim(); ++c)
-        comps.push_back(gload(entry.getArgument(k), rowc, var.getDim(), c));
+        comps.push_back(gload(varBase[k], rowc, var.getDim(), c));
       rowLeaves[r].map(body.getArgument(k), pack(k, comps));
     }
   }
@@ -369,7 +415,7 @@ gpu::GPUFuncOp ReductionLowering::build(OpBuilder &moduleBuilder, bool splitJ,
       if (layout.offset[k] < 0)
         continue;
       for (int64_t c = 0; c < var.getDim(); ++c) {
-        Value v = gload(entry.getArgument(k), row, var.getDim(), c);
+        Value v = gload(varBase[k], row, var.getDim(), c);
         if (layout.scale[k] != 1.0)
           v = arith::MulFOp::create(b, v, cF32(layout.scale[k]));
         record[layout.offset[k] + c] = v;

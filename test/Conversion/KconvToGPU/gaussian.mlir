@@ -8,13 +8,23 @@
 // CHECK: module attributes {gpu.container_module}
 // CHECK: gpu.module @kconv_gpu
 // CHECK-LABEL: gpu.func @kconv_gpu_gaussian_conv(
-// CHECK-SAME: %[[X:.*]]: !llvm.ptr<1> {llvm.noalias, llvm.readonly}, %[[Y:.*]]: !llvm.ptr<1> {llvm.noalias, llvm.readonly}, %[[B:.*]]: !llvm.ptr<1> {llvm.noalias, llvm.readonly}, %[[OUT:.*]]: !llvm.ptr<1> {llvm.noalias}, %[[INDICES:.*]]: !llvm.ptr<1> {llvm.noalias}, %[[NOUT:.*]]: i32, %[[NRED:.*]]: i32, %[[CHUNK:.*]]: i32)
+// CHECK-SAME: %[[X:.*]]: !llvm.ptr<1> {llvm.noalias, llvm.readonly}, %[[Y:.*]]: !llvm.ptr<1> {llvm.noalias, llvm.readonly}, %[[B:.*]]: !llvm.ptr<1> {llvm.noalias, llvm.readonly}, %[[OUT:.*]]: !llvm.ptr<1> {llvm.noalias}, %[[INDICES:.*]]: !llvm.ptr<1> {llvm.noalias}, %[[NOUT:[a-z0-9]+]]: i32, %[[NRED:[a-z0-9]+]]: i32, %[[CHUNK:[a-z0-9]+]]: i32, %[[BATCHBASE:[a-z0-9]+]]: i32, %{{[a-z0-9]+}}: i32, %{{[a-z0-9]+}}: i32, %{{[a-z0-9]+}}: i32, %[[SIZE3:[a-z0-9]+]]: i32, %{{[a-z0-9]+}}: i64{{(, %[a-z0-9]+: i64)+}})
 // CHECK-SAME: workgroup(%[[TILE:.*]] : memref<256xvector<4xf32>, #gpu.address_space<workgroup>>) kernel
 // CHECK-SAME: kconv.reduction = "gaussian_conv"
 // CHECK-SAME: kconv.variant = "plain"
 // CHECK-SAME: known_block_size = array<i32: 256, 1, 1>
 // CHECK-DAG:   %[[ZERO:.*]] = arith.constant 0.000000e+00 : f32
 // CHECK-DAG:   %[[SCALE:.*]] = arith.constant 1.2011224 : f32
+// The batch entry batchBase + blockIdx.z, decoded in 32 bits by the batch sizes; each variable's
+// base moves by its batch strides, the output by whole problems.
+// CHECK:       %[[BZ:.*]] = gpu.block_id z
+// CHECK:       %[[ENTRY:.*]] = arith.addi %[[BATCHBASE]], %{{.*}} : i32
+// CHECK:       arith.remui %[[ENTRY]], %[[SIZE3]] : i32
+// CHECK:       %[[XB:.*]] = llvm.getelementptr %[[X]][%{{.*}}]
+// CHECK:       %[[YB:.*]] = llvm.getelementptr %[[Y]][%{{.*}}]
+// CHECK:       %[[BB:.*]] = llvm.getelementptr %[[B]][%{{.*}}]
+// CHECK:       arith.muli %[[BZ]], %{{.*}} : index
+// CHECK:       %[[OUTB:.*]] = llvm.getelementptr %[[OUT]][%{{.*}}]
 // CHECK:       %[[TID:.*]] = gpu.thread_id x
 // CHECK:       %[[X0:.*]] = llvm.load %{{.*}} : !llvm.ptr<1> -> f32
 // CHECK:       %[[X1:.*]] = llvm.load %{{.*}} : !llvm.ptr<1> -> f32
@@ -25,9 +35,9 @@
 // Full tiles: cooperative load of one (y, b) record per thread, between barriers.
 // CHECK:       %[[ACC:.*]] = scf.for %{{.*}} = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%[[A:.*]] = %[[ZERO]]) -> (f32) {
 // CHECK:         gpu.barrier
-// CHECK:         llvm.getelementptr %[[Y]]
+// CHECK:         llvm.getelementptr %[[YB]]
 // CHECK:         arith.mulf %{{.*}}, %[[SCALE]]{{( fastmath<contract>)?}} : f32
-// CHECK:         llvm.getelementptr %[[B]]
+// CHECK:         llvm.getelementptr %[[BB]]
 // CHECK:         %[[REC:.*]] = vector.from_elements %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} : vector<4xf32>
 // CHECK:         memref.store %[[REC]], %[[TILE]][%[[TID]]]
 // CHECK:         gpu.barrier
@@ -63,7 +73,7 @@
 // CHECK:           llvm.call_intrinsic "llvm.nvvm.ex2.approx.ftz.f32"
 // Rows past nOut computed garbage; only valid rows are stored.
 // CHECK:       scf.if %{{.*}} {
-// CHECK:         %[[PTR:.*]] = llvm.getelementptr %[[OUT]]
+// CHECK:         %[[PTR:.*]] = llvm.getelementptr %[[OUTB]]
 // CHECK-NEXT:    llvm.store %{{.*}}, %[[PTR]] : f32, !llvm.ptr<1>
 // CHECK:       gpu.return
 

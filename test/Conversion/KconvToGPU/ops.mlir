@@ -9,7 +9,8 @@
 // FAST-LABEL: gpu.func @kconv_gpu_all_ops(
 // FAST-SAME: workgroup(%[[TILE:.*]] : memref<512xvector<4xf32>, #gpu.address_space<workgroup>>)
 // The parameter is read once per thread.
-// FAST:     %[[P:.*]] = llvm.load %arg3 : !llvm.ptr<1> -> f32
+// FAST:     %[[PB:.*]] = llvm.getelementptr %arg3[%{{.*}}] : (!llvm.ptr<1>, i64) -> !llvm.ptr<1>, f32
+// FAST:     %[[P:.*]] = llvm.load %[[PB]] : !llvm.ptr<1> -> f32
 // FAST:     scf.for
 // FAST:       scf.for
 // FAST:         memref.load %[[TILE]]

@@ -6,7 +6,9 @@
 // ArgMin: state (+inf, -1), a strict comparison keeps the first index of a tie, the index is
 // reduced row tileStart + j, written as int64 to the indices output.
 // CHECK-LABEL: gpu.func @kconv_gpu_amin(
-// CHECK-SAME:    %{{.*}}: !llvm.ptr<1> {llvm.noalias, llvm.readonly}, %{{.*}}: !llvm.ptr<1> {llvm.noalias, llvm.readonly}, %[[VALUES:.*]]: !llvm.ptr<1> {llvm.noalias}, %[[INDICES:.*]]: !llvm.ptr<1> {llvm.noalias}, %{{.*}}: i32, %{{.*}}: i32, %{{.*}}: i32)
+// CHECK-SAME:    %{{.*}}: !llvm.ptr<1> {llvm.noalias, llvm.readonly}, %{{.*}}: !llvm.ptr<1> {llvm.noalias, llvm.readonly}, %[[VALUES:.*]]: !llvm.ptr<1> {llvm.noalias}, %[[INDICES:.*]]: !llvm.ptr<1> {llvm.noalias}, %{{.*}}: i32, %{{.*}}: i32, %{{.*}}: i32, %{{.*}}: i32
+// The indices of this block's batch entry.
+// CHECK:         %[[ENTRYINDICES:.*]] = llvm.getelementptr %[[INDICES]][%{{.*}}] : (!llvm.ptr<1>, i64) -> !llvm.ptr<1>, i64
 // CHECK-DAG:     %[[INF:.*]] = arith.constant 0x7F800000 : f32
 // CHECK-DAG:     %[[NONE:.*]] = arith.constant -1 : i32
 // CHECK:         scf.for {{.*}} iter_args(%{{.*}} = %[[INF]], %{{.*}} = %[[NONE]]) -> (f32, i32)
@@ -15,7 +17,7 @@
 // CHECK:             %[[LESS:.*]] = arith.cmpf olt, %[[F:.*]], %[[M:.*]] : f32
 // CHECK:             arith.select %[[LESS]], %[[F]], %[[M]] : f32
 // CHECK:             arith.select %[[LESS]], %[[J]], %{{.*}} : i32
-// CHECK:         %[[AT:.*]] = llvm.getelementptr %[[INDICES]][%{{.*}}] : (!llvm.ptr<1>, i64) -> !llvm.ptr<1>, i64
+// CHECK:         %[[AT:.*]] = llvm.getelementptr %[[ENTRYINDICES]][%{{.*}}] : (!llvm.ptr<1>, i64) -> !llvm.ptr<1>, i64
 // CHECK:         %[[WIDE:.*]] = arith.extsi %{{.*}} : i32 to i64
 // CHECK:         llvm.store %[[WIDE]], %[[AT]] : i64, !llvm.ptr<1>
 // CHECK-NOT:   gpu.func @kconv_gpu_amin_splitj
