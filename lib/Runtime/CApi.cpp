@@ -2,6 +2,7 @@
 #include "kconv/Runtime/kconv.h"
 #include "kconv/Runtime/Runtime.h"
 
+#include <algorithm>
 #include <new>
 
 struct kconv_artifact {
@@ -187,11 +188,48 @@ void kconv_run_options_init(kconv_run_options *options) {
   options->stream = nullptr;
   options->devices = nullptr;
   options->num_devices = 0;
+  options->input_batch_rank = nullptr;
+  options->input_batch = nullptr;
+  options->input_batch_strides = nullptr;
 }
 
 } // extern "C"
 
 namespace {
+
+[[noreturn]] void invalidArgument(const char *function, const std::string &what) {
+  throw kconv::Error(kconv::ErrorCode::InvalidArgument, std::string(function) + ": " + what);
+}
+
+/// Sets the batch shapes (and strides, when `strides` is given) of `in` from the C arrays of
+/// kconv_run_options / kconv_broadcast_batch_shape: `rank` one entry per input (NULL: none).
+void setBatches(const char *function, std::vector<kconv::Input> &in, const int64_t *rank,
+                const int64_t *const *batch, const int64_t *const *strides,
+                const char *rankName, const char *batchName, const char *stridesName) {
+  if (!rank) {
+    if (batch)
+      invalidArgument(function, std::string(batchName) + " given without " + rankName);
+    if (strides)
+      invalidArgument(function, std::string(stridesName) + " given without " + rankName);
+    return;
+  }
+  for (size_t k = 0; k < in.size(); ++k) {
+    const int64_t n = rank[k];
+    if (n < 0)
+      invalidArgument(function, std::string(rankName) + "[" + std::to_string(k) +
+                                    "] must be >= 0, got " + std::to_string(n));
+    if (n == 0)
+      continue;
+    if (!batch || !batch[k])
+      invalidArgument(function, "input " + std::to_string(k) + " has batch rank " +
+                                    std::to_string(n) + " but " + batchName +
+                                    (batch ? "[" + std::to_string(k) + "]" : std::string()) +
+                                    " is a null pointer");
+    in[k].batch.assign(batch[k], batch[k] + n);
+    if (strides && strides[k])
+      in[k].batchStrides.assign(strides[k], strides[k] + n);
+  }
+}
 
 /// kconv_run and kconv_run_outputs (`function` names the entry in messages).
 kconv_status runOutputs(const char *function, const kconv_artifact *artifact,
@@ -238,6 +276,9 @@ kconv_status runOutputs(const char *function, const kconv_artifact *artifact,
         if (options->input_dims)
           in[size_t(k)].dim = options->input_dims[k];
       }
+      setBatches(function, in, options->input_batch_rank, options->input_batch,
+                 options->input_batch_strides, "input_batch_rank", "input_batch",
+                 "input_batch_strides");
     }
     artifact->artifact->run(reduction, in, outputs, nI, nJ, runOptions);
   });
@@ -253,6 +294,32 @@ kconv_status kconv_run_outputs(const kconv_artifact *artifact, const char *reduc
                                const kconv_run_options *options) {
   return runOutputs("kconv_run_outputs", artifact, reduction, inputs, numInputs,
                     kconv::Outputs{values, indices}, nI, nJ, options);
+}
+
+kconv_status kconv_broadcast_batch_shape(const kconv_artifact *artifact, const char *reduction,
+                                         int64_t numInputs, const int64_t *const *batch,
+                                         const int64_t *rank, int64_t *shape, int64_t capacity,
+                                         int64_t *rankOut) {
+  const char *function = "kconv_broadcast_batch_shape";
+  return guarded(function, [&] {
+    require(artifact, function, "artifact");
+    require(reduction, function, "reduction");
+    require(rankOut, function, "rank_out");
+    if (numInputs < 0)
+      invalidArgument(function, "num_inputs must be >= 0, got " + std::to_string(numInputs));
+    if (capacity < 0)
+      invalidArgument(function, "capacity must be >= 0, got " + std::to_string(capacity));
+    std::vector<kconv::Input> in(static_cast<size_t>(numInputs));
+    setBatches(function, in, rank, batch, nullptr, "rank", "batch", "strides");
+    const std::vector<int64_t> result = artifact->artifact->broadcastBatchShape(reduction, in);
+    if (shape && int64_t(result.size()) > capacity)
+      invalidArgument(function, "the broadcast batch shape has rank " +
+                                    std::to_string(result.size()) + ", shape holds " +
+                                    std::to_string(capacity));
+    if (shape)
+      std::copy(result.begin(), result.end(), shape);
+    *rankOut = int64_t(result.size());
+  });
 }
 
 kconv_status kconv_run(const kconv_artifact *artifact, const char *reduction,

@@ -144,6 +144,18 @@ std::string inputName(const ReductionInfo &r, size_t k) {
          std::to_string(v.dim) + ")";
 }
 
+/// One input per variable; `invalid` throws.
+template <typename Invalid>
+void checkInputCount(const ReductionInfo &r, const std::vector<Input> &inputs, Invalid invalid) {
+  if (inputs.size() == r.variables.size())
+    return;
+  std::string names;
+  for (const VariableInfo &v : r.variables)
+    names += (names.empty() ? "" : ", ") + v.name;
+  invalid("expected " + std::to_string(r.variables.size()) + " inputs (" + names + "), got " +
+          std::to_string(inputs.size()));
+}
+
 /// The broadcast batch shape of `inputs` (docs/runtime.md, "Batch dimensions"); `invalid` throws.
 template <typename Invalid>
 std::vector<int64_t> broadcastShape(const ReductionInfo &r, const std::vector<Input> &inputs,
@@ -179,13 +191,11 @@ std::vector<int64_t> broadcastShape(const ReductionInfo &r, const std::vector<In
 std::vector<int64_t> Artifact::broadcastBatchShape(std::string_view reductionName,
                                                    const std::vector<Input> &inputs) const {
   const ReductionInfo &r = reduction(reductionName);
-  if (inputs.size() != r.variables.size())
-    throw Error(ErrorCode::InvalidArgument,
-                "reduction '" + r.name + "': expected " + std::to_string(r.variables.size()) +
-                    " inputs, got " + std::to_string(inputs.size()));
-  return broadcastShape(r, inputs, [&](const std::string &what) {
+  auto invalid = [&](const std::string &what) {
     throw Error(ErrorCode::InvalidArgument, "reduction '" + r.name + "': " + what);
-  });
+  };
+  checkInputCount(r, inputs, invalid);
+  return broadcastShape(r, inputs, invalid);
 }
 
 void Artifact::run(std::string_view reductionName, const std::vector<Input> &inputs,
@@ -201,13 +211,10 @@ void Artifact::run(std::string_view reductionName, const std::vector<Input> &inp
             ", nJ = " + std::to_string(nJ));
   if (options.threads < 0)
     invalid("threads must be >= 0 (0: default), got " + std::to_string(options.threads));
-  if (inputs.size() != r.variables.size()) {
-    std::string names;
-    for (const VariableInfo &v : r.variables)
-      names += (names.empty() ? "" : ", ") + v.name;
-    invalid("expected " + std::to_string(r.variables.size()) + " inputs (" + names + "), got " +
-            std::to_string(inputs.size()));
-  }
+  checkInputCount(r, inputs, invalid);
+  // The batch's shape first: with no problem in it (a size 0), no input is read.
+  const std::vector<int64_t> batchShape = broadcastShape(r, inputs, invalid);
+  const bool noProblems = std::find(batchShape.begin(), batchShape.end(), 0) != batchShape.end();
   Call call;
   call.reduction = &r;
   call.reductionIndex = index;
@@ -232,21 +239,21 @@ void Artifact::run(std::string_view reductionName, const std::vector<Input> &inp
       invalid(var() + " has " + std::to_string(in.rows) + " rows, expected " +
               (v.category == VarCategory::Vi ? "nI = " : "nJ = ") + std::to_string(rows));
     }
-    const bool noEntries = std::find(in.batch.begin(), in.batch.end(), 0) != in.batch.end();
-    if (!in.data && rows > 0 && !noEntries)
+    if (!in.data && rows > 0 && !noProblems)
       invalid(var() + " is a null pointer");
     if (!in.batchStrides.empty() && in.batchStrides.size() != in.batch.size())
       invalid(var() + " has " + std::to_string(in.batchStrides.size()) +
               " batch strides for batch shape " + shapeString(in.batch) +
               " (one per batch dimension, or none: packed)");
+    for (int64_t stride : in.batchStrides)
+      if (stride < 0)
+        invalid(var() + " has batch strides " + shapeString(in.batchStrides) +
+                ": strides must be >= 0");
     // The array must be addressable: its extent in bytes fits in 64 bits.
     try {
       int64_t extent = checkedMul(rows, v.dim, "rows x dim"), packed = extent;
       for (size_t d = in.batch.size(); d-- > 0;) {
         int64_t stride = in.batchStrides.empty() ? packed : in.batchStrides[d];
-        if (stride < 0)
-          invalid(var() + " has batch strides " + shapeString(in.batchStrides) +
-                  ": strides must be >= 0");
         if (in.batch[d] > 1)
           extent = checkedAdd(extent, checkedMul(in.batch[d] - 1, stride, "batch extent"),
                               "batch extent");
@@ -259,7 +266,6 @@ void Artifact::run(std::string_view reductionName, const std::vector<Input> &inp
     call.args[k] = in.data;
   }
   // The batch: broadcast shape, each variable's strides along it, collapsed (BatchLayout.h).
-  const std::vector<int64_t> batchShape = broadcastShape(r, inputs, invalid);
   if (!batchShape.empty()) {
     std::vector<std::vector<int64_t>> strides(inputs.size());
     for (size_t k = 0; k < inputs.size(); ++k) {

@@ -68,6 +68,10 @@ class RunOptions(ctypes.Structure):
         ("stream", ctypes.c_void_p),
         ("devices", ctypes.POINTER(ctypes.c_int)),
         ("num_devices", ctypes.c_int),
+        # Batch dimensions, one entry per input (NULL: none): rank, shape and strides (elements).
+        ("input_batch_rank", ctypes.POINTER(ctypes.c_int64)),
+        ("input_batch", ctypes.POINTER(ctypes.POINTER(ctypes.c_int64))),
+        ("input_batch_strides", ctypes.POINTER(ctypes.POINTER(ctypes.c_int64))),
     ]
 
 
@@ -115,6 +119,9 @@ def _declare(lib):
                                                ctypes.POINTER(ctypes.c_int),
                                                ctypes.POINTER(ctypes.c_char_p)]),
         "kconv_run_options_init": (None, [ctypes.POINTER(RunOptions)]),
+        "kconv_broadcast_batch_shape": (ctypes.c_int, [opaque, ctypes.c_char_p, ctypes.c_int64,
+                                                       ctypes.POINTER(c_int64_p), c_int64_p,
+                                                       c_int64_p, ctypes.c_int64, c_int64_p]),
         # out as void*: a float pointer (host arrays) or a device address (an int, CUDA tensors).
         "kconv_run": (ctypes.c_int, [opaque, ctypes.c_char_p,
                                      ctypes.POINTER(ctypes.POINTER(ctypes.c_float)),

@@ -128,6 +128,87 @@ def _as_host_float32(value, what):
     return array
 
 
+def _is_batched(v, shape):
+    """Whether an array of shape `shape` for variable `v` has batch dimensions: a Vi/Vj array of
+    3 dimensions or more, a parameter of 2 or more, (1, D) excepted: the unbatched form it had
+    before batch dimensions existed (against a batch it broadcasts like (1,) anyway)."""
+    if v is None:
+        return False
+    if v.category == "p":
+        return len(shape) > 2 or (len(shape) == 2 and shape[0] != 1)
+    return len(shape) > 2
+
+
+def _packed_block_strides(array, inner):
+    """The batch strides (elements) of a float32 array whose last `inner` dimensions (one
+    problem's block) are packed, None if they are not or a batch stride is negative or not a
+    whole number of elements: such an array must be copied. Sizes 1 and 0 have stride 0 (any
+    stride of theirs is never followed)."""
+    shape, strides = array.shape, array.strides
+    expected = 4
+    for d in range(array.ndim - 1, array.ndim - inner - 1, -1):
+        if shape[d] > 1 and strides[d] != expected:
+            return None
+        expected *= shape[d]
+    batch = []
+    for d in range(array.ndim - inner):
+        if shape[d] <= 1:
+            batch.append(0)
+        elif strides[d] < 0 or strides[d] % 4:
+            return None
+        else:
+            batch.append(strides[d] // 4)
+    return batch
+
+
+def _as_host_batch(value, what, inner):
+    """A batched host array for the C runtime: (float32 array, batch strides in elements or None
+    for packed). float32 arrays whose problem blocks (the last `inner` dimensions) are packed are
+    used as they are, with their strides (an expanded or sliced batch: no copy); anything else is
+    copied to a C-contiguous float32 array."""
+    if _is_torch(value):
+        if str(getattr(value, "device", "cpu")) != "cpu":
+            raise KconvError(_capi.INVALID_ARGUMENT,
+                             f"{what}: a tensor on {value.device} mixed with host arrays: give "
+                             f"every array on the same CUDA device, or every array on the host")
+        value = value.detach().numpy()
+    array = np.asarray(value)
+    if array.dtype.kind not in "fiub":
+        raise KconvError(_capi.INVALID_ARGUMENT,
+                         f"{what}: dtype {array.dtype} cannot be converted to float32")
+    if array.dtype == np.float32 and array.flags.c_contiguous:
+        return array, None
+    if array.dtype == np.float32 and array.flags.aligned:
+        strides = _packed_block_strides(array, inner)
+        if strides is not None:
+            return array, strides
+    return np.ascontiguousarray(array, dtype=np.float32), None
+
+
+def _batch_options(batches, strides):
+    """ctypes arrays for RunOptions.input_batch_rank / input_batch / input_batch_strides (and
+    kconv_broadcast_batch_shape): (rank, shapes, strides or None, the arrays to keep alive)."""
+    n = max(len(batches), 1)
+    c_int64_p = ctypes.POINTER(ctypes.c_int64)
+    rank = (ctypes.c_int64 * n)(*[len(b) for b in batches])
+    keep = []
+
+    def array(values):
+        a = (ctypes.c_int64 * max(len(values), 1))(*values)
+        keep.append(a)
+        return ctypes.cast(a, c_int64_p)
+    shapes = (c_int64_p * n)(*[array(b) if b else None for b in batches])
+    stride_array = None
+    if any(st is not None for st in strides):
+        stride_array = (c_int64_p * n)(*[array(st) if st is not None and len(st) else None
+                                         for st in strides])
+    return rank, shapes, stride_array, keep
+
+
+def _batch_label(batch, n_out, dim):
+    return " x ".join(str(d) for d in (*batch, n_out, dim))
+
+
 _C_INT_MAX = 2**31 - 1
 _INT64_MAX = 2**63 - 1
 
@@ -146,15 +227,19 @@ def _c_integer(value, what, high):
     return number
 
 
-def _outputs(r, n_out, out, new, valid, what):
+def _outputs(r, n_out, out, new, valid, what, batch=()):
     """The output arrays of a call: ([values or None, indices or None], the result to return).
 
-    `out` None: new(shape, numpy dtype) makes each; else `out` (one array, or a (values, indices)
-    tuple for a kind with both) is checked with valid(array, numpy dtype, element count) and
-    returned as given. `what` describes a valid array ("{dtype}" is replaced)."""
+    `out` None: new(shape, numpy dtype) makes each, of shape (*batch, *output_shape); else `out`
+    (one array, or a (values, indices) tuple for a kind with both) is checked with valid(array,
+    numpy dtype, element count) and returned as given. `what` describes a valid array ("{dtype}"
+    is replaced)."""
     specs = r.outputs()
+    problems = 1
+    for size in batch:
+        problems *= size
     if out is None:
-        made = [new(r.output_shape(n_out, dim), dtype) for _, dim, dtype in specs]
+        made = [new(tuple(batch) + r.output_shape(n_out, dim), dtype) for _, dim, dtype in specs]
         given = made
         result = tuple(made) if len(made) == 2 else made[0]
     else:
@@ -167,12 +252,13 @@ def _outputs(r, n_out, out, new, valid, what):
         else:
             given = [out]
         for array, (label, dim, dtype) in zip(given, specs):
-            if not valid(array, dtype, n_out * dim):
+            if not valid(array, dtype, problems * n_out * dim):
                 kind = "float32" if dtype is np.float32 else "int64"
                 name = "out" if len(specs) == 1 else f"out {label}"
                 raise KconvError(_capi.INVALID_ARGUMENT,
                                  f"reduction '{r.name}': {name} must be "
-                                 f"{what.format(dtype=kind)} of {n_out} x {dim} elements")
+                                 f"{what.format(dtype=kind)} of {_batch_label(batch, n_out, dim)} "
+                                 f"elements")
         result = out
     by_name = dict(zip((label for label, _, _ in specs), given))
     return [by_name.get("values"), by_name.get("indices")], result
@@ -284,6 +370,41 @@ class Artifact:
     def gpu_available(self, name):
         return not self.gpu_unavailable_reason(name)
 
+    def _broadcast_batch(self, r, batches, strides):
+        """None when no input has batch dimensions, else (the outputs' batch shape, the ctypes
+        batch options of the call: _batch_options). The shape comes from the C runtime
+        (kconv_broadcast_batch_shape), whose error names both inputs when two do not
+        broadcast."""
+        if not any(batches):
+            return None
+        options = _batch_options(batches, strides)
+        if len(batches) != len(r.variables):
+            return (), options  # the call reports the count
+        rank_out = ctypes.c_int64()
+        rank = max(len(b) for b in batches)
+        shape = (ctypes.c_int64 * rank)()
+        check(self._c_call(self._lib.kconv_broadcast_batch_shape, r.name.encode(), len(batches),
+                           options[1], options[0], shape, rank, ctypes.byref(rank_out)))
+        return tuple(shape[:rank_out.value]), options
+
+    def batch_shape(self, name, *shapes):
+        """The batch shape of the result of run(name, *arrays) for arrays of the given shapes
+        (argument order; the leading dimensions beyond (n, dim), a parameter's beyond (dim,)):
+        their NumPy-style broadcast, () when none has batch dimensions. Raises KconvError naming
+        both inputs when two do not broadcast."""
+        r = self.reduction(name)
+        if len(shapes) != len(r.variables):
+            raise KconvError(_capi.INVALID_ARGUMENT,
+                             f"reduction '{name}': expected {len(r.variables)} shapes "
+                             f"({', '.join(v.name for v in r.variables)}), got {len(shapes)}")
+        batches = []
+        for shape, v in zip(shapes, r.variables):
+            shape = tuple(int(d) for d in shape)
+            inner = 1 if v.category == "p" else 2
+            batches.append(shape[:-inner] if _is_batched(v, shape) else ())
+        result = self._broadcast_batch(r, batches, [None] * len(batches))
+        return result[0] if result else ()
+
     def run(self, name, *arrays, threads=None, device="auto", out=None, n_i=None, n_j=None,
             stream=None, devices=None, **by_name):
         """Runs reduction `name` and returns its result, as pykeops does (docs/reductions.md):
@@ -308,6 +429,16 @@ class Artifact:
 
         `devices` (host arrays on the GPU): the GPUs to shard the output rows over, a list of
         CUDA ordinals ([0, 1]) or "all"; None: one GPU (or $KCONV_GPU_DEVICES).
+
+        Batch dimensions (docs/runtime.md, "Batch dimensions"): a Vi/Vj array of shape
+        (*batch, n, D) (3 or more dimensions) or a parameter of shape (*batch, D) (2 or more,
+        (1, D) excepted: that is still an unbatched parameter) holds a batch of problems, all
+        with the same nI and nJ. The batch shapes broadcast NumPy-style (batch_shape() gives the
+        result's); every result above gets the leading dimensions (*batch, nOut, ...), `out`
+        likewise (its element count is checked). Indices are per problem (0..nReduced-1). Host
+        float32 arrays whose (n, D) blocks are contiguous are passed with their strides (an
+        expanded or sliced batch is not copied), others are copied; CUDA tensors likewise, an
+        uncontiguous block being refused.
         """
         r = self.reduction(name)
         if arrays and by_name:
@@ -331,11 +462,28 @@ class Artifact:
         if any(_is_cuda_tensor(a) for a in arrays):
             return self._run_cuda(r, arrays, device, out, n_i, n_j, stream, devices)
 
-        host, rows, dims = [], [], []
+        host, rows, dims, batches, strides = [], [], [], [], []
         counts = {"i": n_i, "j": n_j}
         for k, value in enumerate(arrays):
             v = r.variables[k] if k < len(r.variables) else None
             what = f"reduction '{name}': input {k}" + (f" ({v.name})" if v else "")
+            shape = getattr(value, "shape", None)
+            if shape is None:
+                shape = np.shape(value)
+            if _is_batched(v, tuple(shape)):
+                # (..., n, dim) / a parameter (..., dim): the leading dimensions are the batch.
+                inner = 1 if v.category == "p" else 2
+                a, batch_strides = _as_host_batch(value, what, inner)
+                batches.append(tuple(int(d) for d in a.shape[:-inner]))
+                strides.append(batch_strides)
+                rows.append(1 if inner == 1 else a.shape[-2])
+                dims.append(a.shape[-1])
+                if inner == 2 and counts[v.category] is None:
+                    counts[v.category] = a.shape[-2]
+                host.append(a)
+                continue
+            batches.append(())
+            strides.append(None)
             a = _as_host_float32(value, what)
             if v is not None and v.category == "p":
                 if a.ndim > 2 or (a.ndim == 2 and a.shape[0] != 1):
@@ -357,13 +505,15 @@ class Artifact:
         n_j = counts["j"] if counts["j"] is not None else 0
         n_out = n_i if r.axis == 1 else n_j
         all_torch = bool(arrays) and all(_is_torch(a) for a in arrays) and out is None
+        batch = self._broadcast_batch(r, batches, strides)
 
         def valid(array, dtype, count):
             return (isinstance(array, np.ndarray) and array.dtype == dtype
                     and array.flags.c_contiguous and array.flags.writeable
                     and array.size == count)
         outputs, result = _outputs(r, n_out, out, lambda shape, dtype: np.empty(shape, dtype),
-                                   valid, "a writable {dtype} C-contiguous array")
+                                   valid, "a writable {dtype} C-contiguous array",
+                                   batch[0] if batch else ())
 
         float_p = ctypes.POINTER(ctypes.c_float)
         pointers = (float_p * max(len(host), 1))(*[a.ctypes.data_as(float_p) for a in host])
@@ -382,6 +532,9 @@ class Artifact:
         if device_array is not None:
             options.devices = device_array
             options.num_devices = len(device_array)
+        if batch:
+            _, (options.input_batch_rank, options.input_batch,
+                options.input_batch_strides, _) = batch
         self._check_open()
         values, indices = (a.ctypes.data if a is not None and a.size else None for a in outputs)
         check(self._c_call(self._lib.kconv_run_outputs, name.encode(), pointers, len(host),
@@ -409,6 +562,7 @@ class Artifact:
         dev = None
         counts = {"i": n_i, "j": n_j}
         rows, dims, pointers = [], [], []
+        batches, strides = None, None  # lists once an input has batch dimensions
         for k, (t, v) in enumerate(zip(arrays, r.variables)):
             what = f"reduction '{name}': input {k} ({v.name})"
             if not _is_cuda_tensor(t):
@@ -425,6 +579,34 @@ class Artifact:
             if t.dtype != torch.float32:
                 raise KconvError(_capi.INVALID_ARGUMENT,
                                  f"{what}: dtype {t.dtype}, expected torch.float32 (use .float())")
+            if _is_batched(v, t.shape):
+                # (..., n, dim) / a parameter (..., dim): the batch may be strided (expand(),
+                # slices: torch's strides, in elements, are passed), each problem's block must be
+                # packed. Nothing is copied on the device (a copy would be queued on torch's
+                # stream, not necessarily `stream`).
+                inner = 1 if v.category == "p" else 2
+                shape, stride = tuple(t.shape), t.stride()
+                expected = 1
+                for d in range(t.dim() - 1, t.dim() - inner - 1, -1):
+                    if shape[d] > 1 and stride[d] != expected:
+                        raise KconvError(_capi.INVALID_ARGUMENT,
+                                         f"{what}: shape {shape} with strides {stride}: the last "
+                                         f"{inner} dimension(s) (one problem's array) must be "
+                                         f"contiguous (use .contiguous())")
+                    expected *= shape[d]
+                if batches is None:
+                    batches, strides = [()] * k, [None] * k
+                batches.append(shape[:-inner])
+                strides.append([0 if n <= 1 else st for n, st in zip(shape[:-inner], stride)])
+                rows.append(1 if inner == 1 else shape[-2])
+                dims.append(shape[-1])
+                if inner == 2 and counts[v.category] is None:
+                    counts[v.category] = shape[-2]
+                pointers.append(t.data_ptr())
+                continue
+            if batches is not None:
+                batches.append(())
+                strides.append(None)
             if not t.is_contiguous():
                 raise KconvError(_capi.INVALID_ARGUMENT,
                                  f"{what}: not contiguous (use .contiguous())")
@@ -449,6 +631,7 @@ class Artifact:
         n_j = counts["j"] if counts["j"] is not None else 0
         n_out = n_i if r.axis == 1 else n_j
         torch_dtypes = {np.float32: torch.float32, np.int64: torch.int64}
+        batch = self._broadcast_batch(r, batches, strides) if batches is not None else None
 
         def valid(tensor, dtype, count):
             return (_is_cuda_tensor(tensor) and tensor.get_device() == dev
@@ -458,7 +641,7 @@ class Artifact:
             r, n_out, out,
             lambda shape, dtype: torch.empty(shape, device=arrays[0].device,
                                              dtype=torch_dtypes[dtype]),
-            valid, "a contiguous {dtype} tensor on cuda:" + str(dev))
+            valid, "a contiguous {dtype} tensor on cuda:" + str(dev), batch[0] if batch else ())
         if stream is None:
             # torch's current stream as a raw handle; torch.cuda.current_stream() builds a Stream
             # object on the way (~10 µs, as long as the small kernels themselves).
@@ -494,6 +677,13 @@ class Artifact:
         device_array = _device_array(devices)
         options.devices = device_array
         options.num_devices = len(device_array) if device_array is not None else 0
+        if batch:
+            _, (options.input_batch_rank, options.input_batch,
+                options.input_batch_strides, _) = batch
+        elif options.input_batch_rank:  # the cached options of an earlier batched call
+            options.input_batch_rank = None
+            options.input_batch = None
+            options.input_batch_strides = None
         self._check_open()
         values, indices = (a.data_ptr() or None if a is not None else None for a in outputs)
         check(self._c_call(self._lib.kconv_run_outputs,

@@ -290,3 +290,270 @@ TEST_F(CApiTest, SumRefusesIndices) {
   for (int64_t v : indices)
     EXPECT_EQ(v, 5);
 }
+
+namespace {
+
+/// Deterministic pseudo-random floats in [-1, 1).
+std::vector<float> pattern(size_t n, unsigned seed) {
+  std::vector<float> v(n);
+  uint32_t s = seed * 2654435761u + 1;
+  for (float &x : v) {
+    s = s * 1664525u + 1013904223u;
+    x = float(s >> 8) / float(1u << 23) - 1.0f;
+  }
+  return v;
+}
+
+} // namespace
+
+// Batch dimensions through kconv_run_options: one C call over a batch equals one unbatched call
+// per problem, bit for bit; broadcast (a missing dimension, a size 1, a stride 0) and a strided
+// input (a gap between problems) included.
+TEST_F(CApiTest, BatchedRunEqualsPerProblemRuns) {
+  // gaussian_conv: X i 3 with batch (2, 3), strided (3 problems of X per row of the batch, a gap
+  // of 7 floats after each); Y j 3 batch (1, 3) packed; B j 1 batch (2, 1) with stride 0 along
+  // the 2 (expanded: one array for both).
+  const int64_t nI = 37, nJ = 29;
+  const int64_t xStride = nI * 3 + 7;
+  std::vector<float> x = pattern(size_t(6 * xStride), 1), y = pattern(size_t(3 * nJ * 3), 2),
+                     b = pattern(size_t(nJ), 3);
+  const int64_t xBatch[] = {2, 3}, yBatch[] = {1, 3}, bBatch[] = {2, 1};
+  const int64_t xStrides[] = {3 * xStride, xStride}, bStrides[] = {0, 12345};
+  const int64_t *batch[] = {xBatch, yBatch, bBatch};
+  const int64_t *strides[] = {xStrides, nullptr, bStrides};
+  const int64_t rank[] = {2, 2, 2};
+
+  int64_t shape[4] = {-1, -1, -1, -1}, shapeRank = -1;
+  ASSERT_EQ(kconv_broadcast_batch_shape(art_, "gaussian_conv", 3, batch, rank, nullptr, 0,
+                                        &shapeRank),
+            KCONV_OK)
+      << kconv_last_error();
+  EXPECT_EQ(shapeRank, 2);
+  ASSERT_EQ(kconv_broadcast_batch_shape(art_, "gaussian_conv", 3, batch, rank, shape, 4,
+                                        &shapeRank),
+            KCONV_OK)
+      << kconv_last_error();
+  EXPECT_EQ(std::vector<int64_t>(shape, shape + 3), (std::vector<int64_t>{2, 3, -1}));
+
+  kconv_run_options options;
+  kconv_run_options_init(&options);
+  EXPECT_EQ(options.input_batch_rank, nullptr);
+  EXPECT_EQ(options.input_batch, nullptr);
+  EXPECT_EQ(options.input_batch_strides, nullptr);
+  options.device = KCONV_DEVICE_CPU;
+  options.input_batch_rank = rank;
+  options.input_batch = batch;
+  options.input_batch_strides = strides;
+  std::vector<float> out(size_t(6 * nI) + 1, -99.0f);
+  const float *inputs[] = {x.data(), y.data(), b.data()};
+  ASSERT_EQ(kconv_run(art_, "gaussian_conv", inputs, 3, out.data(), nI, nJ, &options), KCONV_OK)
+      << kconv_last_error();
+  EXPECT_EQ(out.back(), -99.0f) << "wrote past the (2, 3, nI, 1) output";
+  for (int64_t p = 0; p < 2; ++p)
+    for (int64_t q = 0; q < 3; ++q) {
+      SCOPED_TRACE("problem (" + std::to_string(p) + ", " + std::to_string(q) + ")");
+      const float *one[] = {x.data() + p * xStrides[0] + q * xStrides[1],
+                            y.data() + q * nJ * 3, b.data()};
+      std::vector<float> want(static_cast<size_t>(nI));
+      ASSERT_EQ(kconv_run(art_, "gaussian_conv", one, 3, want.data(), nI, nJ, nullptr),
+                KCONV_OK)
+          << kconv_last_error();
+      EXPECT_EQ(std::memcmp(want.data(), out.data() + (p * 3 + q) * nI, size_t(nI) * 4), 0);
+      EXPECT_TRUE(std::isfinite(want[0]) && want[0] != 0.0f);
+    }
+
+  // The same call without strides: everything packed (X then holds 6 problems back to back).
+  options.input_batch_strides = nullptr;
+  const int64_t bPacked[] = {1};
+  const int64_t *packed[] = {xBatch, yBatch, bPacked};
+  const int64_t packedRank[] = {2, 2, 1};
+  options.input_batch = packed;
+  options.input_batch_rank = packedRank;
+  ASSERT_EQ(kconv_run(art_, "gaussian_conv", inputs, 3, out.data(), nI, nJ, &options), KCONV_OK)
+      << kconv_last_error();
+  for (int64_t e = 0; e < 6; ++e) {
+    const float *one[] = {x.data() + e * nI * 3, y.data() + (e % 3) * nJ * 3, b.data()};
+    std::vector<float> want(static_cast<size_t>(nI));
+    ASSERT_EQ(kconv_run(art_, "gaussian_conv", one, 3, want.data(), nI, nJ, nullptr), KCONV_OK);
+    EXPECT_EQ(std::memcmp(want.data(), out.data() + e * nI, size_t(nI) * 4), 0) << "entry " << e;
+  }
+}
+
+// A parameter per problem (transposed: X i 3, A i 1, Y j 3, S p 1, axis 0), the others broadcast.
+TEST_F(CApiTest, BatchedParameter) {
+  const int64_t nI = 20, nJ = 11;
+  std::vector<float> x = pattern(size_t(nI * 3), 4), a = pattern(size_t(nI), 5),
+                     y = pattern(size_t(nJ * 3), 6), s = {0.25f, 1.0f, 4.0f};
+  const int64_t sBatch[] = {3};
+  const int64_t *batch[] = {nullptr, nullptr, nullptr, sBatch};
+  const int64_t rank[] = {0, 0, 0, 1};
+  kconv_run_options options;
+  kconv_run_options_init(&options);
+  options.input_batch_rank = rank;
+  options.input_batch = batch;
+  std::vector<float> out(size_t(3 * nJ));
+  const float *inputs[] = {x.data(), a.data(), y.data(), s.data()};
+  ASSERT_EQ(kconv_run(art_, "transposed", inputs, 4, out.data(), nI, nJ, &options), KCONV_OK)
+      << kconv_last_error();
+  for (int64_t e = 0; e < 3; ++e) {
+    const float *one[] = {x.data(), a.data(), y.data(), s.data() + e};
+    std::vector<float> want(static_cast<size_t>(nJ));
+    ASSERT_EQ(kconv_run(art_, "transposed", one, 4, want.data(), nI, nJ, nullptr), KCONV_OK);
+    EXPECT_EQ(std::memcmp(want.data(), out.data() + e * nJ, size_t(nJ) * 4), 0) << "entry " << e;
+  }
+  // The problems differ (the scale s changes the result).
+  EXPECT_NE(std::memcmp(out.data(), out.data() + nJ, size_t(nJ) * 4), 0);
+}
+
+TEST_F(CApiTest, BatchErrors) {
+  std::vector<float> x(600), y(600), b(200), out(200, 5.0f);
+  const float *inputs[] = {x.data(), y.data(), b.data()};
+  const int64_t two[] = {2}, three[] = {3}, four[] = {4, 1};
+  const int64_t *batch[] = {two, three, nullptr};
+  const int64_t rank[] = {1, 1, 0};
+  int64_t shape[4] = {-1, -1, -1, -1}, shapeRank = -1;
+  // Shapes that do not broadcast: both inputs named, with their shapes.
+  EXPECT_EQ(kconv_broadcast_batch_shape(art_, "gaussian_conv", 3, batch, rank, shape, 4,
+                                        &shapeRank),
+            KCONV_INVALID_ARGUMENT);
+  EXPECT_TRUE(contains(kconv_last_error(), "reduction 'gaussian_conv': input 1 (Y, j, dim 3) has "
+                                           "batch shape (3,), input 0 (X, i, dim 3) has (2,): "
+                                           "they do not broadcast"))
+      << kconv_last_error();
+  EXPECT_EQ(shapeRank, -1);
+  EXPECT_EQ(shape[0], -1);
+  kconv_run_options options;
+  kconv_run_options_init(&options);
+  options.input_batch_rank = rank;
+  options.input_batch = batch;
+  EXPECT_EQ(kconv_run(art_, "gaussian_conv", inputs, 3, out.data(), 10, 10, &options),
+            KCONV_INVALID_ARGUMENT);
+  EXPECT_TRUE(contains(kconv_last_error(), "input 1 (Y, j, dim 3) has batch shape (3,), input 0 "
+                                           "(X, i, dim 3) has (2,): they do not broadcast"))
+      << kconv_last_error();
+  // (2,) against (4, 1) broadcasts to (4, 2); the shape array must hold it.
+  const int64_t *fits[] = {two, four, nullptr};
+  const int64_t fitsRank[] = {1, 2, 0};
+  EXPECT_EQ(kconv_broadcast_batch_shape(art_, "gaussian_conv", 3, fits, fitsRank, shape, 1,
+                                        &shapeRank),
+            KCONV_INVALID_ARGUMENT);
+  EXPECT_TRUE(contains(kconv_last_error(), "the broadcast batch shape has rank 2, shape holds 1"))
+      << kconv_last_error();
+  EXPECT_EQ(shapeRank, -1);
+  ASSERT_EQ(kconv_broadcast_batch_shape(art_, "gaussian_conv", 3, fits, fitsRank, shape, 2,
+                                        &shapeRank),
+            KCONV_OK)
+      << kconv_last_error();
+  EXPECT_EQ(shapeRank, 2);
+  EXPECT_EQ(shape[0], 4);
+  EXPECT_EQ(shape[1], 2);
+  // No batch: rank 0.
+  ASSERT_EQ(kconv_broadcast_batch_shape(art_, "gaussian_conv", 3, nullptr, nullptr, shape, 0,
+                                        &shapeRank),
+            KCONV_OK);
+  EXPECT_EQ(shapeRank, 0);
+  EXPECT_EQ(kconv_broadcast_batch_shape(art_, "gaussian_conv", 2, nullptr, nullptr, shape, 0,
+                                        &shapeRank),
+            KCONV_INVALID_ARGUMENT);
+  EXPECT_TRUE(contains(kconv_last_error(), "expected 3 inputs (X, Y, B), got 2")) << kconv_last_error();
+  EXPECT_EQ(kconv_broadcast_batch_shape(art_, "gaussian_conv", 3, nullptr, nullptr, shape, 0,
+                                        nullptr),
+            KCONV_INVALID_ARGUMENT);
+  EXPECT_TRUE(contains(kconv_last_error(), "kconv_broadcast_batch_shape: rank_out is a null "
+                                           "pointer"));
+
+  // Malformed option arrays.
+  const int64_t negative[] = {-1, 0, 0};
+  options.input_batch_rank = negative;
+  EXPECT_EQ(kconv_run(art_, "gaussian_conv", inputs, 3, out.data(), 10, 10, &options),
+            KCONV_INVALID_ARGUMENT);
+  EXPECT_TRUE(contains(kconv_last_error(), "kconv_run: input_batch_rank[0] must be >= 0, got -1"))
+      << kconv_last_error();
+  options.input_batch_rank = rank;
+  options.input_batch = nullptr;
+  EXPECT_EQ(kconv_run(art_, "gaussian_conv", inputs, 3, out.data(), 10, 10, &options),
+            KCONV_INVALID_ARGUMENT);
+  EXPECT_TRUE(contains(kconv_last_error(), "input 0 has batch rank 1 but input_batch is a null "
+                                           "pointer"))
+      << kconv_last_error();
+  const int64_t *missing[] = {nullptr, three, nullptr};
+  options.input_batch = missing;
+  EXPECT_EQ(kconv_run(art_, "gaussian_conv", inputs, 3, out.data(), 10, 10, &options),
+            KCONV_INVALID_ARGUMENT);
+  EXPECT_TRUE(contains(kconv_last_error(), "input_batch[0] is a null pointer"))
+      << kconv_last_error();
+  options.input_batch_rank = nullptr;
+  options.input_batch = batch;
+  EXPECT_EQ(kconv_run(art_, "gaussian_conv", inputs, 3, out.data(), 10, 10, &options),
+            KCONV_INVALID_ARGUMENT);
+  EXPECT_TRUE(contains(kconv_last_error(), "input_batch given without input_batch_rank"))
+      << kconv_last_error();
+  // Negative strides (the runtime's check).
+  const int64_t *sameBatch[] = {two, two, nullptr};
+  const int64_t minus[] = {-30};
+  const int64_t *strides[] = {minus, nullptr, nullptr};
+  options.input_batch_rank = rank;
+  options.input_batch = sameBatch;
+  options.input_batch_strides = strides;
+  EXPECT_EQ(kconv_run(art_, "gaussian_conv", inputs, 3, out.data(), 10, 10, &options),
+            KCONV_INVALID_ARGUMENT);
+  EXPECT_STREQ(kconv_last_error(), "reduction 'gaussian_conv': input 0 (X, i, dim 3) has batch "
+                                   "strides (-30,): strides must be >= 0");
+  for (float v : out)
+    EXPECT_EQ(v, 5.0f);
+  // A batch with a 0 size: nothing to compute, nothing written, out may be NULL.
+  const int64_t zero[] = {0};
+  const int64_t *empty[] = {zero, nullptr, nullptr};
+  const int64_t emptyRank[] = {1, 0, 0};
+  options.input_batch_rank = emptyRank;
+  options.input_batch = empty;
+  options.input_batch_strides = nullptr;
+  EXPECT_EQ(kconv_run(art_, "gaussian_conv", inputs, 3, nullptr, 10, 10, &options), KCONV_OK)
+      << kconv_last_error();
+  ASSERT_EQ(kconv_broadcast_batch_shape(art_, "gaussian_conv", 3, empty, emptyRank, shape, 4,
+                                        &shapeRank),
+            KCONV_OK);
+  EXPECT_EQ(shapeRank, 1);
+  EXPECT_EQ(shape[0], 0);
+}
+
+// An index kind: values and indices both [batch..., nOut, dim]; indices are per problem.
+TEST(CApiIndexKinds, BatchedRunOutputs) {
+  std::string why;
+  const std::string &bytes = kconv::test::testIndexArtifactBytes(why);
+  if (bytes.empty())
+    GTEST_SKIP() << "cannot build the test kernels: " << why;
+  kconv_artifact *art = nullptr;
+  ASSERT_EQ(kconv_load_memory(bytes.data(), bytes.size(), "index-kinds.kca", &art), KCONV_OK)
+      << kconv_last_error();
+  const int64_t nI = 13, nJ = 21, problems = 4;
+  std::vector<float> x = pattern(size_t(problems * nI * 3), 7), y = pattern(size_t(nJ * 3), 8);
+  const int64_t xBatch[] = {problems};
+  const int64_t *batch[] = {xBatch, nullptr};
+  const int64_t rank[] = {1, 0};
+  kconv_run_options options;
+  kconv_run_options_init(&options);
+  options.input_batch_rank = rank;
+  options.input_batch = batch;
+  std::vector<float> values(size_t(problems * nI * 3));
+  std::vector<int64_t> indices(size_t(problems * nI * 3));
+  const float *inputs[] = {x.data(), y.data()};
+  ASSERT_EQ(kconv_run_outputs(art, "nearest", inputs, 2, values.data(), indices.data(), nI, nJ,
+                              &options),
+            KCONV_OK)
+      << kconv_last_error();
+  for (int64_t e = 0; e < problems; ++e) {
+    const float *one[] = {x.data() + e * nI * 3, y.data()};
+    std::vector<float> wantValues(size_t(nI * 3));
+    std::vector<int64_t> wantIndices(size_t(nI * 3));
+    ASSERT_EQ(kconv_run_outputs(art, "nearest", one, 2, wantValues.data(), wantIndices.data(), nI,
+                                nJ, nullptr),
+              KCONV_OK);
+    EXPECT_EQ(std::memcmp(wantValues.data(), values.data() + e * nI * 3, size_t(nI * 3) * 4), 0);
+    EXPECT_EQ(std::memcmp(wantIndices.data(), indices.data() + e * nI * 3, size_t(nI * 3) * 8),
+              0);
+  }
+  for (int64_t index : indices)
+    EXPECT_TRUE(index >= 0 && index < nJ) << index;
+  kconv_free(art);
+}

@@ -7,7 +7,9 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
+#include <iterator>
 #include <sys/wait.h>
 
 using namespace kconv;
@@ -253,4 +255,176 @@ TEST_F(KconvRunTest, IndicesFileOnlyForKindsWithIndices) {
   EXPECT_EQ(r.output.find("indices"), std::string::npos) << r.output;
   EXPECT_FALSE(std::ifstream(file("i.npy")).good());
   EXPECT_EQ(readNpy(file("o.npy")).shape, std::vector<int64_t>({10, 1}));
+}
+
+namespace {
+
+std::vector<float> wave(size_t n, double a, double b) {
+  std::vector<float> v(n);
+  for (size_t k = 0; k < n; ++k)
+    v[k] = float(std::sin(a * double(k) + b));
+  return v;
+}
+
+} // namespace
+
+// Batched .npy files (rank 3+, a parameter 2+): one run over the batch equals one run per problem
+// on that problem's files, bit for bit; the output .npy is (batch..., nOut, dim).
+TEST_F(KconvRunTest, BatchedNpyEqualsPerProblemRuns) {
+  const int64_t nI = 23, nJ = 17;
+  // gaussian_conv: X (2, 3, nI, 3), Y (3, nJ, 3) (broadcast along the 2), B (2, 1, nJ, 1).
+  std::vector<float> x = wave(size_t(6 * nI * 3), 0.37, 0.1), y = wave(size_t(3 * nJ * 3), 0.23, 1),
+                     b = wave(size_t(2 * nJ), 0.11, 2);
+  for (float &v : b)
+    v = 1.0f + 0.5f * v;
+  writeNpy(file("x.npy"), x.data(), {2, 3, nI, 3});
+  writeNpy(file("y.npy"), y.data(), {3, nJ, 3});
+  writeNpy(file("b.npy"), b.data(), {2, 1, nJ, 1});
+  Result r = kconvRun(artifact_ + " gaussian_conv --input X=" + file("x.npy") + " --input Y=" +
+                      file("y.npy") + " --input B=" + file("b.npy") + " -o " + file("out.npy") +
+                      " --check --bench --repeats 2");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_OUTPUT(r, "gaussian_conv: nI = 23, nJ = 17, batch (2, 3), output (2, 3, 23, 1)");
+  EXPECT_OUTPUT(r, "wrote " + file("out.npy") + ", shape (2, 3, 23, 1)");
+  EXPECT_OUTPUT(r, "on 23 of 23 rows of 6 of 6 batch entries vs the float64 reference");
+  EXPECT_OUTPUT(r, ": OK");
+  NpyArray out = readNpy(file("out.npy"));
+  ASSERT_EQ(out.shape, (std::vector<int64_t>{2, 3, nI, 1}));
+  for (int64_t p = 0; p < 2; ++p)
+    for (int64_t q = 0; q < 3; ++q) {
+      SCOPED_TRACE("problem (" + std::to_string(p) + ", " + std::to_string(q) + ")");
+      writeNpy(file("x1.npy"), x.data() + (p * 3 + q) * nI * 3, {nI, 3});
+      writeNpy(file("y1.npy"), y.data() + q * nJ * 3, {nJ, 3});
+      writeNpy(file("b1.npy"), b.data() + p * nJ, {nJ, 1});
+      Result one = kconvRun(artifact_ + " gaussian_conv --input X=" + file("x1.npy") +
+                            " --input Y=" + file("y1.npy") + " --input B=" + file("b1.npy") +
+                            " -o " + file("one.npy"));
+      ASSERT_EQ(one.status, 0) << one.output;
+      EXPECT_OUTPUT(one, "output (23, 1)");
+      NpyArray want = readNpy(file("one.npy"));
+      ASSERT_EQ(want.shape, (std::vector<int64_t>{nI, 1}));
+      EXPECT_EQ(std::vector<float>(out.data.begin() + (p * 3 + q) * nI,
+                                   out.data.begin() + (p * 3 + q + 1) * nI),
+                want.data);
+    }
+  // Not one problem repeated.
+  EXPECT_NE(std::vector<float>(out.data.begin(), out.data.begin() + nI),
+            std::vector<float>(out.data.begin() + nI, out.data.begin() + 2 * nI));
+
+  // A parameter per problem (transposed: X i 3, A i 1, Y j 3, S p 1, axis 0), with --random for
+  // the others (unbatched, shared).
+  std::vector<float> s = {0.25f, 1.0f, 4.0f};
+  writeNpy(file("s.npy"), s.data(), {3, 1});
+  writeNpy(file("x2.npy"), x.data(), {nI, 3});
+  r = kconvRun(artifact_ + " transposed --input S=" + file("s.npy") + " --input X=" +
+               file("x2.npy") + " --random 23,9 --seed 5 -o " + file("t.npy") + " --check");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_OUTPUT(r, "batch (3,), output (3, 9, 1)");
+  NpyArray t = readNpy(file("t.npy"));
+  ASSERT_EQ(t.shape, (std::vector<int64_t>{3, 9, 1}));
+  for (int64_t e = 0; e < 3; ++e) {
+    writeNpy(file("s1.npy"), s.data() + e, {1});
+    Result one = kconvRun(artifact_ + " transposed --input S=" + file("s1.npy") + " --input X=" +
+                          file("x2.npy") + " --random 23,9 --seed 5 -o " + file("t1.npy"));
+    ASSERT_EQ(one.status, 0) << one.output;
+    EXPECT_EQ(std::vector<float>(t.data.begin() + e * 9, t.data.begin() + (e + 1) * 9),
+              readNpy(file("t1.npy")).data)
+        << "entry " << e;
+  }
+  // The parameter's row form (1, 1) is still unbatched.
+  writeNpy(file("s11.npy"), s.data(), {1, 1});
+  r = kconvRun(artifact_ + " transposed --input S=" + file("s11.npy") + " --random 23,9 -o " +
+               file("t.npy"));
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_EQ(readNpy(file("t.npy")).shape, (std::vector<int64_t>{9, 1}));
+
+  // An empty batch: nothing computed, an empty (0, nOut, dim) file.
+  writeNpy(file("x0.npy"), x.data(), {0, nI, 3});
+  r = kconvRun(artifact_ + " gaussian_conv --input X=" + file("x0.npy") + " --random 23,17 -o " +
+               file("e.npy") + " --check");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_EQ(readNpy(file("e.npy")).shape, (std::vector<int64_t>{0, nI, 1}));
+}
+
+TEST_F(KconvRunTest, BatchedIndexKind) {
+  std::string why;
+  const std::string &bytes = test::testIndexArtifactBytes(why);
+  if (bytes.empty())
+    GTEST_SKIP() << why;
+  write("k.kca", bytes);
+  const int64_t nI = 11, nJ = 19;
+  std::vector<float> x = wave(size_t(4 * nI * 3), 0.71, 0.3), y = wave(size_t(nJ * 3), 0.53, 2);
+  writeNpy(file("x.npy"), x.data(), {4, nI, 3});
+  writeNpy(file("y.npy"), y.data(), {nJ, 3});
+  Result r = kconvRun(file("k.kca") + " nearest --input X=" + file("x.npy") + " --input Y=" +
+                      file("y.npy") + " -o " + file("n.npy") + " --check");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_OUTPUT(r, "output (4, 11, 3), indices (4, 11, 3)");
+  EXPECT_OUTPUT(r, "int64 indices, shape (4, 11, 3)");
+  EXPECT_OUTPUT(r, "check: indices: 0 of 132 on 11 rows of 4 of 4 batch entries");
+  NpyArray values = readNpy(file("n.npy"));
+  EXPECT_EQ(values.shape, (std::vector<int64_t>{4, nI, 3}));
+  // The index file (int64, version 1; readNpy reads float files only): its header, then the data.
+  std::string bytes_;
+  {
+    std::ifstream in(file("n.indices.npy"), std::ios::binary);
+    bytes_.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  ASSERT_GT(bytes_.size(), 10u);
+  const size_t header = 10 + size_t(uint8_t(bytes_[8])) + 256 * size_t(uint8_t(bytes_[9]));
+  EXPECT_NE(bytes_.find("'descr': '<i8'"), std::string::npos);
+  EXPECT_NE(bytes_.find("'shape': (4, 11, 3)"), std::string::npos) << bytes_.substr(0, header);
+  ASSERT_EQ(bytes_.size(), header + size_t(4 * nI * 3) * 8);
+  std::vector<int64_t> indices(size_t(4 * nI * 3));
+  std::memcpy(indices.data(), bytes_.data() + header, indices.size() * 8);
+  auto art = Artifact::load(file("k.kca"));
+  for (int64_t e = 0; e < 4; ++e) {
+    std::vector<float> v(size_t(nI * 3));
+    std::vector<int64_t> idx(size_t(nI * 3));
+    art->run("nearest", {x.data() + e * nI * 3, y.data()}, Outputs{v.data(), idx.data()}, nI,
+             nJ);
+    EXPECT_EQ(std::vector<float>(values.data.begin() + e * nI * 3,
+                                 values.data.begin() + (e + 1) * nI * 3),
+              v);
+    EXPECT_EQ(std::vector<int64_t>(indices.begin() + e * nI * 3,
+                                   indices.begin() + (e + 1) * nI * 3),
+              idx);
+  }
+  for (int64_t j : indices)
+    EXPECT_TRUE(j >= 0 && j < nJ) << j;
+}
+
+TEST_F(KconvRunTest, BatchShapesThatDoNotBroadcast) {
+  std::vector<float> v(1000, 0.5f);
+  writeNpy(file("x.npy"), v.data(), {2, 10, 3});
+  writeNpy(file("y.npy"), v.data(), {3, 12, 3});
+  writeNpy(file("b.npy"), v.data(), {12, 1});
+  Result r = kconvRun(artifact_ + " gaussian_conv --input X=" + file("x.npy") + " --input Y=" +
+                      file("y.npy") + " --input B=" + file("b.npy"));
+  EXPECT_EQ(r.status, 1);
+  EXPECT_OUTPUT(r, "--input Y=" + file("y.npy") + " (shape (3, 12, 3), batch (3,)) and --input X=" +
+                       file("x.npy") + " (shape (2, 10, 3), batch (2,)): reduction "
+                                       "'gaussian_conv': input 1 (Y, j, dim 3) has batch shape "
+                                       "(3,), input 0 (X, i, dim 3) has (2,): they do not "
+                                       "broadcast");
+  // Rows must agree across the problems of all files, as before.
+  writeNpy(file("y.npy"), v.data(), {2, 13, 3});
+  r = kconvRun(artifact_ + " gaussian_conv --input Y=" + file("y.npy") + " --input B=" +
+               file("b.npy") + " --random 10,13");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_OUTPUT(r, file("b.npy") + " has 12 rows but " + file("y.npy") + " has 13");
+  // A batched file of the wrong dimension.
+  writeNpy(file("x.npy"), v.data(), {2, 10, 2});
+  r = kconvRun(artifact_ + " gaussian_conv --input X=" + file("x.npy") + " --random 10");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_OUTPUT(r, file("x.npy") + ": shape (2, 10, 2) does not fit variable X (i, dimension 3): "
+                                   "expected (n, 3), or (B1, ..., Bk, n, 3) for a batch");
+  writeNpy(file("s.npy"), v.data(), {3, 2});
+  r = kconvRun(artifact_ + " transposed --input S=" + file("s.npy") + " --random 10");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_OUTPUT(r, "does not fit parameter S of dimension 1: expected (1,), or (B1, ..., Bk, 1) "
+                   "for a batch");
+  r = kconvRun("--help");
+  EXPECT_OUTPUT(r, "Batch dimensions: a file of shape");
+  EXPECT_OUTPUT(r, "are (B1, ..., Bk, nOut, dim) over the broadcast batch shape");
 }

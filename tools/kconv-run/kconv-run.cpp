@@ -1,6 +1,7 @@
 //===- kconv-run.cpp - run a kconv artifact ---------------------------------===//
 //
 //   kconv-run ARTIFACT [REDUCTION] --input X=x.npy --input Y=y.npy --input B=b.npy -o out.npy
+//   (x.npy of shape (B1, ..., Bk, n, 3): a batch of problems; out.npy then (B1, ..., Bk, n, 1))
 //   kconv-run ARTIFACT gaussian_conv --random 100000 --check --bench
 //   kconv-run ARTIFACT --list
 //
@@ -35,16 +36,22 @@ REDUCTION may be left out when the artifact has only one.
 inputs and outputs:
   --input NAME=FILE     bind variable NAME to a .npy file (float32 '<f4' or float64 '<f8',
                         converted; C order; shape (n, dim), or (n,) when dim = 1; a parameter
-                        (dim,)); repeat for each variable
+                        (dim,)); repeat for each variable. Batch dimensions: a file of shape
+                        (B1, ..., Bk, n, dim) (3 or more dimensions; a parameter
+                        (B1, ..., Bk, dim), 2 or more, (1, dim) excepted) holds one problem per
+                        batch entry, all with the same nI and nJ; the files' batch shapes
+                        broadcast NumPy-style (sizes equal, or 1; missing leading dimensions)
   --random N[,M]        random normal inputs for the variables not given by --input, with
-                        nI = N and nJ = M (default M = N)
+                        nI = N and nJ = M (default M = N); unbatched (shared by every problem)
   --seed S              seed of --random and of --check's row sample (default 0)
   --output FILE, -o     write the result: the values as float32 .npy of shape
                         (nOut, value_dim) (KMin kinds: each row [K][F], K blocks of F); for a
                         kind with indices (ArgMin, Min_ArgMin, ArgKMin, ...) the indices as
                         int64 .npy of shape (nOut, index_dim) to --indices (index -1: none,
                         e.g. an empty reduced range); an index-only kind (ArgMin, ArgMax,
-                        ArgKMin) writes its indices to FILE itself
+                        ArgKMin) writes its indices to FILE itself. With batch dimensions both
+                        are (B1, ..., Bk, nOut, dim) over the broadcast batch shape, indices
+                        per problem (0 .. nReduced-1)
   --indices FILE        where --output writes the indices (default: FILE with .npy replaced
                         by .indices.npy)
 running:
@@ -52,7 +59,8 @@ running:
   --device D            cpu, gpu or auto (default auto: the CPU code when usable)
   --gpus LIST           GPUs of a GPU run: ordinals like 0,1 or 'all' (the output rows are
                         sharded over them); default one GPU, or $KCONV_GPU_DEVICES
-  --check               compare with the float64 reference on sampled rows: prints
+  --check               compare with the float64 reference on sampled rows (of every
+                        batch entry, or of 8 sampled ones, the first and last included): prints
                         |out - ref| / |ref| over the finite values (a non-finite reference
                         value must be matched exactly), and checks each index by the value it
                         selects: the float64 formula value at the returned index must equal the
@@ -61,7 +69,7 @@ running:
   --check-rows R        rows sampled by --check (default 256; all rows if fewer)
   --tolerance T         --check's bound on the relative error (default 1e-5)
   --bench               time the call: warm-up, then --repeats runs; prints the median ms and
-                        pairs/s (nI * nJ / time)
+                        pairs/s (batch entries * nI * nJ / time)
   --repeats R           runs timed by --bench (default 10)
 other:
   --list                list the artifact's reductions and their signatures
@@ -227,7 +235,40 @@ std::vector<float> allocate(int64_t count, const std::string &what) {
 struct Bound {
   std::vector<float> data;
   int64_t rows = -1; // -1 for a parameter
+  std::vector<int64_t> batch; // leading batch dimensions of the file (packed)
+  std::vector<int64_t> shape; // the file's shape (messages)
+  std::string file;           // empty for --random
 };
+
+/// Whether two batch shapes broadcast (NumPy: aligned on the right, sizes equal or 1).
+bool broadcasts(const std::vector<int64_t> &a, const std::vector<int64_t> &b) {
+  for (size_t d = 1; d <= std::min(a.size(), b.size()); ++d) {
+    int64_t x = a[a.size() - d], y = b[b.size() - d];
+    if (x != y && x != 1 && y != 1)
+      return false;
+  }
+  return true;
+}
+
+/// The element offset of problem `entry` (row-major over the broadcast shape `batch`) in a packed
+/// array of batch shape `own` and `block` elements per problem (index 0 along its size-1 and
+/// missing dimensions).
+int64_t problemOffset(const std::vector<int64_t> &batch, const std::vector<int64_t> &own,
+                      int64_t block, int64_t entry) {
+  int64_t offset = 0, stride = block;
+  for (size_t d = batch.size(); d-- > 0;) {
+    const int64_t digit = entry % batch[d];
+    entry /= batch[d];
+    const size_t lead = batch.size() - own.size();
+    if (d < lead)
+      continue;
+    const int64_t size = own[d - lead];
+    if (size != 1)
+      offset += digit * stride;
+    stride *= size;
+  }
+  return offset;
+}
 
 int run(const Options &o) {
   auto art = kconv::Artifact::load(o.artifact);
@@ -272,25 +313,37 @@ int run(const Options &o) {
     kconv::NpyArray a = kconv::readNpy(file);
     const auto &s = a.shape;
     Bound b;
+    b.shape = s;
+    b.file = file;
     std::string expected;
+    const std::string d = std::to_string(v.dim);
     if (v.category == kconv::VarCategory::Pm) {
+      // (dim,), its row form (1, dim), () for dim 1; (B1, ..., Bk, dim) a batch.
       bool ok = (s.size() == 1 && s[0] == v.dim) || (s.size() == 2 && s[0] == 1 && s[1] == v.dim) ||
                 (s.empty() && v.dim == 1);
-      expected = "(" + std::to_string(v.dim) + ",)";
+      if (!ok && s.size() >= 2 && s.back() == v.dim) {
+        ok = true;
+        b.batch.assign(s.begin(), s.end() - 1);
+      }
+      expected = "(" + d + ",), or (B1, ..., Bk, " + d + ") for a batch";
       if (!ok)
         throw kconv::Error(kconv::ErrorCode::InvalidArgument,
                            file + ": shape " + kconv::shapeString(s) + " does not fit parameter " +
                                var + " of dimension " + std::to_string(v.dim) + ": expected " +
                                expected);
     } else {
-      bool ok = (s.size() == 2 && s[1] == v.dim) || (s.size() == 1 && v.dim == 1);
-      expected = v.dim == 1 ? "(n, 1) or (n,)" : "(n, " + std::to_string(v.dim) + ")";
+      bool ok = (s.size() == 2 && s[1] == v.dim) || (s.size() == 1 && v.dim == 1) ||
+                (s.size() >= 3 && s.back() == v.dim);
+      expected = (v.dim == 1 ? "(n, 1) or (n,)" : "(n, " + d + ")") + ", or (B1, ..., Bk, n, " +
+                 d + ") for a batch";
       if (!ok)
         throw kconv::Error(kconv::ErrorCode::InvalidArgument,
                            file + ": shape " + kconv::shapeString(s) + " does not fit variable " +
                                var + " (" + kconv::toString(v.category) + ", dimension " +
                                std::to_string(v.dim) + "): expected " + expected);
-      b.rows = s[0];
+      if (s.size() >= 3)
+        b.batch.assign(s.begin(), s.end() - 2);
+      b.rows = s.size() >= 3 ? s[s.size() - 2] : s[0];
       std::optional<int64_t> &n = v.category == kconv::VarCategory::Vi ? nI : nJ;
       int cat = int(v.category);
       if (n && *n != b.rows)
@@ -361,21 +414,45 @@ int run(const Options &o) {
   std::vector<const float *> pointers;
   for (size_t k = 0; k < r.variables.size(); ++k) {
     const kconv::VariableInfo &v = r.variables[k];
-    inputs.push_back(kconv::Input(bound[k]->data.data(),
-                                  v.category == kconv::VarCategory::Pm ? 1 : bound[k]->rows,
-                                  v.dim));
+    kconv::Input in(bound[k]->data.data(),
+                    v.category == kconv::VarCategory::Pm ? 1 : bound[k]->rows, v.dim);
+    in.batch = bound[k]->batch;
+    inputs.push_back(in);
     pointers.push_back(bound[k]->data.data());
   }
+  // The batch: the broadcast of the files' batch shapes; a mismatch names both files.
+  std::vector<int64_t> batch;
+  try {
+    batch = art->broadcastBatchShape(name, inputs);
+  } catch (const kconv::Error &e) {
+    for (size_t k = 0; k < bound.size(); ++k)
+      for (size_t l = 0; l < k; ++l)
+        if (!broadcasts(bound[k]->batch, bound[l]->batch)) {
+          auto describe = [&](size_t q) {
+            return "--input " + r.variables[q].name + "=" + bound[q]->file + " (shape " +
+                   kconv::shapeString(bound[q]->shape) + ", batch " +
+                   kconv::shapeString(bound[q]->batch) + ")";
+          };
+          throw kconv::Error(e.code(), describe(k) + " and " + describe(l) + ": " + e.what());
+        }
+    throw;
+  }
+  int64_t problems = 1;
+  for (int64_t size : batch)
+    problems = kconv::checkedMul(problems, size, "batch entries");
   const int64_t nOut = r.axis == 1 ? ni : nj;
   std::vector<float> values;
   std::vector<int64_t> indices;
   try {
+    const int64_t outRows = kconv::checkedMul(problems, nOut, "batch entries x nOut");
     if (r.valueDim > 0)
-      values = allocate(std::max<int64_t>(kconv::checkedMul(nOut, r.valueDim, "nOut x value_dim"),
+      values = allocate(std::max<int64_t>(kconv::checkedMul(outRows, r.valueDim,
+                                                            "nOut x value_dim"),
                                           1),
                         "the values");
     if (r.indexDim > 0) {
-      int64_t count = std::max<int64_t>(kconv::checkedMul(nOut, r.indexDim, "nOut x index_dim"), 1);
+      int64_t count =
+          std::max<int64_t>(kconv::checkedMul(outRows, r.indexDim, "nOut x index_dim"), 1);
       kconv::checkedBytes(count, sizeof(int64_t), "bytes");
       indices.resize(size_t(count));
     }
@@ -383,8 +460,18 @@ int run(const Options &o) {
     throw kconv::Error(kconv::ErrorCode::InvalidArgument,
                        "output of " + std::to_string(nOut) + " rows (value_dim " +
                            std::to_string(r.valueDim) + ", index_dim " +
-                           std::to_string(r.indexDim) + "): " + e.what());
+                           std::to_string(r.indexDim) + ")" +
+                           (batch.empty() ? "" : " per entry of batch " +
+                                                     kconv::shapeString(batch)) +
+                           ": " + e.what());
   }
+  // The outputs' shapes: (batch..., nOut, dim).
+  auto outputShape = [&](int64_t dim) {
+    std::vector<int64_t> shape = batch;
+    shape.push_back(nOut);
+    shape.push_back(dim);
+    return shape;
+  };
   const kconv::Outputs outputs{values.empty() ? nullptr : values.data(),
                                indices.empty() ? nullptr : indices.data()};
   kconv::RunOptions runOptions;
@@ -400,12 +487,12 @@ int run(const Options &o) {
         .count();
   };
   double firstMs = once();
-  std::string shapes;
+  std::string shapes = batch.empty() ? "" : "batch " + kconv::shapeString(batch) + ", ";
   if (r.valueDim > 0)
-    shapes = "output (" + std::to_string(nOut) + ", " + std::to_string(r.valueDim) + ")";
+    shapes += "output " + kconv::shapeString(outputShape(r.valueDim));
   if (r.indexDim > 0)
-    shapes += std::string(shapes.empty() ? "" : ", ") + "indices (" + std::to_string(nOut) + ", " +
-              std::to_string(r.indexDim) + ")";
+    shapes += std::string(r.valueDim > 0 ? ", " : "") + "indices " +
+              kconv::shapeString(outputShape(r.indexDim));
   std::printf("%s: nI = %lld, nJ = %lld, %s, %d thread(s): %.3f ms\n", r.name.c_str(),
               (long long)ni, (long long)nj, shapes.c_str(), threads, firstMs);
 
@@ -416,7 +503,7 @@ int run(const Options &o) {
     std::sort(times.begin(), times.end());
     size_t n = times.size();
     double median = n % 2 ? times[n / 2] : 0.5 * (times[n / 2 - 1] + times[n / 2]);
-    double pairs = double(ni) * double(nj);
+    double pairs = double(problems) * double(ni) * double(nj);
     std::printf("bench: median %.4f ms (min %.4f, max %.4f) over %d runs after a warm-up, "
                 "%.3e pairs/s\n",
                 median, times.front(), times.back(), o.repeats,
@@ -433,14 +520,14 @@ int run(const Options &o) {
                     ".indices.npy";
     }
     if (r.valueDim > 0) {
-      kconv::writeNpy(o.output, values.data(), {nOut, r.valueDim});
-      std::printf("wrote %s, shape (%lld, %lld)\n", o.output.c_str(), (long long)nOut,
-                  (long long)r.valueDim);
+      kconv::writeNpy(o.output, values.data(), outputShape(r.valueDim));
+      std::printf("wrote %s, shape %s\n", o.output.c_str(),
+                  kconv::shapeString(outputShape(r.valueDim)).c_str());
     }
     if (r.indexDim > 0) {
-      kconv::writeNpyInt64(indicesPath, indices.data(), {nOut, r.indexDim});
-      std::printf("wrote %s, int64 indices, shape (%lld, %lld)\n", indicesPath.c_str(),
-                  (long long)nOut, (long long)r.indexDim);
+      kconv::writeNpyInt64(indicesPath, indices.data(), outputShape(r.indexDim));
+      std::printf("wrote %s, int64 indices, shape %s\n", indicesPath.c_str(),
+                  kconv::shapeString(outputShape(r.indexDim)).c_str());
     }
   }
 
@@ -458,31 +545,80 @@ int run(const Options &o) {
         chosen.insert(any(pick));
       rows.assign(chosen.begin(), chosen.end());
     }
-    kconv::ReferenceOutputs ref = kconv::referenceRun(r, pointers, ni, nj, rows);
+    // The batch entries checked: all of up to 8, else the first, the last and 6 sampled.
+    std::vector<int64_t> entries;
+    if (problems <= 8) {
+      for (int64_t e = 0; e < problems; ++e)
+        entries.push_back(e);
+    } else {
+      std::mt19937_64 pick(o.seed ^ 0x5851f42d4c957f2dULL);
+      std::uniform_int_distribution<int64_t> any(1, problems - 2);
+      std::set<int64_t> chosen = {0, problems - 1};
+      while (chosen.size() < 8)
+        chosen.insert(any(pick));
+      entries.assign(chosen.begin(), chosen.end());
+    }
+    kconv::ValueCheck values_;
+    values_.error = 0;
+    kconv::IndexCheck indices_;
+    bool anyRelative = entries.empty();
+    for (int64_t e : entries) {
+      // Problem e's arrays: each variable's block by broadcasting (BatchLayout's rule).
+      std::vector<const float *> at(pointers.size());
+      for (size_t k = 0; k < pointers.size(); ++k) {
+        const kconv::VariableInfo &v = r.variables[k];
+        const int64_t rows = v.category == kconv::VarCategory::Vi   ? ni
+                             : v.category == kconv::VarCategory::Vj ? nj
+                                                                    : 1;
+        at[k] = pointers[k] + problemOffset(batch, bound[k]->batch, rows * v.dim, e);
+      }
+      kconv::ReferenceOutputs ref = kconv::referenceRun(r, at, ni, nj, rows);
+      if (r.valueDim > 0) {
+        kconv::ValueCheck c =
+            kconv::checkValues(r, rows, ref, values.data() + e * nOut * r.valueDim);
+        // The worst entry; NaN stays NaN (and fails).
+        if (!(c.error <= values_.error))
+          values_.error = c.error;
+        values_.relative = values_.relative && c.relative;
+        anyRelative = anyRelative || c.relative;
+        values_.mismatched += c.mismatched;
+      }
+      if (r.indexDim > 0) {
+        kconv::IndexCheck c = kconv::checkIndices(
+            r, at, ni, nj, rows, ref, indices.data() + e * nOut * r.indexDim, o.tolerance);
+        indices_.checked += c.checked;
+        indices_.offValue += c.offValue;
+        indices_.invalid += c.invalid;
+      }
+    }
+    const std::string of =
+        batch.empty() ? std::string()
+                      : " of " + std::to_string(entries.size()) + " of " +
+                            std::to_string(problems) + " batch entries";
     bool ok = true;
     if (r.valueDim > 0) {
-      kconv::ValueCheck check = kconv::checkValues(r, rows, ref, values.data());
-      const double error = check.error;
-      const bool relative = check.relative;
-      const int64_t mismatched = check.mismatched;
+      const kconv::ValueCheck &check = values_;
       const bool valuesOk = check.ok(o.tolerance);
-      std::printf("check: %s error %.3e on %zu of %lld rows vs the float64 reference (tolerance "
-                  "%.1e)%s: %s\n",
-                  relative ? "relative" : "absolute (the reference is 0)", error, rows.size(),
-                  (long long)nOut, o.tolerance,
-                  mismatched ? (", " + std::to_string(mismatched) +
-                                " non-finite reference value(s) not matched").c_str()
-                             : "",
+      std::printf("check: %s error %.3e on %zu of %lld rows%s vs the float64 reference "
+                  "(tolerance %.1e)%s: %s\n",
+                  check.relative ? "relative"
+                  : anyRelative  ? "relative (absolute for the entries whose reference is 0)"
+                                 : "absolute (the reference is 0)",
+                  check.error,
+                  rows.size(), (long long)nOut, of.c_str(), o.tolerance,
+                  check.mismatched ? (", " + std::to_string(check.mismatched) +
+                                      " non-finite reference value(s) not matched").c_str()
+                                   : "",
                   valuesOk ? "OK" : "FAILED");
       ok = ok && valuesOk;
     }
     if (r.indexDim > 0) {
-      kconv::IndexCheck check =
-          kconv::checkIndices(r, pointers, ni, nj, rows, ref, indices.data(), o.tolerance);
-      std::printf("check: indices: %lld of %lld on %zu rows select a value off the reference's "
-                  "(tolerance %.1e), %lld out of range or -1 where the reference has none: %s\n",
-                  (long long)check.offValue, (long long)check.checked, rows.size(), o.tolerance,
-                  (long long)check.invalid, check.ok() ? "OK" : "FAILED");
+      const kconv::IndexCheck &check = indices_;
+      std::printf("check: indices: %lld of %lld on %zu rows%s select a value off the "
+                  "reference's (tolerance %.1e), %lld out of range or -1 where the reference has "
+                  "none: %s\n",
+                  (long long)check.offValue, (long long)check.checked, rows.size(), of.c_str(),
+                  o.tolerance, (long long)check.invalid, check.ok() ? "OK" : "FAILED");
       ok = ok && check.ok();
     }
     if (!ok)

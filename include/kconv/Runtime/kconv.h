@@ -80,6 +80,19 @@ typedef struct kconv_run_options {
      sharded over them (host memory only). NULL / 0 (default): one GPU, or $KCONV_GPU_DEVICES. */
   const int *devices;
   int num_devices;
+  /* Batch dimensions (docs/runtime.md, "Batch dimensions"), one entry per input; NULL (default):
+     no input has any. Input k holds the arrays of a batch of problems: [batch_k..., rows, dim]
+     (a parameter [batch_k..., dim]) with batch_k = input_batch[k][0 .. input_batch_rank[k]-1]
+     (rank 0: none, input_batch[k] may then be NULL). input_batch_strides[k] gives the elements
+     between consecutive entries of each batch dimension (>= 0, e.g. 0 for an expanded array);
+     NULL (the array or an entry): packed. Each problem's own [rows x dim] block is packed. The
+     batch shapes broadcast NumPy-style (aligned on the right, 1 or missing against any size)
+     into the outputs' batch shape (kconv_broadcast_batch_shape): values are then packed
+     [batch..., nOut, value_dim] and indices [batch..., nOut, index_dim]. input_batch and
+     input_batch_strides need input_batch_rank. */
+  const int64_t *input_batch_rank;
+  const int64_t *const *input_batch;
+  const int64_t *const *input_batch_strides;
 } kconv_run_options;
 
 /* The message of the calling thread's last failed call ("" if none). */
@@ -121,15 +134,26 @@ void kconv_run_options_init(kconv_run_options *options);
 
 /* Runs `reduction` (see Artifact::run in Runtime.h): inputs[k] is variable k (argument order,
    row-major float32); values is [nOut x value_dim] float32 and indices [nOut x index_dim] int64,
-   nOut = nI (axis 1) or nJ (axis 0). Each output pointer must be non-NULL (when nOut > 0)
-   exactly when the kind has that output (value_dim > 0, index_dim > 0) and NULL when it has not
-   (KCONV_INVALID_ARGUMENT otherwise). With KCONV_MEMORY_DEVICE both are device pointers.
+   nOut = nI (axis 1) or nJ (axis 0), each with the leading batch dimensions of the call when
+   options give input batch shapes (kconv_run_options.input_batch_rank). Each output pointer must
+   be non-NULL (when nOut > 0) exactly when the kind has that output (value_dim > 0,
+   index_dim > 0) and NULL when it has not (KCONV_INVALID_ARGUMENT otherwise). With KCONV_MEMORY_DEVICE both are device pointers.
    options may be NULL (defaults). nOut = 0 writes nothing; nReduced = 0 writes the kind's empty
    result (sum 0, min +inf, argmin -1, logsumexp -inf, ...: docs/reductions.md). */
 kconv_status kconv_run_outputs(const kconv_artifact *artifact, const char *reduction,
                                const float *const *inputs, int64_t num_inputs, float *values,
                                int64_t *indices, int64_t nI, int64_t nJ,
                                const kconv_run_options *options);
+
+/* The batch shape of the outputs of a call whose inputs (argument order) have the batch shapes
+   batch[k][0 .. rank[k]-1] (as kconv_run_options.input_batch / input_batch_rank; rank NULL: no
+   batch dimensions): their NumPy-style broadcast, of rank *rank_out (0: one problem). shape may be
+   NULL to ask for the rank only; else it must hold `capacity` >= *rank_out entries.
+   KCONV_INVALID_ARGUMENT, naming both inputs, when two batch shapes do not broadcast. */
+kconv_status kconv_broadcast_batch_shape(const kconv_artifact *artifact, const char *reduction,
+                                         int64_t num_inputs, const int64_t *const *batch,
+                                         const int64_t *rank, int64_t *shape, int64_t capacity,
+                                         int64_t *rank_out);
 
 /* kconv_run_outputs with indices = NULL, for kinds whose only output is values (sum, min, max,
    kmin, logsumexp, ...): out is [nOut x value_dim]. */
