@@ -20,6 +20,11 @@ if ((${#missing[@]})); then
 fi
 
 python3 -c "import numpy, pytest" 2>/dev/null || python3 -m pip install -q numpy pytest
+# pykeops (KeOps) for the differential tests, python/tests/test_pykeops_differential.py (skipped
+# without it). Optional: where it cannot be installed, only those tests are skipped.
+python3 -c "import pykeops" >/dev/null 2>&1 ||
+  python3 -m pip install -q --retries 1 --timeout 30 pykeops==2.3 ||
+  echo "setup: pykeops not installed (the KeOps differential tests will be skipped)"
 # Where the CUDA toolkit's ptxas exists but not cuobjdump (e.g. /usr/local/cuda with the compiler
 # only), the lit SASS checks get cuobjdump + nvdisasm from their PyPI wheels. Best effort.
 if [ -x /usr/local/cuda/bin/ptxas ] && ! command -v cuobjdump >/dev/null &&
