@@ -3,7 +3,7 @@
 points, kconv against PyTorch (eager matmul form, cdist, torch.compile(dynamic=True)), in one
 process. Docs: shared/BENCHMARKS.md's method.
 
-  python3 bench/gpu/bench.py ARTIFACT.kca [--out DIR] [--sizes 100,1000,...] [--quick]
+  python3 bench/gpu/bench.py ARTIFACT.kca [--out DIR] [--sizes 100,1000,...] [--quick] [--batch B]
 
 - Inputs: float32 random normal, already on the GPU; N = M.
 - Time: wall time per call from Python, synchronized (torch.cuda.synchronize), median over repeats
@@ -11,6 +11,9 @@ process. Docs: shared/BENCHMARKS.md's method.
 - Error: |out - ref| / |ref| on 256 sampled rows against a float64 evaluation (on the GPU).
 - PyTorch is skipped past out-of-memory or 1.2 s per call (and for every larger N).
 - Writes bench.md (the table), bench.json and bench.png (log-log) to --out (default $OUT or .).
+- --batch B: every input with a batch dimension of B problems, x (B, N, 3) ... -> (B, N, 1), one
+  call for all of them (kconv's batch dimensions; PyTorch's batched matmul and cdist); the table
+  adds the time per problem; the error is the worst of problems 0 and B - 1.
 """
 import argparse
 import json
@@ -46,6 +49,7 @@ def parse():
     ap.add_argument("--sizes", default=None, help="comma-separated N list")
     ap.add_argument("--quick", action="store_true", help="fewer repeats, no torch.compile")
     ap.add_argument("--no-torch", action="store_true", help="kconv only")
+    ap.add_argument("--batch", type=int, default=0, help="problems per call (0: unbatched)")
     ap.add_argument("--min-time", type=float, default=0.25,
                     help="seconds of timed calls per measurement (at least 3 calls)")
     return ap.parse_args()
@@ -92,7 +96,8 @@ def main():
     print(f"# {gpu}; torch {torch.__version__}; kconv artifact {args.artifact}", flush=True)
 
     def torch_matmul(x, y, b):
-        d2 = (x * x).sum(1, keepdim=True) - 2.0 * (x @ y.T) + (y * y).sum(1)[None, :]
+        d2 = ((x * x).sum(-1, keepdim=True) - 2.0 * (x @ y.transpose(-1, -2))
+              + (y * y).sum(-1).unsqueeze(-2))
         return torch.exp(-d2) @ b
 
     def torch_cdist(x, y, b):
@@ -120,26 +125,37 @@ def main():
         got = out.reshape(-1, 1)[rows].double()
         return float(torch.linalg.norm(got - ref) / torch.linalg.norm(ref))
 
+    batch = max(args.batch, 1)
+    shape = (args.batch,) if args.batch else ()
+
+    def errors(out, refs, rows):
+        """The worst of the checked problems (0 and B - 1) against their references."""
+        if not args.batch:
+            return rel_err(out, refs[0], rows)
+        return max(rel_err(out[p], ref, rows) for p, ref in zip((0, batch - 1), refs))
+
     results = []
     for n in sizes:
         gen = torch.Generator(device=dev).manual_seed(n)
-        x = torch.randn(n, 3, device=dev, generator=gen)
-        y = torch.randn(n, 3, device=dev, generator=gen)
-        b = torch.randn(n, 1, device=dev, generator=gen)
+        x = torch.randn(*shape, n, 3, device=dev, generator=gen)
+        y = torch.randn(*shape, n, 3, device=dev, generator=gen)
+        b = torch.randn(*shape, n, 1, device=dev, generator=gen)
         rows = torch.randperm(n, device=dev, generator=gen)[:256]
-        ref = reference(x, y, b, rows)
-        row = {"N": n}
+        refs = ([reference(x[p], y[p], b[p], rows) for p in (0, batch - 1)] if args.batch
+                else [reference(x, y, b, rows)])
+        row = {"N": n, "B": batch}
         min_time = args.min_time if n < 1000000 else 0.0
         # kconv
         out = art.run(args.reduction, x, y, b)
         sync()
-        err = rel_err(out, ref, rows)
+        err = errors(out, refs, rows)
         # (For N = 1e7 the correctness run above is the warm-up: each call takes ~30 s.)
         t, calls = timed(lambda: art.run(args.reduction, x, y, b), sync, min_time,
                          warmup=0 if n >= KCONV_ONLY_FROM else 2)
         row["kconv"] = {"ms": t * 1e3, "err": err, "calls": calls,
-                        "pairs_per_s": n * n / t}
-        print(f"N={n}: kconv {t * 1e3:.4f} ms ({n * n / t:.3e} pairs/s, err {err:.1e})",
+                        "pairs_per_s": batch * n * n / t, "us_per_problem": t * 1e6 / batch}
+        print(f"N={n}: kconv {t * 1e3:.4f} ms ({batch * n * n / t:.3e} pairs/s, err {err:.1e}"
+              + (f", {t * 1e6 / batch:.3f} us per problem" if args.batch else "") + ")",
               flush=True)
         # PyTorch
         for name, fn in methods.items():
@@ -149,11 +165,12 @@ def main():
             try:
                 out = fn(x, y, b)
                 sync()
-                err = rel_err(out, ref, rows)
+                err = errors(out, refs, rows)
                 del out
                 t, calls = timed(lambda: fn(x, y, b), sync, min_time,
                                  warmup=1 if name == "torch.compile" else 2, max_calls=50)
-                row[name] = {"ms": t * 1e3, "err": err, "calls": calls}
+                row[name] = {"ms": t * 1e3, "err": err, "calls": calls,
+                             "us_per_problem": t * 1e6 / batch}
                 print(f"N={n}: {name} {t * 1e3:.4f} ms (err {err:.1e})", flush=True)
                 if t > TORCH_LIMIT_S:
                     dead.add(name)
@@ -172,15 +189,21 @@ def main():
 
     # Table.
     names = list(methods)
+    per = " | kconv us/problem" if args.batch else ""
     lines = [f"GPU: {gpu}, torch {torch.__version__}. ms per call (median, synchronized, inputs "
-             f"on the GPU); error |out - ref| / |ref| on 256 rows vs float64; '-': OOM or past "
+             f"on the GPU)" + (f" of a batch of {batch} problems" if args.batch else "") +
+             f"; error |out - ref| / |ref| on 256 rows vs float64; '-': OOM or past "
              f"{TORCH_LIMIT_S} s.", "",
-             "| N | kconv ms | kconv pairs/s | kconv error | " + " | ".join(f"{m} ms" for m in names)
+             "| N | kconv ms" + per + " | kconv pairs/s | kconv error | "
+             + " | ".join(f"{m} ms" for m in names)
              + (" | speedup vs best torch" if names else "") + " | goal |",
-             "|---|---|---|---|" + "---|" * len(names) + ("---|" if names else "") + "---|"]
+             "|---|---|" + ("---|" if per else "") + "---|---|" + "---|" * len(names)
+             + ("---|" if names else "") + "---|"]
     for row in results:
         k = row["kconv"]
-        cells = [f"{row['N']}", f"{k['ms']:.4g}", f"{k['pairs_per_s']:.3g}", f"{k['err']:.1e}"]
+        cells = [f"{row['N']}", f"{k['ms']:.4g}"] + (
+            [f"{k['us_per_problem']:.4g}"] if per else []) + [
+            f"{k['pairs_per_s']:.3g}", f"{k['err']:.1e}"]
         best = None
         for m in names:
             r = row.get(m)
@@ -189,7 +212,7 @@ def main():
                 best = r["ms"]
         if names:
             cells.append(f"{best / k['ms']:.1f}x" if best else "-")
-        goal = GOALS.get(row["N"])
+        goal = None if args.batch else GOALS.get(row["N"])
         if goal:
             ok = k["ms"] <= goal[0] and (goal[1] is None or k["err"] <= goal[1])
             cells.append(("ok" if ok else "MISSED") + f" (<= {goal[0]:g} ms"

@@ -206,6 +206,69 @@ def test_special_values(artifacts, gpu, accurate):
         assert np.isposinf(got[3]) and np.isfinite(np.delete(got, 3)).all()
 
 
+def batch_gauss_ref(x, y, b):
+    x, y, b = (np.asarray(a, dtype=np.float64) for a in (x, y, b))
+    d2 = ((x[..., :, None, :] - y[..., None, :, :]) ** 2).sum(-1)
+    return np.exp(-d2) @ b
+
+
+@pytest.mark.parametrize("plan", PLANS)
+def test_batch_every_kernel_variant(artifacts, gpu, plan, monkeypatch):
+    """Batch dimensions (docs/runtime.md) on every kernel variant and split: a (2, 3) batch with y
+    broadcast along the first dimension (the kernels decode two batch dimensions), per problem
+    against the float64 reference; host arrays, then device arrays when torch has CUDA."""
+    if plan == "auto":
+        monkeypatch.delenv("KCONV_GPU_PLAN", raising=False)
+    else:
+        monkeypatch.setenv("KCONV_GPU_PLAN", plan)
+    art = kconv.load(artifacts / "ops.kca")  # the plan is read at load
+    try:
+        for n, m in [(1, 1), (37, 1000), (1500, 777)]:
+            x, y, b = randn(2, 3, n, 3, seed=n), randn(1, 3, m, 3, seed=m), randn(3, m, 1, seed=7)
+            out = art.run("op_exp", x, y, b, device="gpu")
+            want = batch_gauss_ref(x, y, b)
+            assert out.shape == want.shape == (2, 3, n, 1)
+            for p in np.ndindex(2, 3):
+                assert rel_err(out[p], want[p]) < 3e-5, (plan, n, m, p)
+    finally:
+        art.close()
+
+
+def test_batch_launch_limits_and_index_kinds(artifacts, gpu):
+    """More problems than blockIdx.z holds (70000: two launches), a batch of rank 6 that does not
+    collapse (the runtime launches per entry of its 2 leading dimensions), and k-NN indices per
+    problem (0 ... nJ - 1, each selecting one of the K smallest distances)."""
+    x, y, b = randn(70000, 3, 3, seed=1), randn(70000, 5, 3, seed=2), randn(70000, 5, 1, seed=3)
+    ops_run = kconv.load(artifacts / "ops.kca")
+    try:
+        out = ops_run.run("op_exp", x, y, b, device="gpu")
+        want = batch_gauss_ref(x, y, b)
+        assert np.abs(out - want).max() < 3e-5 * np.abs(want).max()
+        x, y = randn(2, 1, 2, 1, 2, 1, 20, 3, seed=4), randn(1, 2, 1, 2, 1, 2, 30, 3, seed=5)
+        b = randn(30, 1, seed=6)
+        out = ops_run.run("op_exp", x, y, b, device="gpu")
+        want = batch_gauss_ref(x, y, b)
+        assert out.shape == (2,) * 6 + (20, 1)
+        assert np.abs(out - want).max() < 3e-5 * np.abs(want).max()
+    finally:
+        ops_run.close()
+    art = kconv.load(artifacts / "reductions.kca")
+    try:
+        # knn = ArgKMin_Reduction(SqDist(X, Y), 10, 0) (KeOps' positional t = 0: over j): for
+        # each x_i the 10 nearest y_j of its problem.
+        x, y = randn(4, 300, 3, seed=8), randn(4, 200, 3, seed=9)
+        idx = art.run("knn", x, y, device="gpu")
+        assert idx.shape == (4, 300, 10) and idx.dtype == np.int64
+        for p in range(4):
+            d2 = ((x[p][:, None, :].astype(np.float64) - y[p][None, :, :]) ** 2).sum(-1)
+            assert idx[p].min() >= 0 and idx[p].max() < 200
+            got = np.take_along_axis(d2, idx[p], axis=1)
+            want = np.sort(d2, axis=1)[:, :10]
+            assert np.allclose(got, want, rtol=1e-4, atol=1e-5), p
+    finally:
+        art.close()
+
+
 def test_host_path_buffers_reused_and_threads(ops, gpu):
     # Growing and shrinking sizes reuse the device buffers; concurrent calls are serialized.
     errors = []

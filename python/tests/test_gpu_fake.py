@@ -517,3 +517,74 @@ def test_index_kind_cuda_tensors(nearest):
     r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env())
     assert r.returncode == 0, r.stdout + r.stderr
     assert "index cuda tensors OK" in r.stdout
+
+
+# ---------------------------------------------------------------------------------------------
+# Batch dimensions (docs/runtime.md): the fake computes each launch's blockIdx.z entries with the
+# kernel ABI's batch parameters (batchBase, sizes, strides), so the host side's layouts, launch
+# splits and GPU shares are checked against a float64 reference per problem.
+
+
+def _batch_script(gaussian, body):
+    return textwrap.dedent(f"""
+        import sys
+        import numpy as np
+        sys.path.insert(0, {str(ROOT / 'python')!r})
+        import kconv
+        art = kconv.load({str(gaussian)!r})
+        def ref(x, y, b):
+            x, y, b = (np.asarray(a, np.float64) for a in (x, y, b))
+            d2 = ((x[..., :, None, :] - y[..., None, :, :]) ** 2).sum(-1)
+            return np.exp(-d2) @ b
+        def check(out, want):
+            assert out.shape == want.shape, (out.shape, want.shape)
+            err = np.abs(out - want).max() / max(np.abs(want).max(), 1e-30)
+            assert err < 1e-5, err
+        rng = np.random.default_rng(5)
+        def randn(*shape):
+            return rng.standard_normal(shape).astype(np.float32)
+    """) + textwrap.dedent(body) + '\nprint("batch OK")\n'
+
+
+@pytest.mark.parametrize("gpus", [None, "0,1,2"])
+def test_batch_host_path_and_gpu_shares(gaussian, tmp_path, gpus):
+    """A (2, 3) batch with y broadcast along the first dimension (a layout that does not collapse):
+    one launch of 6 entries on one GPU; over 3 GPUs, entries 0-1, 2-3, 4-5, one launch each."""
+    log = tmp_path / "launches"
+    script = _batch_script(gaussian, """
+        x, y, b = randn(2, 3, 50, 3), randn(1, 3, 40, 3), randn(3, 40, 1)
+        check(art.run("gaussian_conv", x, y, b, device="gpu"), ref(x, y, b))
+    """)
+    extra = dict(FAKE_CUDA_LOG=log, FAKE_CUDA_DEVICES=3)
+    if gpus:
+        extra["KCONV_GPU_DEVICES"] = gpus
+    r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                       env=env(**extra))
+    assert r.returncode == 0 and "batch OK" in r.stdout, r.stdout + r.stderr
+    launches = _launches(log)
+    # name gx gy nOut nRed chunk device D batch GZ BASE
+    if gpus is None:
+        assert [(l[9], l[10]) for l in launches] == [("6", "0")], launches
+    else:
+        assert sorted((int(l[7]), int(l[9]), int(l[10])) for l in launches) == [
+            (0, 2, 0), (1, 2, 2), (2, 2, 4)], launches
+
+
+def test_batch_beyond_grid_z_and_rank(gaussian, tmp_path):
+    """70000 problems: two launches (blockIdx.z holds 65535); a batch of rank 6 that collapses to
+    nothing smaller (x and y broadcast along alternate dimensions): the kernels decode 4
+    dimensions, the runtime launches once per entry of the other 2."""
+    log = tmp_path / "launches"
+    script = _batch_script(gaussian, """
+        x, y, b = randn(70000, 2, 3), randn(70000, 3, 3), randn(70000, 3, 1)
+        check(art.run("gaussian_conv", x, y, b, device="gpu"), ref(x, y, b))
+        x, y = randn(2, 1, 2, 1, 2, 1, 5, 3), randn(1, 2, 1, 2, 1, 2, 4, 3)
+        b = randn(4, 1)
+        check(art.run("gaussian_conv", x, y, b, device="gpu"), ref(x, y, b))
+    """)
+    r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                       env=env(FAKE_CUDA_LOG=log))
+    assert r.returncode == 0 and "batch OK" in r.stdout, r.stdout + r.stderr
+    launches = [(l[7], l[8]) for l in _launches(log)]  # (GZ, BASE)
+    assert launches[:2] == [("65535", "0"), ("4465", "65535")], launches
+    assert launches[2:] == [("16", "0")] * 4, launches
