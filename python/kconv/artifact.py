@@ -278,6 +278,7 @@ class Artifact:
         self._lib = library()
         self._tls = threading.local()
         self._names = {}
+        self._batches = {}  # _broadcast_batch's results by shapes
         self.reductions = {}
         count = ctypes.c_int64()
         check(self._lib.kconv_num_reductions(handle, ctypes.byref(count)))
@@ -377,6 +378,13 @@ class Artifact:
         broadcast."""
         if not any(batches):
             return None
+        # Calls repeat their shapes: the shape and the (read-only) ctypes options are kept per
+        # (reduction, shapes, strides), which takes the C query and the arrays off a call's cost.
+        key = (r.name, tuple(tuple(b) for b in batches),
+               tuple(None if st is None else tuple(st) for st in strides))
+        known = self._batches.get(key)
+        if known is not None:
+            return known
         options = _batch_options(batches, strides)
         if len(batches) != len(r.variables):
             return (), options  # the call reports the count
@@ -385,7 +393,10 @@ class Artifact:
         shape = (ctypes.c_int64 * rank)()
         check(self._c_call(self._lib.kconv_broadcast_batch_shape, r.name.encode(), len(batches),
                            options[1], options[0], shape, rank, ctypes.byref(rank_out)))
-        return tuple(shape[:rank_out.value]), options
+        if len(self._batches) >= 64:
+            self._batches.clear()
+        self._batches[key] = known = (tuple(shape[:rank_out.value]), options)
+        return known
 
     def batch_shape(self, name, *shapes):
         """The batch shape of the result of run(name, *arrays) for arrays of the given shapes
