@@ -230,6 +230,10 @@ def test_batch_every_kernel_variant(artifacts, gpu, plan, monkeypatch):
             assert out.shape == want.shape == (2, 3, n, 1)
             for p in np.ndindex(2, 3):
                 assert rel_err(out[p], want[p]) < 3e-5, (plan, n, m, p)
+                if plan in ("0:1", "1:1", "2:1"):
+                    # One plan, no split: each problem's bits are those of its unbatched call.
+                    alone = art.run("op_exp", x[p], y[0, p[1]], b[p[1]], device="gpu")
+                    assert np.array_equal(alone, out[p]), (plan, n, m, p)
     finally:
         art.close()
 
