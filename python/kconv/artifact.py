@@ -106,13 +106,9 @@ def _is_cuda_tensor(value):
     return _is_torch(value) and getattr(value, "is_cuda", False)
 
 
-def _as_host_float32(value, what):
-    """The array the C runtime reads: float32, C-contiguous, on the host.
-
-    float32 C-contiguous NumPy arrays are used as they are (no copy); anything else that NumPy can
-    convert (float64, integers, non-contiguous views, lists, CPU torch tensors) is copied. CUDA
-    tensors take the device path of Artifact.run instead.
-    """
+def _host_numpy(value, what):
+    """`value` as a NumPy array on the host (a CPU torch tensor's, without a copy), of a dtype that
+    converts to float32."""
     if _is_torch(value):
         if str(getattr(value, "device", "cpu")) != "cpu":
             raise KconvError(_capi.INVALID_ARGUMENT,
@@ -123,6 +119,17 @@ def _as_host_float32(value, what):
     if array.dtype.kind not in "fiub":
         raise KconvError(_capi.INVALID_ARGUMENT,
                          f"{what}: dtype {array.dtype} cannot be converted to float32")
+    return array
+
+
+def _as_host_float32(value, what):
+    """The array the C runtime reads: float32, C-contiguous, on the host.
+
+    float32 C-contiguous NumPy arrays are used as they are (no copy); anything else that NumPy can
+    convert (float64, integers, non-contiguous views, lists, CPU torch tensors) is copied. CUDA
+    tensors take the device path of Artifact.run instead.
+    """
+    array = _host_numpy(value, what)
     if array.dtype != np.float32 or not array.flags.c_contiguous:
         array = np.ascontiguousarray(array, dtype=np.float32)
     return array
@@ -166,16 +173,7 @@ def _as_host_batch(value, what, inner):
     for packed). float32 arrays whose problem blocks (the last `inner` dimensions) are packed are
     used as they are, with their strides (an expanded or sliced batch: no copy); anything else is
     copied to a C-contiguous float32 array."""
-    if _is_torch(value):
-        if str(getattr(value, "device", "cpu")) != "cpu":
-            raise KconvError(_capi.INVALID_ARGUMENT,
-                             f"{what}: a tensor on {value.device} mixed with host arrays: give "
-                             f"every array on the same CUDA device, or every array on the host")
-        value = value.detach().numpy()
-    array = np.asarray(value)
-    if array.dtype.kind not in "fiub":
-        raise KconvError(_capi.INVALID_ARGUMENT,
-                         f"{what}: dtype {array.dtype} cannot be converted to float32")
+    array = _host_numpy(value, what)
     if array.dtype == np.float32 and array.flags.c_contiguous:
         return array, None
     if array.dtype == np.float32 and array.flags.aligned:
