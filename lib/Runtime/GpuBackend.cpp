@@ -770,12 +770,9 @@ void GpuBackend::runHost(DeviceState &state, const Call &call) {
     int64_t rows = v.category == VarCategory::Vi ? call.nI
                    : v.category == VarCategory::Vj ? call.nJ
                                                    : 1;
-    // The whole batch of the array (entry 0 at its start, every stride >= 0).
-    int64_t extent = checkedMul(rows, v.dim, "rows x dim");
-    for (size_t d = 0; d < call.batch.shape.size(); ++d)
-      extent = checkedAdd(extent, checkedMul(call.batch.shape[d] - 1, call.batch.strides[k][d],
-                                             "batch extent"),
-                          "batch extent");
+    // The whole batch of the array: entry 0 at its start, the last entry (every stride >= 0)
+    // farthest; Artifact::run checked the extent.
+    const int64_t extent = rows * v.dim + call.batch.offset(k, call.batch.count() - 1);
     size_t bytes = checkedBytes(extent, sizeof(float), "bytes");
     args[k] = buffer(state, k, bytes, "input " + v.name);
     if (bytes)

@@ -267,19 +267,13 @@ void Artifact::run(std::string_view reductionName, const std::vector<Input> &inp
   }
   // The batch: broadcast shape, each variable's strides along it, collapsed (BatchLayout.h).
   if (!batchShape.empty()) {
-    std::vector<std::vector<int64_t>> strides(inputs.size());
+    std::vector<std::vector<int64_t>> strides;
     for (size_t k = 0; k < inputs.size(); ++k) {
-      const Input &in = inputs[k];
       const VariableInfo &v = r.variables[k];
       int64_t rows = v.category == VarCategory::Vi ? nI : v.category == VarCategory::Vj ? nJ : 1;
-      int64_t packed = rows * v.dim; // checked above
-      strides[k].assign(batchShape.size(), 0);
-      for (size_t d = in.batch.size(); d-- > 0;) {
-        int64_t stride = in.batchStrides.empty() ? packed : in.batchStrides[d];
-        if (in.batch[d] != 1)
-          strides[k][batchShape.size() - in.batch.size() + d] = stride;
-        packed *= std::max<int64_t>(in.batch[d], 1);
-      }
+      strides.push_back(abi::BatchLayout::stridesAlong(batchShape, inputs[k].batch,
+                                                       inputs[k].batchStrides,
+                                                       rows * v.dim)); // checked above
     }
     call.batch = abi::BatchLayout::collapse(batchShape, strides);
   }

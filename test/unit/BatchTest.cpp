@@ -130,7 +130,7 @@ protected:
       art.run(name, single, Outputs{r.valueDim ? want.data() : nullptr,
                                     r.indexDim ? wantIndices.data() : nullptr},
               nI, nJ);
-      if (r.valueDim)
+      if (r.valueDim) {
         ASSERT_EQ(std::memcmp(want.data(), values.data() + e * valueCount,
                               size_t(valueCount) * sizeof(float)),
                   0)
@@ -142,11 +142,13 @@ protected:
                             std::to_string(want[size_t(q)]) + " alone";
                  return std::string("?");
                }();
-      if (r.indexDim)
+      }
+      if (r.indexDim) {
         ASSERT_EQ(std::memcmp(wantIndices.data(), indices.data() + e * indexCount,
                               size_t(indexCount) * sizeof(int64_t)),
                   0)
             << "indices differ from the unbatched call";
+      }
       ReferenceOutputs ref = referenceRun(r, pointers, nI, nJ, allRows);
       if (r.valueDim) {
         ValueCheck c = checkValues(r, allRows, ref, values.data() + e * valueCount);

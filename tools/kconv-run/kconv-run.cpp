@@ -9,6 +9,7 @@
 // above the tolerance.
 //
 //===----------------------------------------------------------------------===//
+#include "kconv/ABI/BatchLayout.h"
 #include "kconv/Runtime/Checked.h"
 #include "kconv/Runtime/Npy.h"
 #include "kconv/Runtime/Runtime.h"
@@ -248,26 +249,6 @@ bool broadcasts(const std::vector<int64_t> &a, const std::vector<int64_t> &b) {
       return false;
   }
   return true;
-}
-
-/// The element offset of problem `entry` (row-major over the broadcast shape `batch`) in a packed
-/// array of batch shape `own` and `block` elements per problem (index 0 along its size-1 and
-/// missing dimensions).
-int64_t problemOffset(const std::vector<int64_t> &batch, const std::vector<int64_t> &own,
-                      int64_t block, int64_t entry) {
-  int64_t offset = 0, stride = block;
-  for (size_t d = batch.size(); d-- > 0;) {
-    const int64_t digit = entry % batch[d];
-    entry /= batch[d];
-    const size_t lead = batch.size() - own.size();
-    if (d < lead)
-      continue;
-    const int64_t size = own[d - lead];
-    if (size != 1)
-      offset += digit * stride;
-    stride *= size;
-  }
-  return offset;
 }
 
 int run(const Options &o) {
@@ -562,16 +543,21 @@ int run(const Options &o) {
     values_.error = 0;
     kconv::IndexCheck indices_;
     bool anyRelative = entries.empty();
+    // Each problem's arrays: the files' (packed) batches laid out as the runtime does.
+    std::vector<std::vector<int64_t>> along;
+    for (size_t k = 0; k < pointers.size(); ++k) {
+      const kconv::VariableInfo &v = r.variables[k];
+      const int64_t rows = v.category == kconv::VarCategory::Vi   ? ni
+                           : v.category == kconv::VarCategory::Vj ? nj
+                                                                  : 1;
+      along.push_back(kconv::abi::BatchLayout::stridesAlong(batch, bound[k]->batch, {},
+                                                            rows * v.dim));
+    }
+    const kconv::abi::BatchLayout layout = kconv::abi::BatchLayout::collapse(batch, along);
     for (int64_t e : entries) {
-      // Problem e's arrays: each variable's block by broadcasting (BatchLayout's rule).
       std::vector<const float *> at(pointers.size());
-      for (size_t k = 0; k < pointers.size(); ++k) {
-        const kconv::VariableInfo &v = r.variables[k];
-        const int64_t rows = v.category == kconv::VarCategory::Vi   ? ni
-                             : v.category == kconv::VarCategory::Vj ? nj
-                                                                    : 1;
-        at[k] = pointers[k] + problemOffset(batch, bound[k]->batch, rows * v.dim, e);
-      }
+      for (size_t k = 0; k < pointers.size(); ++k)
+        at[k] = pointers[k] + layout.offset(k, e);
       kconv::ReferenceOutputs ref = kconv::referenceRun(r, at, ni, nj, rows);
       if (r.valueDim > 0) {
         kconv::ValueCheck c =

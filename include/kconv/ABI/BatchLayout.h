@@ -66,6 +66,23 @@ struct BatchLayout {
     return layout;
   }
 
+  /// A variable's strides along the broadcast batch shape `shape`, from its own batch shape `own`
+  /// (right-aligned on `shape`) and its strides `ownStrides` (one per dimension of `own`; empty:
+  /// packed problems of `block` elements): 0 along the dimensions it is broadcast on.
+  static std::vector<int64_t> stridesAlong(const std::vector<int64_t> &shape,
+                                           const std::vector<int64_t> &own,
+                                           const std::vector<int64_t> &ownStrides,
+                                           int64_t block) {
+    std::vector<int64_t> along(shape.size(), 0);
+    int64_t packed = block;
+    for (size_t d = own.size(); d-- > 0;) {
+      if (own[d] != 1)
+        along[shape.size() - own.size() + d] = ownStrides.empty() ? packed : ownStrides[d];
+      packed *= own[d] > 1 ? own[d] : 1;
+    }
+    return along;
+  }
+
   /// Builds the layout of an output batch shape `shape` (sizes >= 0) and, per variable, its
   /// strides along `shape` (same length; 0 along dimensions it is broadcast on): dimensions of
   /// size 1 dropped, neighbours merged where every variable's strides nest.
