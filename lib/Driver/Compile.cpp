@@ -170,7 +170,6 @@ private:
     cpu.fastMath = options.fastMath;
     cpu.avx512 = target->avx512;
     cpu.flushDenormals = llvm::Triple(target->triple).isX86();
-    int64_t jblock = abi::cpuJBlock(cpu.jblock, cpu.lanes);
 
     // Metadata: the formulas, before lowering.
     ArtifactContents contents;
@@ -182,7 +181,13 @@ private:
         return failure();
       info->attributes[abi::key::kCpuSymbol] = abi::cpuKernelName(info->name);
       info->attributes[abi::key::kCpuLanes] = std::to_string(cpu.lanes);
-      info->attributes[abi::key::kCpuJBlock] = std::to_string(jblock);
+      int64_t reducedFloats = 0;
+      for (mlir::kconv::VariableAttr var : reduction.getVariableAttrs())
+        if (var.getCategory() != reduction.getOutputCategory() &&
+            var.getCategory() != mlir::kconv::VarCategory::Pm)
+          reducedFloats += var.getDim();
+      info->attributes[abi::key::kCpuJBlock] =
+          std::to_string(abi::cpuJBlockFor(cpu.jblock, cpu.lanes, reducedFloats));
       info->attributes[abi::key::kCpuTarget] = target->describe();
       info->attributes[abi::key::kCpuFastMath] = cpu.fastMath ? "1" : "0";
       contents.reductions.push_back(std::move(*info));

@@ -39,6 +39,8 @@ void buildKconvCPULoweringPipeline(mlir::OpPassManager &pm,
   cpu.jblock = options.jblock;
   cpu.rows = options.rows;
   cpu.flushDenormals = options.fastMath && options.flushDenormals;
+  // Wide component sums become loops over chunks: the code does not grow with the dimension.
+  pm.addNestedPass<mlir::kconv::ReductionOp>(mlir::kconv::createKconvChunkDimensions());
   pm.addPass(mlir::kconv::createConvertKconvToCPU(cpu));
   // Hoist what depends on parameters / output rows only out of the inner loop, share what depends
   // on the reduced rows only among the register rows; then lower the formula.

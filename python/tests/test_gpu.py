@@ -152,6 +152,36 @@ def test_op_vs_reference(artifacts, gpu, reduction, accurate):
         assert "OK" in result.stdout
 
 
+# Wide variables (bench/gpu/formulas/wide.kconv, wide_output.kconv; 100 to 65536 components):
+# chunked component sums and output chunks, against the float64 reference evaluator.
+WIDE_RUNS = [("gaussian1000", (300, 2000)), ("mixed1000", (1000, 300)),
+             ("nearest1000", (2000, 129)), ("lse1000", (257, 1000)),
+             ("laplace4099", (100, 300)), ("gaussian65536", (40, 70)),
+             ("gaussian100", (3000, 2500)), ("smooth4099", (100, 300)),
+             ("kmin4099", (100, 300)), ("conv_out1000", (1000, 2000)),
+             ("nearest_out1000", (1000, 2000)), ("wide_output:conv_out65536", (64, 300)),
+             ("wide_output:rows65536", (64, 100))]
+
+
+@pytest.mark.parametrize("reduction,size", WIDE_RUNS, ids=[r for r, _ in WIDE_RUNS])
+def test_wide_vs_reference(artifacts, gpu, reduction, size):
+    file, _, reduction = reduction.rpartition(":")
+    artifact = artifacts / f"{file or 'wide'}.kca"
+    if not artifact.exists():
+        pytest.skip(f"{artifact.name} not built (scripts/build-gpu-artifacts.sh)")
+    n, m = size
+    for plan in ("auto", "0:1", "0:3", "2:1"):
+        env = dict(os.environ)
+        env.pop("KCONV_GPU_PLAN", None)
+        if plan != "auto":
+            env["KCONV_GPU_PLAN"] = plan
+        cmd = [str(kconv_run()), str(artifact), reduction, "--random", f"{n},{m}",
+               "--device", "gpu", "--check", "--tolerance", "3e-5", "--check-rows", "64"]
+        result = subprocess.run(cmd, capture_output=True, text=True, env=env)
+        assert result.returncode == 0, f"{reduction} plan={plan}:\n{result.stdout}{result.stderr}"
+        assert "OK" in result.stdout
+
+
 # ---------------------------------------------------------------------------------------------
 # The host path (NumPy arrays on device="gpu").
 

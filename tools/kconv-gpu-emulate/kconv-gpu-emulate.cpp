@@ -58,20 +58,31 @@ namespace cl = llvm::cl;
 
 namespace {
 
-cl::opt<std::string> inputFile(cl::Positional, cl::desc("<.mlir or .kconv file>"), cl::Required);
+cl::OptionCategory category("kconv-gpu-emulate options");
+cl::opt<std::string> inputFile(cl::Positional, cl::desc("<.mlir or .kconv file>"), cl::Required,
+                               cl::cat(category));
 cl::opt<std::string> sizesOpt("sizes", cl::desc("N:M pairs (nI:nJ), comma-separated"),
-                              cl::init("1:1,37:300,700:1100,1100:513"));
-cl::opt<double> tolerance("tolerance", cl::desc("bound on the relative error"), cl::init(1e-5));
-cl::opt<bool> fastMath("fast-math", cl::desc("emulate the fast-math kernels"), cl::init(true));
-cl::opt<unsigned> rowsPerThread("rows-per-thread", cl::desc("0: automatic"), cl::init(0));
-cl::opt<unsigned> blockSizeOpt("block-size", cl::init(128));
-cl::opt<unsigned> unrollOpt("unroll", cl::desc("0: automatic"), cl::init(0));
+                              cl::init("1:1,37:300,700:1100,1100:513"), cl::cat(category));
+cl::opt<double> tolerance("tolerance", cl::desc("bound on the relative error"), cl::init(1e-5),
+                          cl::cat(category));
+cl::opt<bool> fastMath("fast-math", cl::desc("emulate the fast-math kernels"), cl::init(true),
+                       cl::cat(category));
+cl::opt<unsigned> rowsPerThread("rows-per-thread", cl::desc("output rows per thread (0: automatic)"),
+                                cl::init(0), cl::cat(category));
+cl::opt<unsigned> blockSizeOpt("block-size", cl::desc("threads per block"), cl::init(128),
+                               cl::cat(category));
+cl::opt<unsigned> unrollOpt("unroll", cl::desc("pairs per unrolled tile step (0: automatic)"),
+                            cl::init(0), cl::cat(category));
+cl::opt<unsigned> chunkOpt("chunk",
+                           cl::desc("components per chunk of a wide component sum (as "
+                                    "kconv-translate --gpu-chunk)"),
+                           cl::init(2), cl::cat(category));
 cl::opt<std::string> batchOpt(
     "batch",
     cl::desc("AxC: run every size as a batch of A x C problems (Vi variables per problem, Vj "
              "ones broadcast along A, parameters along C), in two launches (batchBase 0 and "
              "half-way); each problem checked against its own reference"),
-    cl::init("1x1"));
+    cl::init("1x1"), cl::cat(category));
 
 /// The kernel of one gpu.func as a CPU function; see the file comment.
 struct EmulatedKernel {
@@ -223,6 +234,7 @@ extern "C" void kconv_emu_barrier(void *context) {
 
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
+  cl::HideUnrelatedOptions(category);
   cl::ParseCommandLineOptions(argc, argv, "kconv-gpu-emulate: GPU kernels on the CPU\n");
   llvm::InitializeNativeTarget();
   llvm::InitializeNativeTargetAsmPrinter();
@@ -255,6 +267,7 @@ int main(int argc, char **argv) {
   PassManager pm(&context);
   ::kconv::GpuPipelineOptions options;
   options.fastMath = fastMath;
+  options.chunk = chunkOpt;
   options.blockSize = blockSizeOpt;
   options.rowsPerThread = rowsPerThread;
   options.unroll = unrollOpt;

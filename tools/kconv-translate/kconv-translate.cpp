@@ -6,7 +6,8 @@
 //   --kconv-gpu-metadata  the `attr gpu.*` lines of each reduction, and ptxas' resource report
 //   --kconv-to-gpu-artifact  an artifact with GPU code only (metadata, PTX, cubin): for GPU tests
 //                         until kconv-compile writes the GPU sections itself
-// Options: --gpu-arch, --gpu-fast-math, --gpu-block-size, --gpu-rows-per-thread, --gpu-unroll.
+// Options: --gpu-arch, --gpu-fast-math, --gpu-block-size, --gpu-rows-per-thread, --gpu-unroll,
+// --gpu-chunk.
 //
 //===----------------------------------------------------------------------===//
 #include "kconv/Dialect/Kconv/IR/KconvOps.h"
@@ -32,6 +33,9 @@ static llvm::cl::opt<unsigned> rowsPerThread("gpu-rows-per-thread",
                                              llvm::cl::desc("0: automatic"), llvm::cl::init(0));
 static llvm::cl::opt<unsigned> unroll("gpu-unroll", llvm::cl::desc("0: automatic"),
                                       llvm::cl::init(0));
+static llvm::cl::opt<unsigned> chunk("gpu-chunk",
+                                     llvm::cl::desc("components per chunk of a wide component sum"),
+                                     llvm::cl::init(2));
 
 static ::kconv::GpuTargetOptions targetOptions(bool cubin) {
   ::kconv::GpuTargetOptions options;
@@ -40,6 +44,7 @@ static ::kconv::GpuTargetOptions targetOptions(bool cubin) {
   options.blockSize = blockSize;
   options.rowsPerThread = rowsPerThread;
   options.unroll = unroll;
+  options.chunk = chunk;
   options.cubin = cubin;
   return options;
 }

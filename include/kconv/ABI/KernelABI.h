@@ -201,6 +201,16 @@ constexpr int64_t cpuJBlock(int64_t requested, int64_t lanes) {
   return rounded > lanes ? rounded : lanes;
 }
 
+/// The j-block of one CPU kernel: cpuJBlock, made smaller (whole vectors) when a block of the
+/// reduced variables (`reducedFloats` per row) would not stay in a 256 KiB share of the cache:
+/// every register block of output rows reads the whole block (wide variables).
+constexpr int64_t cpuJBlockFor(int64_t requested, int64_t lanes, int64_t reducedFloats) {
+  int64_t block = cpuJBlock(requested, lanes);
+  int64_t fitting = (int64_t(256) * 1024 / 4 / (reducedFloats > 1 ? reducedFloats : 1)) / lanes * lanes;
+  fitting = fitting > lanes ? fitting : lanes;
+  return block < fitting ? block : fitting;
+}
+
 /// The GPU jChunk of a split into `chunks` parts of `tiles` tiles of `tile` rows: whole tiles,
 /// ceil(tiles / chunks) of them (the last chunk may be shorter).
 constexpr int64_t gpuJChunk(int64_t tiles, int64_t chunks, int64_t tile) {

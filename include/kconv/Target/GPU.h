@@ -45,6 +45,10 @@ struct GpuPipelineOptions : public mlir::PassPipelineOptions<GpuPipelineOptions>
   PassOptions::Option<unsigned> unroll{*this, "unroll",
                                        llvm::cl::desc("Unroll factor of the tile loop (0: auto)"),
                                        llvm::cl::init(0)};
+  PassOptions::Option<unsigned> chunk{
+      *this, "chunk",
+      llvm::cl::desc("Components per chunk of a wide variable's component sum (kconv-chunk-dimensions)"),
+      llvm::cl::init(2)};
   PassOptions::Option<unsigned> optLevel{*this, "opt-level",
                                          llvm::cl::desc("NVPTX backend optimization level"),
                                          llvm::cl::init(3)};
@@ -105,6 +109,7 @@ struct GpuTargetOptions {
   unsigned blockSize = 256;
   unsigned rowsPerThread = 0; // 0: automatic
   unsigned unroll = 0;        // 0: automatic
+  unsigned chunk = 2;         // components per chunk of a wide component sum
   bool cubin = true;             // run ptxas when found
   std::string ptxasPath;         // empty: PATH, then /usr/local/cuda/bin
 };

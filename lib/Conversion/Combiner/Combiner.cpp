@@ -516,7 +516,10 @@ private:
 } // namespace
 
 std::unique_ptr<Combiner> Combiner::get(ReductionOp reduction) {
-  int64_t f = reduction.getReducedFormulaDim();
+  return get(reduction, reduction.getReducedFormulaDim());
+}
+
+std::unique_ptr<Combiner> Combiner::get(ReductionOp reduction, int64_t f) {
   int64_t k = reduction.getKOrOne();
   using Kind = ReductionKind;
   switch (reduction.getKind()) {

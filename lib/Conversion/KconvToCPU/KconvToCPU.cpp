@@ -89,6 +89,9 @@ private:
   /// major); returns the new states. `mask`: lanes to keep (the partial last vector), or null.
   SmallVector<Value> emitStep(ImplicitLocOpBuilder &b, Value j, Value mask, unsigned R,
                               ValueRange states);
+  /// Components [offset, offset + width) of variable k, packed: a reduced variable's vectors at
+  /// reduced row j, an output-category variable's of `row` or a parameter's broadcast.
+  Value readChunk(OpBuilder &nb, unsigned k, Value offset, int64_t width, Value j, Value row);
   /// A register block of R rows starting at row `i` over reduced rows [jb, blockEnd).
   void emitRowBlock(ImplicitLocOpBuilder &b, Value i, unsigned R, Value jb, Value fullEnd,
                     Value blockEnd);
@@ -110,14 +113,51 @@ private:
   /// (per register row, rowLeaves[r]).
   IRMapping paramLeaves;
   SmallVector<IRMapping> rowLeaves;
+  SmallVector<Value> rowIndices; // the register rows' indices (i + r)
+  /// A wide yield's chunk_map (else null), and the output chunk being emitted: its first column
+  /// (i64) and width.
+  ChunkMapOp chunkMap;
+  Value outColumn;
+  int64_t outWidth = 0;
+  /// The output column of component q of a chunk's finalized values (laid out [K][width]).
+  Value outputColumn(ImplicitLocOpBuilder &b, int64_t q) {
+    int64_t k = q / outWidth, c = q % outWidth;
+    return arith::AddIOp::create(b, outColumn, i64(b, k * reduction.getYieldDim() + c));
+  }
 };
+
+Value ReductionLowering::readChunk(OpBuilder &nb, unsigned k, Value offset, int64_t width,
+                                   Value j, Value row) {
+  ImplicitLocOpBuilder b(reduction.getLoc(), nb);
+  VariableAttr var = reduction.getVariableAttrs()[k];
+  Value first = arith::IndexCastOp::create(b, b.getI64Type(), offset);
+  SmallVector<Value> comps;
+  for (int64_t c = 0; c < width; ++c) {
+    Value component = c ? arith::AddIOp::create(b, first, i64(b, c)).getResult() : first;
+    if (var.getCategory() == VarCategory::Pm) {
+      comps.push_back(vector::BroadcastOp::create(b, vecType, loadScalar(b, varPtrs[k], component)));
+    } else if (var.getCategory() == reduction.getOutputCategory()) {
+      Value index = arith::AddIOp::create(b, arith::MulIOp::create(b, row, i64(b, var.getDim())),
+                                          component);
+      comps.push_back(vector::BroadcastOp::create(b, vecType, loadScalar(b, varPtrs[k], index)));
+    } else {
+      // Packed reduced inputs: component c of reduced row j at c * reducedStride + j.
+      Value index = arith::AddIOp::create(b, arith::MulIOp::create(b, reducedStride, component), j);
+      comps.push_back(LLVM::LoadOp::create(b, vecType, ptrAdd(b, varPtrs[k], index, elementType),
+                                           elementBytes));
+    }
+  }
+  return packFormulaValue(b, b.getLoc(), getFormulaType(width, elementType), comps);
+}
 
 void ReductionLowering::bindRows(ImplicitLocOpBuilder &b, Value i, unsigned R) {
   rowLeaves.assign(R, paramLeaves);
+  rowIndices.clear();
   for (unsigned r = 0; r < R; ++r) {
     Value row = r ? arith::AddIOp::create(b, i, i64(b, r)).getResult() : i;
+    rowIndices.push_back(row);
     for (auto [k, var] : llvm::enumerate(reduction.getVariableAttrs())) {
-      if (var.getCategory() != reduction.getOutputCategory())
+      if (var.getCategory() != reduction.getOutputCategory() || isReadByChunksOnly(body().getArgument(k)))
         continue;
       Value rowStart = arith::MulIOp::create(b, row, i64(b, var.getDim()));
       SmallVector<Value> comps;
@@ -136,7 +176,7 @@ SmallVector<Value> ReductionLowering::emitStep(ImplicitLocOpBuilder &b, Value j,
   IRMapping reducedLeaves;
   for (auto [k, var] : llvm::enumerate(reduction.getVariableAttrs())) {
     if (var.getCategory() == reduction.getOutputCategory() ||
-        var.getCategory() == VarCategory::Pm)
+        var.getCategory() == VarCategory::Pm || isReadByChunksOnly(body().getArgument(k)))
       continue;
     SmallVector<Value> comps;
     for (int64_t c = 0; c < var.getDim(); ++c) {
@@ -165,15 +205,33 @@ SmallVector<Value> ReductionLowering::emitStep(ImplicitLocOpBuilder &b, Value j,
       lanesIota);
   const size_t slots = combiner->numSlots();
   SmallVector<Value> result;
+  SmallVector<IRMapping> mappings;
   for (unsigned r = 0; r < R; ++r) {
-    IRMapping mapping = rowLeaves[r];
+    IRMapping &mapping = mappings.emplace_back(rowLeaves[r]);
     for (auto [arg, leaf] : reducedLeaves.getValueMap())
       mapping.map(arg, leaf);
-    for (Operation &op : body().without_terminator())
-      b.clone(op, mapping);
+  }
+  // The rows' chunk_sums in one loop: each chunk of a reduced variable is loaded once for R rows.
+  auto rowRead = [&](OpBuilder &nb, size_t r, unsigned k, Value offset, int64_t width) {
+    return readChunk(nb, k, offset, width, j, rowIndices[r]);
+  };
+  fuseChunkSums(b, body(), mappings, config.lanes, rowRead);
+  for (unsigned r = 0; r < R; ++r) {
+    IRMapping &mapping = mappings[r];
+    cloneFormula(b, body(), mapping, config.lanes,
+                 [&](OpBuilder &nb, unsigned k, Value offset, int64_t width) {
+                   return rowRead(nb, r, k, offset, width);
+                 });
     SmallVector<Value> pair =
-        unpackFormulaValue(b, b.getLoc(), mapping.lookup(reduction.getYield().getValue()),
-                           config.lanes);
+        chunkMap ? emitChunkMapTerm(b, chunkMap, mapping, config.lanes,
+                                    [&](OpBuilder &nb, unsigned k, Value offset, int64_t width) {
+                                      return rowRead(nb, r, k, offset, width);
+                                    },
+                                    arith::IndexCastOp::create(b, b.getIndexType(), outColumn),
+                                    outWidth)
+                 : unpackFormulaValue(b, b.getLoc(),
+                                      mapping.lookup(reduction.getYield().getValue()),
+                                      config.lanes);
     ValueRange state = states.slice(r * slots, slots);
     SmallVector<Value> next = mask ? combiner->combineMasked(cb, state, pair, index, mask)
                                    : combiner->combine(cb, state, pair, index);
@@ -201,7 +259,9 @@ void ReductionLowering::emitRowOutput(ImplicitLocOpBuilder &b, Value row, ValueR
   }
   Value valueStart = arith::MulIOp::create(b, row, i64(b, valueDim));
   for (auto [c, v] : llvm::enumerate(values)) {
-    Value index = c ? arith::AddIOp::create(b, valueStart, i64(b, c)).getResult() : valueStart;
+    Value index = chunkMap ? arith::AddIOp::create(b, valueStart, outputColumn(b, int64_t(c)))
+                  : c      ? arith::AddIOp::create(b, valueStart, i64(b, c)).getResult()
+                           : valueStart;
     Value ptr = ptrAdd(b, outPtr, index, elementType);
     if (combiner->mergesByAddition())
       v = arith::AddFOp::create(b, LLVM::LoadOp::create(b, elementType, ptr, elementBytes), v);
@@ -211,7 +271,9 @@ void ReductionLowering::emitRowOutput(ImplicitLocOpBuilder &b, Value row, ValueR
     return;
   Value indexStart = arith::MulIOp::create(b, row, i64(b, indexDim));
   for (auto [c, v] : llvm::enumerate(indices)) {
-    Value index = c ? arith::AddIOp::create(b, indexStart, i64(b, c)).getResult() : indexStart;
+    Value index = chunkMap ? arith::AddIOp::create(b, indexStart, outputColumn(b, int64_t(c)))
+                  : c      ? arith::AddIOp::create(b, indexStart, i64(b, c)).getResult()
+                           : indexStart;
     Value ptr = ptrAdd(b, indicesPtr, index, b.getI64Type());
     LLVM::StoreOp::create(b, arith::ExtSIOp::create(b, b.getI64Type(), v), ptr, 8);
   }
@@ -269,14 +331,22 @@ LogicalResult ReductionLowering::run(OpBuilder &moduleBuilder) {
     return reduction.emitOpError("the CPU backend supports f32 formulas only, got ")
            << elementType;
   for (Operation &op : body().without_terminator())
-    if (op.getNumResults() != 1 || op.getNumRegions() != 0 || !isa<KconvDialect>(op.getDialect()))
+    if (op.getNumResults() != 1 || (op.getNumRegions() != 0 && !isa<ChunkSumOp, ChunkMapOp>(op)) ||
+        !isa<KconvDialect>(op.getDialect()))
       return op.emitOpError("is not supported by the CPU backend");
-  combiner = Combiner::get(reduction);
+  chunkMap = reduction.getYield().getValue().getDefiningOp<ChunkMapOp>();
+  combiner = chunkMap ? Combiner::get(reduction, int64_t(chunkMap.getChunk()))
+                      : Combiner::get(reduction);
   valueDim = reduction.getValueDim();
   indexDim = reduction.getIndexDim();
   elementBytes = elementType.getIntOrFloatBitWidth() / 8;
   vecType = VectorType::get({config.lanes}, elementType);
   auto vars = reduction.getVariableAttrs();
+  int64_t reducedFloats = 0;
+  for (VariableAttr var : vars)
+    if (var.getCategory() != reduction.getOutputCategory() && var.getCategory() != VarCategory::Pm)
+      reducedFloats += var.getDim();
+  const int64_t jblock = ::kconv::abi::cpuJBlockFor(config.jblock, config.lanes, reducedFloats);
 
   // The function.
   Location loc = reduction.getLoc();
@@ -315,7 +385,7 @@ LogicalResult ReductionLowering::run(OpBuilder &moduleBuilder) {
   for (auto [k, var] : llvm::enumerate(vars)) {
     Value slot = ptrAdd(b, argsPtr, i64(b, k), ptrType);
     varPtrs.push_back(LLVM::LoadOp::create(b, ptrType, slot, 8));
-    if (var.getCategory() != VarCategory::Pm)
+    if (var.getCategory() != VarCategory::Pm || isReadByChunksOnly(body().getArgument(k)))
       continue;
     SmallVector<Value> comps;
     for (int64_t c = 0; c < var.getDim(); ++c)
@@ -339,48 +409,72 @@ LogicalResult ReductionLowering::run(OpBuilder &moduleBuilder) {
                        });
   }
 
-  // Register rows per block: keep R states within a third of the 32 registers.
-  unsigned R = unsigned(
-      std::max<int64_t>(1, std::min<int64_t>(config.rows, 12 / int64_t(combiner->numSlots()))));
-  Value mainEnd = begin;
-  if (R > 1) {
-    Value count = arith::SubIOp::create(b, end, begin);
-    Value blocks = arith::DivSIOp::create(b, count, i64(b, R));
-    mainEnd = arith::AddIOp::create(b, begin, arith::MulIOp::create(b, blocks, i64(b, R)));
-  }
+  // The loop nest, once (or once per output chunk of a wide yield: chunk_map).
+  auto emitLoopNest = [&](ImplicitLocOpBuilder &b) {
+    // Register rows per block: keep R states within a third of the 32 registers.
+    unsigned R = unsigned(
+        std::max<int64_t>(1, std::min<int64_t>(config.rows, 12 / int64_t(combiner->numSlots()))));
+    Value mainEnd = begin;
+    if (R > 1) {
+      Value count = arith::SubIOp::create(b, end, begin);
+      Value blocks = arith::DivSIOp::create(b, count, i64(b, R));
+      mainEnd = arith::AddIOp::create(b, begin, arith::MulIOp::create(b, blocks, i64(b, R)));
+    }
 
-  // The row blocks over reduced rows [jb, blockEnd).
-  auto emitBlock = [&](ImplicitLocOpBuilder &nb, Value jb, Value blockEnd) {
-    Value count = arith::SubIOp::create(nb, blockEnd, jb);
-    Value full = arith::MulIOp::create(
-        nb, arith::DivSIOp::create(nb, count, i64(nb, config.lanes)), i64(nb, config.lanes));
-    Value fullEnd = arith::AddIOp::create(nb, jb, full);
-    auto rowLoop = [&](Value lo, Value hi, unsigned rows) {
-      scf::ForOp::create(nb, lo, hi, i64(nb, rows), ValueRange{},
-                         [&](OpBuilder &inner, Location loc, Value i, ValueRange) {
-                           ImplicitLocOpBuilder ib(loc, inner);
-                           emitRowBlock(ib, i, rows, jb, fullEnd, blockEnd);
-                           scf::YieldOp::create(ib);
-                         });
+    // The row blocks over reduced rows [jb, blockEnd).
+    auto emitBlock = [&](ImplicitLocOpBuilder &nb, Value jb, Value blockEnd) {
+      Value count = arith::SubIOp::create(nb, blockEnd, jb);
+      Value full = arith::MulIOp::create(
+          nb, arith::DivSIOp::create(nb, count, i64(nb, config.lanes)), i64(nb, config.lanes));
+      Value fullEnd = arith::AddIOp::create(nb, jb, full);
+      auto rowLoop = [&](Value lo, Value hi, unsigned rows) {
+        scf::ForOp::create(nb, lo, hi, i64(nb, rows), ValueRange{},
+                           [&](OpBuilder &inner, Location loc, Value i, ValueRange) {
+                             ImplicitLocOpBuilder ib(loc, inner);
+                             emitRowBlock(ib, i, rows, jb, fullEnd, blockEnd);
+                             scf::YieldOp::create(ib);
+                           });
+      };
+      if (R > 1)
+        rowLoop(begin, mainEnd, R);
+      rowLoop(mainEnd, end, 1);
     };
-    if (R > 1)
-      rowLoop(begin, mainEnd, R);
-    rowLoop(mainEnd, end, 1);
+    if (combiner->mergesByAddition()) {
+      // j-blocks: the block sums (float32 error) and the cache block.
+      scf::ForOp::create(
+          b, i64(b, 0), nReduced, i64(b, jblock), ValueRange{},
+          [&](OpBuilder &nested, Location loc, Value jb, ValueRange) {
+            ImplicitLocOpBuilder nb(loc, nested);
+            Value blockEnd = arith::MinSIOp::create(
+                nb, arith::AddIOp::create(nb, jb, i64(nb, jblock)), nReduced);
+            emitBlock(nb, jb, blockEnd);
+            scf::YieldOp::create(nb);
+          });
+    } else {
+      // One block: the rows' states stay in registers over the whole reduced range.
+      emitBlock(b, i64(b, 0), nReduced);
+    }
   };
-  if (combiner->mergesByAddition()) {
-    // j-blocks: the block sums (float32 error) and the cache block.
-    scf::ForOp::create(
-        b, i64(b, 0), nReduced, i64(b, config.jblock), ValueRange{},
-        [&](OpBuilder &nested, Location loc, Value jb, ValueRange) {
-          ImplicitLocOpBuilder nb(loc, nested);
-          Value blockEnd = arith::MinSIOp::create(
-              nb, arith::AddIOp::create(nb, jb, i64(nb, config.jblock)), nReduced);
-          emitBlock(nb, jb, blockEnd);
-          scf::YieldOp::create(nb);
-        });
+  if (!chunkMap) {
+    emitLoopNest(b);
   } else {
-    // One block: the rows' states stay in registers over the whole reduced range.
-    emitBlock(b, i64(b, 0), nReduced);
+    // Output chunks [o, o + C), then the narrower last one, each with its own states.
+    const int64_t width = int64_t(chunkMap.getChunk()), dim = chunkMap.getChunkedDim();
+    const int64_t fullEnd = dim / width * width;
+    outWidth = width;
+    scf::ForOp::create(b, i64(b, 0), i64(b, fullEnd), i64(b, width), ValueRange{},
+                       [&](OpBuilder &nested, Location loc, Value column, ValueRange) {
+                         ImplicitLocOpBuilder nb(loc, nested);
+                         outColumn = column;
+                         emitLoopNest(nb);
+                         scf::YieldOp::create(nb);
+                       });
+    if (fullEnd < dim) {
+      combiner = Combiner::get(reduction, dim - fullEnd);
+      outColumn = i64(b, fullEnd);
+      outWidth = dim - fullEnd;
+      emitLoopNest(b);
+    }
   }
   if (config.flushDenormals) {
     LLVM::StoreOp::create(b, savedMxcsr, mxcsrSlot, 4);

@@ -75,7 +75,10 @@ struct TileLayout {
 class ReductionLowering {
 public:
   ReductionLowering(ReductionOp red, const KernelConfig &cfg)
-      : red(red), cfg(cfg), combiner(Combiner::get(red)) {
+      : red(red), cfg(cfg),
+        chunkMap(red.getYield().getValue().getDefiningOp<ChunkMapOp>()),
+        combiner(chunkMap ? Combiner::get(red, int64_t(chunkMap.getChunk()))
+                          : Combiner::get(red)) {
     vars = red.getVariableAttrs();
     outCat = red.getOutputCategory();
     redCat = outCat == VarCategory::Vi ? VarCategory::Vj : VarCategory::Vi;
@@ -102,6 +105,9 @@ private:
 
   ReductionOp red;
   KernelConfig cfg;
+  /// A wide yield's chunk_map (else null): the kernel loops over output chunks, each with a
+  /// combiner of the chunk's width.
+  ChunkMapOp chunkMap;
   std::unique_ptr<Combiner> combiner;
   SmallVector<VariableAttr> vars;
   VarCategory outCat, redCat;
@@ -110,6 +116,32 @@ private:
   unsigned smallSlices = 1, smallUnroll = 1; // the small kernel (1: not built)
   TileLayout layout;
 };
+
+/// The per-pair code of a formula in scalar instructions (accurate transcendentals are inline
+/// sequences of ~10-40). A chunk_sum is a loop: its body counts once.
+int64_t estimatePairCost(Block &block, bool fastMath) {
+  int64_t cost = 0;
+  for (Operation &op : block.without_terminator()) {
+    if (isa<ChunkSumOp, ChunkMapOp>(op)) {
+      cost += estimatePairCost(op.getRegion(0).front(), fastMath);
+      continue;
+    }
+    int64_t width = 1;
+    for (Value v : op.getOperands())
+      width = std::max(width, getFormulaDim(v.getType()));
+    for (Value v : op.getResults())
+      width = std::max(width, getFormulaDim(v.getType()));
+    int64_t weight = 1;
+    if (isa<ExpOp, Exp2Op, LogOp>(op))
+      weight = fastMath ? 2 : 24;
+    else if (isa<SqrtOp, RsqrtOp, InvOp, DivOp, Norm2Op>(op))
+      weight = fastMath ? 2 : 10;
+    else if (auto pow = dyn_cast<PowOp>(op))
+      weight = 2 + 2 * llvm::Log2_64_Ceil(std::abs(static_cast<int64_t>(pow.getExponent())) + 1);
+    cost += width * weight;
+  }
+  return cost;
+}
 
 void ReductionLowering::findPrescaledVariables() {
   Block &body = red.getBody().front();
@@ -138,8 +170,10 @@ LogicalResult ReductionLowering::analyze() {
                   (::kconv::abi::gpuKernelParamBytes(1) - ::kconv::abi::gpuKernelParamBytes(0))
            << " (their parameters, a pointer and the batch strides per variable, must fit in "
            << ::kconv::abi::kGpuMaxParamBytes << " bytes); compile for the CPU only (kconv-compile --no-gpu)";
-  for (Operation &op : red.getBody().front().without_terminator())
-    if (op.getNumResults() != 1 || op.getNumRegions() != 0 || !isa<KconvDialect>(op.getDialect()))
+  Block &body = red.getBody().front();
+  for (Operation &op : body.without_terminator())
+    if (op.getNumResults() != 1 || (op.getNumRegions() != 0 && !isa<ChunkSumOp, ChunkMapOp>(op)) ||
+        !isa<KconvDialect>(op.getDialect()))
       return op.emitOpError("is not supported by the GPU lowering");
   if (!red.getElementType().isF32())
     return red.emitOpError("the GPU lowering supports f32 formulas only, got ")
@@ -147,37 +181,26 @@ LogicalResult ReductionLowering::analyze() {
   if (cfg.blockSize % 32 || cfg.blockSize == 0 || cfg.blockSize > 1024)
     return red.emitOpError("block-size must be a multiple of 32 in [32, 1024], got ")
            << cfg.blockSize;
-  // Automatic register blocking and unrolling. The per-pair cost of the formula is estimated in
-  // scalar instructions (accurate transcendentals are inline sequences of ~10-40). Cheap formulas
+  // Automatic register blocking and unrolling from the pair cost (estimatePairCost). Cheap formulas
   // get R = 4 rows per thread (one shared-memory load serves 4 pairs) and 16 pairs unrolled;
   // expensive ones fewer, so that the loop body (U·R formula copies) stays near 1-2K instructions
   // and the registers (R copies of the output-category values, partials and accumulators) fit.
   // Per row: the state, and a tile partial unless the kind combines exactly.
   int64_t rowRegs = int64_t(combiner->numSlots()) * (combiner->combinesExactly() ? 1 : 2);
-  for (VariableAttr var : vars)
-    if (var.getCategory() == outCat)
+  for (auto [k, var] : llvm::enumerate(vars))
+    if (var.getCategory() == outCat && !isReadByChunksOnly(body.getArgument(k)))
       rowRegs += var.getDim();
-  int64_t cost = 0;
-  for (Operation &op : red.getBody().front().without_terminator()) {
-    int64_t width = 1;
-    for (Value v : op.getOperands())
-      width = std::max(width, getFormulaDim(v.getType()));
-    for (Value v : op.getResults())
-      width = std::max(width, getFormulaDim(v.getType()));
-    int64_t weight = 1;
-    if (isa<ExpOp, Exp2Op, LogOp>(op))
-      weight = cfg.fastMath ? 2 : 24;
-    else if (isa<SqrtOp, RsqrtOp, InvOp, DivOp, Norm2Op>(op))
-      weight = cfg.fastMath ? 2 : 10;
-    else if (auto pow = dyn_cast<PowOp>(op))
-      weight = 2 + 2 * llvm::Log2_64_Ceil(std::abs(static_cast<int64_t>(pow.getExponent())) + 1);
-    cost += width * weight;
-  }
+  const int64_t cost = estimatePairCost(body, cfg.fastMath);
   if (cfg.rowsPerThread == 0)
     cfg.rowsPerThread = (cost <= 64 && rowRegs <= 16) ? 4 : (cost <= 256 && rowRegs <= 32) ? 2 : 1;
+  // With chunk_sums, the R·U pairs of a step share one chunk loop whose R·U sums and chunks of the
+  // rows' and records' variables are all live: at most kChunkContexts pairs per step (64 with
+  // chunks of 2: the most pairs per load without spills).
+  constexpr unsigned kChunkContexts = 64;
+  const bool chunked = !body.getOps<ChunkSumOp>().empty();
   auto autoUnroll = [&](unsigned rows) {
     unsigned u = 16;
-    while (u > 1 && u * rows * cost > 1024)
+    while (u > 1 && (u * rows * cost > 1024 || (chunked && u * rows > kChunkContexts)))
       u /= 2;
     return u;
   };
@@ -193,8 +216,8 @@ LogicalResult ReductionLowering::analyze() {
   int64_t floats = 0;
   layout.offset.assign(vars.size(), -1);
   for (auto [k, var] : llvm::enumerate(vars)) {
-    if (var.getCategory() != redCat)
-      continue;
+    if (var.getCategory() != redCat || isReadByChunksOnly(body.getArgument(k)))
+      continue; // chunked variables are read from global memory, chunk by chunk
     layout.offset[k] = floats;
     floats += var.getDim();
   }
@@ -212,8 +235,9 @@ LogicalResult ReductionLowering::analyze() {
       return red.emitOpError("the reduced variables need ")
              << layout.recordFloats << " floats per row: even a 32-row shared-memory tile ("
              << 32 * recordBytes
-             << " bytes) exceeds 48 KiB; the GPU lowering does not split variables this wide "
-                "over their dimension yet (kconv-compile --no-gpu builds the CPU code alone)";
+             << " bytes) exceeds 48 KiB; wide variables are read chunk by chunk only by component "
+                "sums and elementwise outputs of them (kconv-chunk-dimensions), not through Elem "
+                "or Concat (kconv-compile --no-gpu builds the CPU code alone)";
     cfg.blockSize = unsigned(fitting);
     unrollOne = std::min(autoUnroll(1), cfg.blockSize);
   }
@@ -356,6 +380,20 @@ gpu::GPUFuncOp ReductionLowering::build(OpBuilder &moduleBuilder, bool splitJ,
     return LLVM::GEPOp::create(b, gptr, element, base, ValueRange{off});
   };
 
+  // A wide yield's output chunk being emitted: its first column (index) and width; component q
+  // of a chunk's finalized values (laid out [K][width]) goes to column k·yieldDim + o + c.
+  Value outColumn;
+  int64_t outWidth = 0;
+  auto chunkAddr = [&](Value base, Value row, int64_t dim, int64_t q, Type element) -> Value {
+    int64_t k = q / outWidth, c = q % outWidth;
+    Value column = arith::AddIOp::create(b, outColumn, cIdx(k * red.getYieldDim() + c));
+    Value off = arith::AddIOp::create(
+        b, arith::MulIOp::create(b, arith::IndexCastOp::create(b, i64, row),
+                                 arith::ConstantIntOp::create(b, i64, dim)),
+        arith::IndexCastOp::create(b, i64, column));
+    return LLVM::GEPOp::create(b, gptr, element, base, ValueRange{off});
+  };
+
   Value tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
   Value bx = gpu::BlockIdOp::create(b, gpu::Dimension::x);
   Value by = gpu::BlockIdOp::create(b, gpu::Dimension::y);
@@ -376,7 +414,7 @@ gpu::GPUFuncOp ReductionLowering::build(OpBuilder &moduleBuilder, bool splitJ,
   };
   IRMapping paramLeaves;
   for (auto [k, var] : llvm::enumerate(vars)) {
-    if (var.getCategory() != VarCategory::Pm)
+    if (var.getCategory() != VarCategory::Pm || isReadByChunksOnly(body.getArgument(k)))
       continue;
     SmallVector<Value> comps;
     for (int64_t c = 0; c < var.getDim(); ++c)
@@ -384,13 +422,15 @@ gpu::GPUFuncOp ReductionLowering::build(OpBuilder &moduleBuilder, bool splitJ,
     paramLeaves.map(body.getArgument(k), pack(k, comps));
   }
   SmallVector<IRMapping> rowLeaves(R, paramLeaves);
+  SmallVector<Value> clampedRows;
   for (int64_t r = 0; r < R; ++r) {
     Value row = arith::AddIOp::create(b, rowBase, cIdx(r * B));
     rows.push_back(row);
     valid.push_back(arith::CmpIOp::create(b, arith::CmpIPredicate::slt, row, nOut));
     Value rowc = arith::MinSIOp::create(b, row, lastRow);
+    clampedRows.push_back(rowc);
     for (auto [k, var] : llvm::enumerate(vars)) {
-      if (var.getCategory() != outCat)
+      if (var.getCategory() != outCat || isReadByChunksOnly(body.getArgument(k)))
         continue;
       SmallVector<Value> comps;
       for (int64_t c = 0; c < var.getDim(); ++c)
@@ -432,53 +472,108 @@ gpu::GPUFuncOp ReductionLowering::build(OpBuilder &moduleBuilder, bool splitJ,
     }
   };
 
-  // Reads record `j` from the tile and evaluates the formula for every row of this thread;
-  // returns the R·yieldDim per-pair values (row major).
-  auto pairValues = [&](ImplicitLocOpBuilder &lb, Value j) {
+  // Components [offset, offset + width) of chunked variable k for output row `row` and reduced
+  // row `reducedRow`, read from global memory (a reduced row's address is the same in every
+  // thread of a warp: one broadcast load).
+  auto readChunk = [&](OpBuilder &nb, unsigned k, Value offset, int64_t width, Value row,
+                       Value reducedRow) -> Value {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPoint(nb.getInsertionBlock(), nb.getInsertionPoint());
+    const VariableAttr &var = vars[k];
+    Value at = var.getCategory() == VarCategory::Pm ? cIdx(0)
+               : var.getCategory() == outCat        ? row
+                                                    : reducedRow;
+    Value first = arith::AddIOp::create(
+        b, arith::MulIOp::create(b, arith::IndexCastOp::create(b, i64, at),
+                                 arith::ConstantIntOp::create(b, i64, var.getDim())),
+        arith::IndexCastOp::create(b, i64, offset));
+    SmallVector<Value> comps;
+    for (int64_t c = 0; c < width; ++c) {
+      Value off = arith::AddIOp::create(b, first, arith::ConstantIntOp::create(b, i64, c));
+      Value p = LLVM::GEPOp::create(b, gptr, f32, varBase[k], ValueRange{off});
+      comps.push_back(LLVM::LoadOp::create(b, f32, p));
+    }
+    return packFormulaValue(b, loc, getFormulaType(width, f32), comps);
+  };
+
+  // Reads records `js` of the tile starting at reduced row `tileStart` and evaluates the formula
+  // for every row of this thread; returns, per record, the R·yieldDim per-pair values (row major).
+  // The chunk_sums of all (row, record) pairs share one loop (fuseChunkSums).
+  auto pairValuesOf = [&](ImplicitLocOpBuilder &lb, Value tileStart, ArrayRef<Value> js) {
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPoint(lb.getInsertionBlock(), lb.getInsertionPoint());
-    SmallVector<Value> record;
-    for (int64_t q = 0; q < W / V; ++q) {
-      Value slot = arith::AddIOp::create(b, arith::MulIOp::create(b, j, cIdx(W / V)), cIdx(q));
-      Value vec = memref::LoadOp::create(b, tile, ValueRange{slot});
-      for (int64_t e = 0; e < V; ++e)
-        record.push_back(vector::ExtractOp::create(b, vec, ArrayRef<int64_t>{e}));
+    // Context u·R + r: row r, record js[u].
+    SmallVector<IRMapping> mappings;
+    SmallVector<Value> reducedRows;
+    for (Value j : js) {
+      SmallVector<Value> record;
+      for (int64_t q = 0; q < W / V; ++q) {
+        Value slot = arith::AddIOp::create(b, arith::MulIOp::create(b, j, cIdx(W / V)), cIdx(q));
+        Value vec = memref::LoadOp::create(b, tile, ValueRange{slot});
+        for (int64_t e = 0; e < V; ++e)
+          record.push_back(vector::ExtractOp::create(b, vec, ArrayRef<int64_t>{e}));
+      }
+      // The reduced variables (or their prescaled products) bound to the record's components.
+      IRMapping reducedLeaves;
+      for (auto [k, var] : llvm::enumerate(vars)) {
+        if (layout.offset[k] < 0)
+          continue;
+        SmallVector<Value> comps(record.begin() + layout.offset[k],
+                                 record.begin() + layout.offset[k] + var.getDim());
+        Value leaf = pack(k, comps);
+        reducedLeaves.map(layout.prescaledUse[k] ? Value(layout.prescaledUse[k]->getResult(0))
+                                                 : body.getArgument(k),
+                          leaf);
+      }
+      reducedRows.push_back(arith::AddIOp::create(b, tileStart, j));
+      for (int64_t r = 0; r < R; ++r) {
+        IRMapping &mapping = mappings.emplace_back(rowLeaves[r]);
+        for (auto [from, to] : reducedLeaves.getValueMap())
+          mapping.map(from, to);
+      }
     }
-    // The reduced variables (or their prescaled products) bound to the record's components.
-    IRMapping reducedLeaves;
-    for (auto [k, var] : llvm::enumerate(vars)) {
-      if (layout.offset[k] < 0)
-        continue;
-      SmallVector<Value> comps(record.begin() + layout.offset[k],
-                               record.begin() + layout.offset[k] + var.getDim());
-      Value leaf = pack(k, comps);
-      reducedLeaves.map(layout.prescaledUse[k] ? Value(layout.prescaledUse[k]->getResult(0))
-                                               : body.getArgument(k),
-                        leaf);
-    }
+    auto contextRead = [&](OpBuilder &nb, size_t c, unsigned k, Value offset, int64_t width) {
+      return readChunk(nb, k, offset, width, clampedRows[c % R], reducedRows[c / R]);
+    };
+    fuseChunkSums(b, body, mappings, /*lanes=*/0, contextRead);
     // The formula once per row (CSE merges what depends on the reduced row only; LICM hoists what
     // depends on the output rows and parameters only).
-    SmallVector<Value> values;
-    for (int64_t r = 0; r < R; ++r) {
-      IRMapping mapping = rowLeaves[r];
-      for (auto [from, to] : reducedLeaves.getValueMap())
-        mapping.map(from, to);
-      for (Operation &op : body.without_terminator())
-        if (!mapping.contains(op.getResult(0)))
-          b.clone(op, mapping);
+    SmallVector<SmallVector<Value>> values(js.size());
+    for (auto [c, mapping] : llvm::enumerate(mappings)) {
+      cloneFormula(b, body, mapping, /*lanes=*/0,
+                   [&, c = c](OpBuilder &nb, unsigned k, Value offset, int64_t width) {
+                     return contextRead(nb, c, k, offset, width);
+                   });
       SmallVector<Value> f =
-          unpackFormulaValue(b, loc, mapping.lookup(red.getYield().getValue()), /*lanes=*/0);
-      values.append(f.begin(), f.end());
+          chunkMap
+              ? emitChunkMapTerm(b, chunkMap, mapping, /*lanes=*/0,
+                                 [&, c = c](OpBuilder &nb, unsigned k, Value offset,
+                                            int64_t width) {
+                                   return contextRead(nb, c, k, offset, width);
+                                 },
+                                 outColumn, outWidth)
+              : unpackFormulaValue(b, loc, mapping.lookup(red.getYield().getValue()),
+                                   /*lanes=*/0);
+      values[c / R].append(f.begin(), f.end());
     }
     return values;
   };
+  auto pairValues = [&](ImplicitLocOpBuilder &lb, Value tileStart, Value j) {
+    return pairValuesOf(lb, tileStart, {j}).front();
+  };
+  // A formula with chunk_sums evaluates the U pairs of a step together (one chunk loop).
+  const bool fusePairs = !body.getOps<ChunkSumOp>().empty();
+
+  // The loop nest and the writes, once (or once per output chunk of a wide yield).
+  auto emitOutputChunk = [&]() {
+  const int64_t slots = int64_t(combiner->numSlots());
 
   // The rows' states: acc[r·slots + k].
   CombinerBuilder cb(b, loc, f32, /*lanes=*/0);
   SmallVector<Value> accInit;
   for (int64_t r = 0; r < R; ++r)
     accInit.append(combiner->identity(cb));
-  const int64_t pairDim = red.getYieldDim();
+  const int64_t pairDim = chunkMap ? outWidth : red.getYieldDim();
   /// Each row's state combined with the pair values of records js (reduced rows tileStart + j),
   /// values[u] those of js[u] (R rows of pairDim components each).
   auto combineAll = [&](ImplicitLocOpBuilder &lb, ValueRange states,
@@ -524,14 +619,23 @@ gpu::GPUFuncOp ReductionLowering::build(OpBuilder &moduleBuilder, bool splitJ,
         [&](OpBuilder &nb, Location nloc, Value kk, ValueRange partial) {
           ImplicitLocOpBuilder ib(nloc, nb);
           SmallVector<SmallVector<Value>> values;
-          SmallVector<Value> js;
+          SmallVector<Value> js, stepJs;
           SmallVector<Value> p(partial);
-          for (int64_t u = 0; u < U; ++u) {
+          auto recordOf = [&](int64_t u) -> Value {
             Value k = u ? arith::AddIOp::create(ib, kk, cIdx(u)).getResult() : kk;
-            Value j = S > 1 ? arith::AddIOp::create(ib, arith::MulIOp::create(ib, k, cIdx(S)), slice)
-                                  .getResult()
-                            : k;
-            values.push_back(pairValues(ib, j));
+            return S > 1 ? arith::AddIOp::create(ib, arith::MulIOp::create(ib, k, cIdx(S)), slice)
+                               .getResult()
+                         : k;
+          };
+          SmallVector<SmallVector<Value>> stepValues;
+          if (fusePairs) {
+            for (int64_t u = 0; u < U; ++u)
+              stepJs.push_back(recordOf(u));
+            stepValues = pairValuesOf(ib, tileStart, stepJs);
+          }
+          for (int64_t u = 0; u < U; ++u) {
+            Value j = fusePairs ? stepJs[u] : recordOf(u);
+            values.push_back(fusePairs ? stepValues[u] : pairValues(ib, tileStart, j));
             js.push_back(j);
             if (values.size() >= combiner->preferredBatch()) {
               p = combineAll(ib, p, values, tileStart, js);
@@ -552,7 +656,8 @@ gpu::GPUFuncOp ReductionLowering::build(OpBuilder &moduleBuilder, bool splitJ,
         lb, slice, count, cIdx(S), tileStartState(acc),
         [&](OpBuilder &nb, Location nloc, Value j, ValueRange partial) {
           ImplicitLocOpBuilder ib(nloc, nb);
-          scf::YieldOp::create(ib, combineAll(ib, partial, {pairValues(ib, j)}, tileStart, {j}));
+          scf::YieldOp::create(
+              ib, combineAll(ib, partial, {pairValues(ib, tileStart, j)}, tileStart, {j}));
         });
     return afterTile(lb, acc, loop.getResults());
   };
@@ -641,7 +746,8 @@ gpu::GPUFuncOp ReductionLowering::build(OpBuilder &moduleBuilder, bool splitJ,
       else
         combiner->finalize(wcb, state, values, indices);
       for (auto [c, v] : llvm::enumerate(values)) {
-        Value p = gaddr(outPtr, rows[r], valueDim, int64_t(c), f32);
+        Value p = chunkMap ? chunkAddr(outPtr, rows[r], valueDim, int64_t(c), f32)
+                           : gaddr(outPtr, rows[r], valueDim, int64_t(c), f32);
         if (splitJ)
           LLVM::AtomicRMWOp::create(b, LLVM::AtomicBinOp::fadd, p, v,
                                     LLVM::AtomicOrdering::monotonic);
@@ -650,12 +756,37 @@ gpu::GPUFuncOp ReductionLowering::build(OpBuilder &moduleBuilder, bool splitJ,
       }
       for (auto [c, v] : llvm::enumerate(indices)) {
         // Sequenced: the order of a call's arguments is the compiler's (the IR must not be).
-        Value at = gaddr(indicesPtr, rows[r], indexDim, int64_t(c), i64);
+        Value at = chunkMap ? chunkAddr(indicesPtr, rows[r], indexDim, int64_t(c), i64)
+                            : gaddr(indicesPtr, rows[r], indexDim, int64_t(c), i64);
         Value wide = arith::ExtSIOp::create(b, i64, v);
         LLVM::StoreOp::create(b, wide, at);
       }
       scf::YieldOp::create(ib);
     });
+  }
+  };
+  if (!chunkMap) {
+    emitOutputChunk();
+  } else {
+    // Output chunks [o, o + C), then the narrower last one, each with its own states.
+    const int64_t width = int64_t(chunkMap.getChunk()), dim = chunkMap.getChunkedDim();
+    const int64_t fullEnd = dim / width * width;
+    combiner = Combiner::get(red, width);
+    outWidth = width;
+    auto loop = scf::ForOp::create(b, cIdx(0), cIdx(fullEnd), cIdx(width));
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPoint(loop.getBody()->getTerminator());
+      outColumn = loop.getInductionVar();
+      emitOutputChunk();
+    }
+    if (fullEnd < dim) {
+      combiner = Combiner::get(red, dim - fullEnd);
+      outColumn = cIdx(fullEnd);
+      outWidth = dim - fullEnd;
+      emitOutputChunk();
+    }
+    combiner = Combiner::get(red, width); // for the next variant
   }
   gpu::ReturnOp::create(b);
   return func;

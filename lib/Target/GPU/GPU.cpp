@@ -38,6 +38,13 @@ using namespace mlir;
 namespace kconv {
 
 void buildKconvGPUKernelPipeline(OpPassManager &pm, const GpuPipelineOptions &options) {
+  // Wide component sums become loops over chunks (before the exp scale is folded: a chunked
+  // sub-formula takes the scale as one multiply of the sum, not one per component).
+  // Chunks of 2 by default: the R·U pairs of a step (up to 64) share each iteration's loads, and
+  // their sums and chunks stay in registers (H200, D = 1000: 2.2x faster than chunks of 8).
+  mlir::kconv::KconvChunkDimensionsOptions chunking;
+  chunking.chunk = options.chunk;
+  pm.addNestedPass<mlir::kconv::ReductionOp>(mlir::kconv::createKconvChunkDimensions(chunking));
   // The fast exp is ex2: its log2 e factor goes into the variables (free for output rows and
   // parameters, stored prescaled in the tile for a reduced variable).
   if (options.fastMath)
@@ -221,6 +228,7 @@ FailureOr<GpuCompileResult> compileToGpu(ModuleOp module, const GpuTargetOptions
   pipeline.blockSize = options.blockSize;
   pipeline.rowsPerThread = options.rowsPerThread;
   pipeline.unroll = options.unroll;
+  pipeline.chunk = options.chunk;
 
   GpuCompileResult result;
   result.arch = options.gpuArch;

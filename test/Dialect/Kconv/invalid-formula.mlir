@@ -200,3 +200,109 @@ kconv.reduction @integer_operand sum axis = 1 vars [#kconv.var<"X", i, 3>] {
   %0 = kconv.abs %x : vector<3xi32>
   kconv.yield %0 : vector<3xi32>
 }
+
+// -----
+
+// kconv.chunk_sum: chunked operands of one type, a chunk within the dimension, a dimension-1
+// term, width-polymorphic ops only, and only dimension-1 values from outside.
+kconv.reduction @chunk_types sum axis = 1 vars [#kconv.var<"X", i, 10>, #kconv.var<"Y", j, 12>] {
+^bb0(%x: vector<10xf32>, %y: vector<12xf32>):
+  // expected-error @below {{'kconv.chunk_sum' op chunked operands must have one type, got 'vector<10xf32>' and 'vector<12xf32>'}}
+  %0 = kconv.chunk_sum(%x, %y) chunk 4 : vector<10xf32>, vector<12xf32> -> vector<1xf32> {
+  ^bb0(%a: vector<4xf32>, %b: vector<4xf32>):
+    %1 = kconv.sqdist %a, %b : vector<4xf32>, vector<4xf32>
+    kconv.yield %1 : vector<1xf32>
+  }
+  kconv.yield %0 : vector<1xf32>
+}
+
+// -----
+
+kconv.reduction @chunk_width sum axis = 1 vars [#kconv.var<"X", i, 10>] {
+^bb0(%x: vector<10xf32>):
+  // expected-error @below {{'kconv.chunk_sum' op chunk must be in [1, 10], got 11}}
+  %0 = kconv.chunk_sum(%x) chunk 11 : vector<10xf32> -> vector<1xf32> {
+  ^bb0(%a: vector<11xf32>):
+    %1 = kconv.sum %a : vector<11xf32>
+    kconv.yield %1 : vector<1xf32>
+  }
+  kconv.yield %0 : vector<1xf32>
+}
+
+// -----
+
+kconv.reduction @chunk_args sum axis = 1 vars [#kconv.var<"X", i, 10>] {
+^bb0(%x: vector<10xf32>):
+  // expected-error @below {{'kconv.chunk_sum' op body argument #0 has type 'vector<5xf32>', expected 'vector<4xf32>'}}
+  %0 = kconv.chunk_sum(%x) chunk 4 : vector<10xf32> -> vector<1xf32> {
+  ^bb0(%a: vector<5xf32>):
+    %1 = kconv.sum %a : vector<5xf32>
+    kconv.yield %1 : vector<1xf32>
+  }
+  kconv.yield %0 : vector<1xf32>
+}
+
+// -----
+
+kconv.reduction @chunk_term sum axis = 1 vars [#kconv.var<"X", i, 10>] {
+^bb0(%x: vector<10xf32>):
+  // expected-error @below {{'kconv.chunk_sum' op the term of a chunk must have dimension 1, got 4}}
+  %0 = kconv.chunk_sum(%x) chunk 4 : vector<10xf32> -> vector<1xf32> {
+  ^bb0(%a: vector<4xf32>):
+    kconv.yield %a : vector<4xf32>
+  }
+  kconv.yield %0 : vector<1xf32>
+}
+
+// -----
+
+kconv.reduction @chunk_elem sum axis = 1 vars [#kconv.var<"X", i, 10>] {
+^bb0(%x: vector<10xf32>):
+  %0 = kconv.chunk_sum(%x) chunk 4 : vector<10xf32> -> vector<1xf32> {
+  ^bb0(%a: vector<4xf32>):
+    // expected-error @below {{'kconv.elem' op cannot be evaluated chunk by chunk (in a kconv.chunk_sum)}}
+    %1 = kconv.elem %a, 2 : vector<4xf32>
+    kconv.yield %1 : vector<1xf32>
+  }
+  kconv.yield %0 : vector<1xf32>
+}
+
+// -----
+
+kconv.reduction @chunk_capture sum axis = 1 vars [#kconv.var<"X", i, 10>, #kconv.var<"Y", j, 4>] {
+^bb0(%x: vector<10xf32>, %y: vector<4xf32>):
+  %0 = kconv.chunk_sum(%x) chunk 4 : vector<10xf32> -> vector<1xf32> {
+  ^bb0(%a: vector<4xf32>):
+    // expected-error @below {{'kconv.sqdist' op takes a value of dimension 4 from outside the kconv.chunk_sum: only dimension-1 values may enter a chunk}}
+    %1 = kconv.sqdist %a, %y : vector<4xf32>, vector<4xf32>
+    kconv.yield %1 : vector<1xf32>
+  }
+  kconv.yield %0 : vector<1xf32>
+}
+
+// -----
+
+// kconv.chunk_map: the reduction's yield only, of its operands' type, a chunk-wide term.
+kconv.reduction @map_use sum axis = 1 vars [#kconv.var<"X", i, 10>] {
+^bb0(%x: vector<10xf32>):
+  // expected-error @below {{'kconv.chunk_map' op result must be the reduction's yield, and only that}}
+  %0 = kconv.chunk_map(%x) chunk 4 : vector<10xf32> -> vector<10xf32> {
+  ^bb0(%a: vector<4xf32>):
+    kconv.yield %a : vector<4xf32>
+  }
+  %1 = kconv.sum %0 : vector<10xf32>
+  kconv.yield %1 : vector<1xf32>
+}
+
+// -----
+
+kconv.reduction @map_term sum axis = 1 vars [#kconv.var<"X", i, 10>] {
+^bb0(%x: vector<10xf32>):
+  // expected-error @below {{'kconv.chunk_map' op the term of a chunk must have dimension 4, got 1}}
+  %0 = kconv.chunk_map(%x) chunk 4 : vector<10xf32> -> vector<10xf32> {
+  ^bb0(%a: vector<4xf32>):
+    %1 = kconv.sum %a : vector<4xf32>
+    kconv.yield %1 : vector<1xf32>
+  }
+  kconv.yield %0 : vector<10xf32>
+}

@@ -133,7 +133,7 @@ kconv.reduction @yield_not_last sum axis = 1 vars [#kconv.var<"X", i, 3>] {
 // -----
 
 func.func @yield_outside_reduction(%x: vector<1xf32>) {
-  // expected-error @below {{'kconv.yield' op expects parent op 'kconv.reduction'}}
+  // expected-error @below {{'kconv.yield' op expects parent op to be one of 'kconv.reduction, kconv.chunk_sum, kconv.chunk_map'}}
   kconv.yield %x : vector<1xf32>
 }
 

@@ -83,6 +83,9 @@ public:
   virtual ~Combiner();
   /// The combiner of `reduction`'s kind (its yield dimension and K fix the state's layout).
   static std::unique_ptr<Combiner> get(ReductionOp reduction);
+  /// The same kind on a reduced formula of dimension `formulaDim`: one output chunk of a wide
+  /// yield (kconv.chunk_map), whose components the kind reduces each on its own.
+  static std::unique_ptr<Combiner> get(ReductionOp reduction, int64_t formulaDim);
 
   size_t numSlots() const { return isIndex.size(); }
   /// The component type of each slot.

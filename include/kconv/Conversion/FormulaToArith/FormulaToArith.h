@@ -15,11 +15,14 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/IR/Builders.h"
+#include "mlir/IR/IRMapping.h"
 #include "mlir/Transforms/DialectConversion.h"
 
 #include <memory>
 
 namespace mlir::kconv {
+
+class ChunkMapOp;
 
 /// What is known of a formula value's sign (from the ops that define it). The fast exp drops a
 /// clamp for arguments known to be <= 0.
@@ -105,6 +108,42 @@ Value packFormulaValue(OpBuilder &b, Location loc, VectorType formulaType, Value
 /// The components of formula value `v` (an unrealized_conversion_cast that lowerFormulaOps
 /// resolves to the lowered components).
 SmallVector<Value> unpackFormulaValue(OpBuilder &b, Location loc, Value v, int64_t lanes);
+
+/// Reads `width` components of variable `variable` (the reduction's block argument number), from
+/// component `offset` (an index value) on, packed as a vector<width x T> formula value: how a
+/// backend binds the chunks of a variable that a kconv.chunk_sum reads.
+using ChunkReader =
+    llvm::function_ref<Value(OpBuilder &b, unsigned variable, Value offset, int64_t width)>;
+
+/// Clones the formula of `body` (a kconv.reduction's block, its terminator excepted) at `b`'s
+/// insertion point, `mapping` binding the variables read whole; ops whose result is already
+/// mapped (a prescaled tile value) are skipped, and on return `mapping` holds every formula
+/// value. A kconv.chunk_sum becomes an scf.for over its full chunks whose body reads the
+/// operands through `readChunk` and adds the chunk's term (components of `lanes`, as in
+/// FormulaTypeConverter), then the narrower last chunk: the code does not grow with the width.
+void cloneFormula(OpBuilder &b, Block &body, IRMapping &mapping, int64_t lanes,
+                  ChunkReader readChunk);
+
+/// Components [offset, offset + width) of the yield that `chunkMap` computes (a wide output): its
+/// body cloned with its variables read by `readChunk`. The formula's other ops must be cloned
+/// already (cloneFormula skips the chunk_map itself).
+SmallVector<Value> emitChunkMapTerm(OpBuilder &b, ChunkMapOp chunkMap, IRMapping &mapping,
+                                    int64_t lanes, ChunkReader readChunk, Value offset,
+                                    int64_t width);
+
+/// Reads a chunk in context `context` of fuseChunkSums (one of the backend's register rows or
+/// pairs); otherwise as ChunkReader.
+using ContextChunkReader = llvm::function_ref<Value(OpBuilder &b, size_t context,
+                                                    unsigned variable, Value offset, int64_t width)>;
+
+/// Computes the kconv.chunk_sums of `body` whose terms take nothing from above but variables and
+/// constants, in every context at once (`mappings[c]` binds context c's variables): one scf.for
+/// per (dimension, chunk) carrying one sum per (context, chunk_sum), so that a chunk of a variable
+/// that several contexts share is read once per iteration (the reads of one address CSE) and the
+/// loop overhead is paid once. On return each `mappings[c]` maps those chunk_sums, which
+/// cloneFormula then skips; the others stay for cloneFormula.
+void fuseChunkSums(OpBuilder &b, Block &body, MutableArrayRef<IRMapping> mappings, int64_t lanes,
+                   ContextChunkReader readChunk);
 
 /// Lowers every kconv formula op under `root` to arith/math/llvm/vector ops on components and
 /// removes the pack/unpack casts. Fails (with a diagnostic) on an op it cannot lower.

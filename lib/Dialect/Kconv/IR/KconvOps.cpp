@@ -209,5 +209,129 @@ LogicalResult ReductionOp::verifyRegions() {
   return success();
 }
 
+//===----------------------------------------------------------------------===//
+// ChunkSumOp
+//===----------------------------------------------------------------------===//
+
+bool mlir::kconv::isWidthPolymorphic(Operation *op) {
+  return isa<KconvDialect>(op->getDialect()) && op->getNumResults() == 1 &&
+         op->getNumRegions() == 0 && !isa<ElemOp, ConcatOp>(op);
+}
+
+bool mlir::kconv::isReadByChunksOnly(Value variable) {
+  return !variable.use_empty() && llvm::all_of(variable.getUsers(), [](Operation *user) {
+    return isa<ChunkSumOp, ChunkMapOp>(user);
+  });
+}
+
+LogicalResult ChunkSumOp::inferReturnTypes(MLIRContext *, std::optional<Location> location,
+                                           Adaptor adaptor, SmallVectorImpl<Type> &results) {
+  if (adaptor.getChunked().empty())
+    return inferFailure(location, "'kconv.chunk_sum' needs at least one chunked operand");
+  results.push_back(getFormulaType(1, elementTypeOf(adaptor.getChunked().front())));
+  return success();
+}
+
+/// The checks shared by kconv.chunk_sum and kconv.chunk_map.
+static LogicalResult verifyChunkOperands(Operation *op, ValueRange chunked, int64_t chunk,
+                                         Region &body) {
+  if (chunked.empty())
+    return op->emitOpError("needs at least one chunked operand");
+  int64_t dim = getFormulaDim(chunked.front().getType());
+  for (Value v : chunked)
+    if (v.getType() != chunked.front().getType())
+      return op->emitOpError("chunked operands must have one type, got ")
+             << chunked.front().getType() << " and " << v.getType();
+  if (chunk < 1 || chunk > dim)
+    return op->emitOpError("chunk must be in [1, ") << dim << "], got " << chunk;
+  Operation &last = body.front().back();
+  if (!isa<YieldOp>(last))
+    return op->emitOpError("body must end with 'kconv.yield', found '") << last.getName() << "'";
+  return success();
+}
+
+static LogicalResult verifyChunkBody(Operation *op, ValueRange chunked, int64_t chunk,
+                                     Region &region, int64_t termDim) {
+  Block &body = region.front();
+  VectorType chunkType = getFormulaType(chunk, elementTypeOf(chunked.front()));
+  if (body.getNumArguments() != chunked.size())
+    return op->emitOpError("body has ") << body.getNumArguments() << " arguments for "
+                                        << chunked.size() << " chunked operands";
+  for (BlockArgument arg : body.getArguments())
+    if (arg.getType() != chunkType)
+      return op->emitOpError("body argument #") << arg.getArgNumber() << " has type "
+                                                << arg.getType() << ", expected " << chunkType;
+  Value term = cast<YieldOp>(body.getTerminator()).getValue();
+  if (getFormulaDim(term.getType()) != termDim)
+    return op->emitOpError("the term of a chunk must have dimension ")
+           << termDim << ", got " << getFormulaDim(term.getType());
+  for (Operation &inner : body.without_terminator()) {
+    if (!isWidthPolymorphic(&inner))
+      return inner.emitOpError("cannot be evaluated chunk by chunk (in a ")
+             << op->getName() << ")";
+    for (Value operand : inner.getOperands())
+      if (operand.getParentRegion() != &region && getFormulaDim(operand.getType()) != 1)
+        return inner.emitOpError("takes a value of dimension ")
+               << getFormulaDim(operand.getType()) << " from outside the " << op->getName()
+               << ": only dimension-1 values may enter a chunk";
+  }
+  return success();
+}
+
+/// Chunk arguments named after the variables they read: %X_chunk.
+static void nameChunkArguments(Operation *op, ValueRange chunked, Region &region,
+                               OpAsmSetValueNameFn setNameFn) {
+  auto reduction = op->getParentOfType<ReductionOp>();
+  if (!reduction)
+    return;
+  auto variables = reduction.getVariables();
+  for (auto [arg, operand] : llvm::zip(region.getArguments(), chunked))
+    if (auto var = dyn_cast<BlockArgument>(operand);
+        var && var.getOwner() == &reduction.getBody().front())
+      if (auto attr = dyn_cast<VariableAttr>(variables[var.getArgNumber()]))
+        setNameFn(arg, (attr.getName() + "_chunk").str());
+}
+
+int64_t ChunkSumOp::getChunkedDim() { return getFormulaDim(getChunked().front().getType()); }
+
+Value ChunkSumOp::getTerm() { return cast<YieldOp>(getBody().front().getTerminator()).getValue(); }
+
+void ChunkSumOp::getAsmBlockArgumentNames(Region &region, OpAsmSetValueNameFn setNameFn) {
+  nameChunkArguments(*this, getChunked(), region, setNameFn);
+}
+
+LogicalResult ChunkSumOp::verify() {
+  return verifyChunkOperands(*this, getChunked(), int64_t(getChunk()), getBody());
+}
+
+LogicalResult ChunkSumOp::verifyRegions() {
+  return verifyChunkBody(*this, getChunked(), int64_t(getChunk()), getBody(), 1);
+}
+
+int64_t ChunkMapOp::getChunkedDim() { return getFormulaDim(getChunked().front().getType()); }
+
+Value ChunkMapOp::getTerm() { return cast<YieldOp>(getBody().front().getTerminator()).getValue(); }
+
+void ChunkMapOp::getAsmBlockArgumentNames(Region &region, OpAsmSetValueNameFn setNameFn) {
+  nameChunkArguments(*this, getChunked(), region, setNameFn);
+}
+
+LogicalResult ChunkMapOp::verify() {
+  if (failed(verifyChunkOperands(*this, getChunked(), int64_t(getChunk()), getBody())))
+    return failure();
+  if (getType() != getChunked().front().getType())
+    return emitOpError("result must have the chunked operands' type ")
+           << getChunked().front().getType() << ", got " << getType();
+  if (!getResult().hasOneUse() || !isa<YieldOp>(*getResult().getUsers().begin()) ||
+      !isa<ReductionOp>((*getResult().getUsers().begin())->getParentOp()))
+    return emitOpError("result must be the reduction's yield, and only that");
+  return success();
+}
+
+LogicalResult ChunkMapOp::verifyRegions() {
+  return verifyChunkBody(*this, getChunked(), int64_t(getChunk()), getBody(),
+                         int64_t(getChunk()));
+}
+
 #define GET_OP_CLASSES
 #include "kconv/Dialect/Kconv/IR/KconvOps.cpp.inc"

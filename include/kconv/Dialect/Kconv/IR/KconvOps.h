@@ -32,6 +32,14 @@ inline VectorType getFormulaType(int64_t dim, Type elementType) {
 /// KeOps broadcasting: the dimension of an elementwise binary result, or failure when the dims
 /// are neither equal nor one of them 1.
 FailureOr<int64_t> broadcastDims(int64_t lhs, int64_t rhs);
+/// Whether `op` is a formula op that means the same at every width: elementwise, a sum over
+/// its components, or a constant. Elem and Concat address components, a chunk_sum has a fixed
+/// width: what a kconv.chunk_sum body may hold, the body evaluated chunk by chunk.
+bool isWidthPolymorphic(Operation *op);
+/// Whether every use of `variable` (a reduction's block argument) is an operand of a
+/// kconv.chunk_sum or kconv.chunk_map: the backends then read it chunk by chunk and never bind it
+/// whole.
+bool isReadByChunksOnly(Value variable);
 } // namespace mlir::kconv
 
 #endif // KCONV_DIALECT_KCONV_IR_KCONVOPS_H

@@ -75,8 +75,8 @@ def Kconv_ReductionOp : Kconv_Op<"reduction", [
 }
 
 def Kconv_YieldOp : Kconv_Op<"yield", [
-    Pure, Terminator, HasParent<"ReductionOp">]> {
-  let summary = "the per-pair value of the enclosing reduction";
+    Pure, Terminator, ParentOneOf<["ReductionOp", "ChunkSumOp", "ChunkMapOp"]>]> {
+  let summary = "the per-pair value of the enclosing reduction (or a chunk's term)";
   let arguments = (ins Kconv_FormulaValue:$value);
   let assemblyFormat = "$value attr-dict `:` type($value)";
 }
@@ -204,6 +204,85 @@ def Kconv_ConcatOp : Kconv_Op<"concat", [Pure, InferTypeOpAdaptor]> {
   let arguments = (ins Kconv_FormulaValue:$lhs, Kconv_FormulaValue:$rhs);
   let results = (outs Kconv_FormulaValue:$result);
   let assemblyFormat = "$lhs `,` $rhs attr-dict `:` type($lhs) `,` type($rhs)";
+}
+
+//===----------------------------------------------------------------------===//
+// Wide formulas
+//===----------------------------------------------------------------------===//
+
+def Kconv_ChunkSumOp : Kconv_Op<"chunk_sum", [
+    Pure, SingleBlock, InferTypeOpAdaptor,
+    DeclareOpInterfaceMethods<OpAsmOpInterface, ["getAsmBlockArgumentNames"]>]> {
+  let summary = "the sum over the chunks of wide variables of a dimension-1 sub-formula";
+  let description = [{
+    What kconv-chunk-dimensions makes of a component sum (`Sum`, `SqNorm2`, `SqDist`,
+    `Scalprod`) over a wide elementwise sub-formula, so that no backend unrolls thousands of
+    components. The operands are variables (block arguments of the reduction) of one dimension D;
+    the body sees `chunk` consecutive components of each (block arguments `vector<chunk x T>`)
+    and yields that chunk's dimension-1 term. The result is the sum of the terms over the chunks
+    [0, chunk), [chunk, 2 chunk), ..., the last one narrower when chunk does not divide D (the
+    body is then evaluated at that width: its ops are elementwise, component sums and
+    constants, and every value it takes from above has dimension 1).
+
+    ```mlir
+    %d = kconv.chunk_sum(%X, %Y) chunk 32 : vector<1000xf32>, vector<1000xf32> -> vector<1xf32> {
+    ^bb0(%X_chunk: vector<32xf32>, %Y_chunk: vector<32xf32>):
+      %0 = kconv.sqdist %X_chunk, %Y_chunk : vector<32xf32>, vector<32xf32>
+      kconv.yield %0 : vector<1xf32>
+    }
+    ```
+  }];
+  let arguments = (ins Variadic<Kconv_FormulaValue>:$chunked, I64Attr:$chunk);
+  let results = (outs Kconv_FormulaValue:$result);
+  let regions = (region SizedRegion<1>:$body);
+  let assemblyFormat = [{
+    `(` $chunked `)` `chunk` $chunk attr-dict `:` type($chunked) `->` type($result) $body
+  }];
+  let hasVerifier = 1;
+  let hasRegionVerifier = 1;
+  let extraClassDeclaration = [{
+    /// D: the dimension of the chunked operands.
+    int64_t getChunkedDim();
+    /// The term of one chunk (the body's yield).
+    Value getTerm();
+  }];
+}
+
+def Kconv_ChunkMapOp : Kconv_Op<"chunk_map", [
+    Pure, SingleBlock,
+    DeclareOpInterfaceMethods<OpAsmOpInterface, ["getAsmBlockArgumentNames"]>]> {
+  let summary = "a wide per-pair value (the yield), computed chunk by chunk of its components";
+  let description = [{
+    What kconv-chunk-dimensions makes of a yield wider than `max-dim`: the elementwise
+    sub-formula of wide variables (the operands) and dimension-1 values that computes it, at the
+    chunk's width. Components [o, o + chunk) of the result are the body's yield on components
+    [o, o + chunk) of the operands (the last chunk narrower, as for kconv.chunk_sum). Only a
+    reduction's yield takes it, and only for kinds that reduce each component on its own: the
+    backends loop over output chunks around their whole loop nest, the state of one chunk at a
+    time in registers.
+
+    ```mlir
+    %v = kconv.chunk_map(%B) chunk 8 : vector<4096xf32> -> vector<4096xf32> {
+    ^bb0(%B_chunk: vector<8xf32>):
+      %0 = kconv.mul %k, %B_chunk : vector<1xf32>, vector<8xf32>
+      kconv.yield %0 : vector<8xf32>
+    }
+    kconv.yield %v : vector<4096xf32>
+    ```
+  }];
+  let arguments = (ins Variadic<Kconv_FormulaValue>:$chunked, I64Attr:$chunk);
+  let results = (outs Kconv_FormulaValue:$result);
+  let regions = (region SizedRegion<1>:$body);
+  let assemblyFormat = [{
+    `(` $chunked `)` `chunk` $chunk attr-dict `:` type($chunked) `->` type($result) $body
+  }];
+  let hasVerifier = 1;
+  let hasRegionVerifier = 1;
+  let extraClassDeclaration = [{
+    int64_t getChunkedDim();
+    /// The chunk's components (the body's yield).
+    Value getTerm();
+  }];
 }
 
 #endif // KCONV_OPS_TD

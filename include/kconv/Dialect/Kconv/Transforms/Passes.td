@@ -71,4 +71,44 @@ def KconvFoldExpScale : Pass<"kconv-fold-exp-scale", "::mlir::kconv::ReductionOp
   }];
 }
 
+def KconvChunkDimensions : Pass<"kconv-chunk-dimensions", "::mlir::kconv::ReductionOp"> {
+  let summary = "Turn the component sums of wide sub-formulas into kconv.chunk_sum loops";
+  let description = [{
+    Both backends evaluate a formula value of dimension D as D components, unrolled: fine for
+    points in 3-D, not for D = 1000 or 65536 (compile time grows with D, the GPU's registers and
+    shared tile run out). This pass finds every component sum (`Sum`, `SqNorm2`, `Norm2`,
+    `SqDist`, `Scalprod`) whose operand is wider than `max-dim` and whose operand is an
+    elementwise sub-formula of variables of that dimension and of dimension-1 values, and
+    rewrites it as a `kconv.chunk_sum` over its variables: the backends then loop over chunks of
+    `chunk` components, reading the variables chunk by chunk (keopscore's Chunkable_Op does the
+    same on the GPU). `Norm2(x)` becomes `Sqrt` of the chunked `SqNorm2(x)`.
+
+    ```mlir
+    %0 = kconv.sqdist %X, %Y : vector<1000xf32>, vector<1000xf32>
+    ```
+    becomes
+    ```mlir
+    %0 = kconv.chunk_sum(%X, %Y) chunk 32 : vector<1000xf32>, vector<1000xf32> -> vector<1xf32> {
+    ^bb0(%X_chunk: vector<32xf32>, %Y_chunk: vector<32xf32>):
+      %1 = kconv.sqdist %X_chunk, %Y_chunk : vector<32xf32>, vector<32xf32>
+      kconv.yield %1 : vector<1xf32>
+    }
+    ```
+    A yield wider than `max-dim` (a wide output) whose value is such an elementwise sub-formula
+    becomes a `kconv.chunk_map` of `output-chunk` components, for the kinds that reduce each
+    component on its own (all but the weighted LogSumExp / Max_SumShiftExp / SumSoftMaxWeight):
+    the backends then loop over output chunks around their loop nest. Other wide values (Elem or
+    Concat of a wide value) stay as they are. The variables never change (the runtime binds by
+    position).
+  }];
+  let options = [
+    Option<"maxDim", "max-dim", "int64_t", /*default=*/"128",
+           "Widest sub-formula kept unrolled (wider component sums are chunked)">,
+    Option<"chunk", "chunk", "int64_t", /*default=*/"32",
+           "Components per chunk of a component sum">,
+    Option<"outputChunk", "output-chunk", "int64_t", /*default=*/"8",
+           "Components per chunk of a wide yield (the rows' states of one chunk stay in registers)">,
+  ];
+}
+
 #endif // KCONV_DIALECT_KCONV_TRANSFORMS_PASSES_TD
