@@ -234,3 +234,48 @@ kconv.reduction @mul_exp_self sum axis = 1 vars [#kconv.var<"A", i, 1>] {
   %1 = kconv.mul %0, %0 : vector<1xf32>, vector<1xf32>
   kconv.yield %1 : vector<1xf32>
 }
+
+// -----
+
+// (s * v) * t -> v * (s * t): the scalars first (the gradient's K * (X - Y) * B).
+// CHECK-LABEL: kconv.reduction @mul_scalars_first sum
+// CHECK-NEXT:  ^bb0(%S: vector<1xf32>, %V: vector<3xf32>, %T: vector<1xf32>):
+// CHECK-NEXT:    %[[ST:.*]] = kconv.mul %S, %T : vector<1xf32>, vector<1xf32>
+// CHECK-NEXT:    %[[R:.*]] = kconv.mul %V, %[[ST]] : vector<3xf32>, vector<1xf32>
+// CHECK-NEXT:    kconv.yield %[[R]] : vector<3xf32>
+kconv.reduction @mul_scalars_first sum axis = 1 vars [#kconv.var<"S", i, 1>, #kconv.var<"V", j, 3>, #kconv.var<"T", j, 1>] {
+^bb0(%s: vector<1xf32>, %v: vector<3xf32>, %t: vector<1xf32>):
+  %0 = kconv.mul %s, %v : vector<1xf32>, vector<3xf32>
+  %1 = kconv.mul %0, %t : vector<3xf32>, vector<1xf32>
+  kconv.yield %1 : vector<3xf32>
+}
+
+// -----
+
+// t * (v * s) likewise; an inner product used elsewhere stays (the rewrite would add one).
+// CHECK-LABEL: kconv.reduction @mul_scalars_first_other_order sum
+// CHECK-NEXT:  ^bb0(%S: vector<1xf32>, %V: vector<3xf32>, %T: vector<1xf32>):
+// CHECK-NEXT:    %[[ST:.*]] = kconv.mul %S, %T : vector<1xf32>, vector<1xf32>
+// CHECK-NEXT:    %[[R:.*]] = kconv.mul %V, %[[ST]] : vector<3xf32>, vector<1xf32>
+// CHECK-NEXT:    kconv.yield %[[R]] : vector<3xf32>
+kconv.reduction @mul_scalars_first_other_order sum axis = 1 vars [#kconv.var<"S", i, 1>, #kconv.var<"V", j, 3>, #kconv.var<"T", j, 1>] {
+^bb0(%s: vector<1xf32>, %v: vector<3xf32>, %t: vector<1xf32>):
+  %0 = kconv.mul %v, %s : vector<3xf32>, vector<1xf32>
+  %1 = kconv.mul %t, %0 : vector<1xf32>, vector<3xf32>
+  kconv.yield %1 : vector<3xf32>
+}
+
+// -----
+
+// CHECK-LABEL: kconv.reduction @mul_scalars_first_shared sum
+// CHECK-NEXT:  ^bb0(%S: vector<1xf32>, %V: vector<3xf32>, %T: vector<1xf32>):
+// CHECK-NEXT:    %[[SV:.*]] = kconv.mul %V, %S : vector<3xf32>, vector<1xf32>
+// CHECK-NEXT:    %[[R:.*]] = kconv.mul %[[SV]], %T : vector<3xf32>, vector<1xf32>
+// CHECK-NEXT:    %[[C:.*]] = kconv.concat %[[SV]], %[[R]]
+kconv.reduction @mul_scalars_first_shared sum axis = 1 vars [#kconv.var<"S", i, 1>, #kconv.var<"V", j, 3>, #kconv.var<"T", j, 1>] {
+^bb0(%s: vector<1xf32>, %v: vector<3xf32>, %t: vector<1xf32>):
+  %0 = kconv.mul %v, %s : vector<3xf32>, vector<1xf32>
+  %1 = kconv.mul %0, %t : vector<3xf32>, vector<1xf32>
+  %2 = kconv.concat %0, %1 : vector<3xf32>, vector<3xf32>
+  kconv.yield %2 : vector<6xf32>
+}

@@ -203,6 +203,30 @@ struct OneDivToInv : OpRewritePattern<DivOp> {
   }
 };
 
+/// (v * s) * t -> v * (s * t), for v wide and s, t of dimension 1 (either order of each product):
+/// the scalars are multiplied once, not each of v's components twice. The inner product must be
+/// used only here (else it stays, and the rewrite would add a product).
+struct MulScalarsFirst : OpRewritePattern<MulOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(MulOp op, PatternRewriter &rewriter) const override {
+    auto dim = [](Value v) { return getFormulaDim(v.getType()); };
+    for (auto [inner, t] : {std::pair{op.getLhs(), op.getRhs()}, {op.getRhs(), op.getLhs()}}) {
+      auto product = inner.getDefiningOp<MulOp>();
+      if (!product || !product->hasOneUse() || dim(t) != 1 || dim(op.getResult()) == 1)
+        continue;
+      Value a = product.getLhs(), b = product.getRhs();
+      if (dim(a) == 1 && dim(b) > 1)
+        std::swap(a, b);
+      if (dim(a) == 1 || dim(b) != 1)
+        continue; // not (wide * scalar)
+      Value scalars = MulOp::create(rewriter, op.getLoc(), b, t);
+      rewriter.replaceOpWithNewOp<MulOp>(op, op.getType(), a, scalars);
+      return success();
+    }
+    return failure();
+  }
+};
+
 //===----------------------------------------------------------------------===//
 // Exponentials
 //===----------------------------------------------------------------------===//
@@ -233,7 +257,7 @@ void SubOp::getCanonicalizationPatterns(RewritePatternSet &results, MLIRContext 
   results.add<SubOfNegToAdd, ZeroSubToNeg>(context);
 }
 void MulOp::getCanonicalizationPatterns(RewritePatternSet &results, MLIRContext *context) {
-  results.add<MulSelfToSquare, MulMinusOneToNeg, MulOfExps>(context);
+  results.add<MulSelfToSquare, MulMinusOneToNeg, MulOfExps, MulScalarsFirst>(context);
 }
 void DivOp::getCanonicalizationPatterns(RewritePatternSet &results, MLIRContext *context) {
   results.add<OneDivToInv>(context);
