@@ -9,6 +9,7 @@
 #   knn64.kca          ArgKMin K = 10 in dimension 64
 #   wide.kca           variables of 100 to 65536 components (bench/gpu/formulas/wide.kconv)
 #   wide_output.kca    a 65536-component output (bench/gpu/formulas/wide_output.kconv)
+#   fused.kca          a value and a gradient reduction and their fused reduction (fused.kconv)
 # plus report.txt: registers/spills per kernel and the SASS of the seed kernel's hot loop.
 # Uses kconv-compile when it embeds GPU code, else kconv-opt + kconv-translate (GPU-only artifacts).
 # Ship the source tree and ARTIFACT_DIR to the GPU host, then run scripts/gpu-check.sh there.
@@ -52,6 +53,7 @@ compile $formulas/reductions.kconv "$out/reductions.kca"
 compile $formulas/knn64.kconv "$out/knn64.kca"
 compile $formulas/wide.kconv "$out/wide.kca"
 compile $formulas/wide_output.kconv "$out/wide_output.kca"
+compile $formulas/fused.kconv "$out/fused.kca"
 
 # Report: what ptxas says of each kernel, and the seed kernel's hot loop in SASS.
 {

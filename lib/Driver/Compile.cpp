@@ -3,7 +3,7 @@
 // One Compilation per call: its own MLIRContext, a SourceMgr holding the source, and a
 // diagnostic handler that formats MLIR diagnostics (file:line:col, source line, caret) into the
 // result's messages. The stages run in order and stop at the one `emit` asks for:
-//   parse (frontend or .mlir) -> simplify -> metadata [-> GPU code] -> CPU lowering -> LLVM IR
+//   parse (frontend or .mlir) -> fuse -> simplify -> metadata [-> GPU code] -> CPU lowering -> LLVM IR
 //   -> machine code -> shared object -> artifact.
 //
 //===----------------------------------------------------------------------===//
@@ -12,6 +12,7 @@
 
 #include "kconv/Conversion/Passes.h"
 #include "kconv/Dialect/Kconv/IR/KconvOps.h"
+#include "kconv/Dialect/Kconv/Transforms/Passes.h"
 #include "kconv/Runtime/Artifact.h"
 #include "kconv/Target/CPU.h"
 #include "kconv/Target/GPU.h"
@@ -145,9 +146,11 @@ private:
       return failure();
     }
 
-    // Dialect-level simplification.
+    // Dialect-level fusion and simplification.
     {
       PassManager pm(&context);
+      if (options.fuse)
+        pm.addPass(mlir::kconv::createKconvFuseReductions());
       buildKconvSimplifyPipeline(pm);
       if (mlir::failed(pm.run(*module)))
         return failure();

@@ -79,7 +79,7 @@ public:
       auto op = kd::ReductionOp::create(builder, diag.loc(reduction.name), reduction.name.text,
                                         toDialect(reduction.kind), k,
                                         static_cast<uint64_t>(reduction.axis),
-                                        builder.getArrayAttr(variables));
+                                        builder.getArrayAttr(variables), /*fuses=*/ArrayAttr());
       Block *body = builder.createBlock(&op.getBody(), {}, types, locs);
       args.clear();
       for (auto [var, arg] : llvm::zip(reduction.vars, body->getArguments()))

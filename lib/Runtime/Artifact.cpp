@@ -161,6 +161,11 @@ void parseMetadata(std::string_view text, ArtifactContents &contents, std::strin
     } else if (key == "index_dim") {
       if (w.size() != 2 || !parseInt(w[1], current->indexDim) || current->indexDim < 0)
         bad("bad index dimension");
+    } else if (key == "fuses") {
+      if (w.size() < 2 || !current->fuses.empty())
+        bad("expected one 'fuses NAME...'");
+      for (size_t k = 1; k < w.size(); ++k)
+        current->fuses.push_back(word(k));
     } else if (key == "var") {
       VariableInfo var;
       if (w.size() != 4 || !parseInt(w[3], var.dim) || var.dim < 1)
@@ -244,6 +249,12 @@ std::string printMetadata(const ArtifactContents &contents) {
     os << "reduction " << r.name << "\n";
     os << "kind " << r.kind << "\naxis " << r.axis << "\ndtype " << r.dtype << "\n";
     os << "k " << r.k << "\nvalue_dim " << r.valueDim << "\nindex_dim " << r.indexDim << "\n";
+    if (!r.fuses.empty()) {
+      os << "fuses";
+      for (const std::string &member : r.fuses)
+        os << " " << member;
+      os << "\n";
+    }
     for (const VariableInfo &v : r.variables)
       os << "var " << v.name << " " << toString(v.category) << " " << v.dim << "\n";
     for (const FormulaOp &op : r.formula) {

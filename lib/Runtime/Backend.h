@@ -41,6 +41,16 @@ struct Call {
   std::vector<int> devices;       // RunOptions::devices (GPU ordinals, -1: all visible)
 };
 
+/// One member's share of a fused call's outputs (Artifact::runMany): columns
+/// [valueOffset, valueOffset + valueDim) of each fused values row go to `values` [rows x valueDim],
+/// indices likewise. The pointers are the caller's (null where the kind lacks the output).
+struct OutputSegment {
+  float *values = nullptr;
+  int64_t *indices = nullptr;
+  int64_t valueOffset = 0, valueDim = 0;
+  int64_t indexOffset = 0, indexDim = 0;
+};
+
 class Backend {
 public:
   virtual ~Backend() = default;
@@ -49,6 +59,10 @@ public:
   /// The error code for that reason: Unsupported (no code for it), DeviceError (no driver/GPU).
   virtual ErrorCode unavailableCode(size_t) const { return ErrorCode::Unsupported; }
   virtual void run(const Call &call) = 0;
+  /// Runs a fused reduction's call (its values and indices null) and writes each segment's
+  /// columns to its arrays. This default runs into host scratch arrays and copies the columns on
+  /// the host (host memory); the GPU backend copies device memory on the call's stream.
+  virtual void runFused(const Call &call, const std::vector<OutputSegment> &segments);
 };
 
 /// Loads the CPU code of `contents` (may have none: every reduction is then unavailable).

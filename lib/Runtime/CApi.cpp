@@ -231,6 +231,54 @@ void setBatches(const char *function, std::vector<kconv::Input> &in, const int64
   }
 }
 
+/// The inputs (data pointers, then the per-input shapes of `options`) and the options of a call
+/// (`function` names the C entry point in messages).
+std::vector<kconv::Input> callInputs(const char *function, const float *const *inputs,
+                                     int64_t numInputs, const kconv_run_options *options,
+                                     kconv::RunOptions &runOptions) {
+  if (numInputs < 0)
+    throw kconv::Error(kconv::ErrorCode::InvalidArgument,
+                       std::string(function) + ": num_inputs must be >= 0, got " + std::to_string(numInputs));
+  if (numInputs > 0)
+    require(inputs, function, "inputs");
+  std::vector<kconv::Input> in(static_cast<size_t>(numInputs));
+  for (int64_t k = 0; k < numInputs; ++k)
+    in[size_t(k)].data = inputs[k];
+  if (options) {
+    switch (options->device) {
+    case KCONV_DEVICE_CPU: runOptions.device = kconv::Device::Cpu; break;
+    case KCONV_DEVICE_GPU: runOptions.device = kconv::Device::Gpu; break;
+    case KCONV_DEVICE_AUTO: runOptions.device = kconv::Device::Auto; break;
+    default:
+      throw kconv::Error(kconv::ErrorCode::InvalidArgument,
+                         std::string(function) + ": unknown device " + std::to_string(int(options->device)));
+    }
+    runOptions.threads = options->threads;
+    switch (options->memory) {
+    case KCONV_MEMORY_HOST: runOptions.memory = kconv::Memory::Host; break;
+    case KCONV_MEMORY_DEVICE: runOptions.memory = kconv::Memory::CudaDevice; break;
+    default:
+      throw kconv::Error(kconv::ErrorCode::InvalidArgument,
+                         std::string(function) + ": unknown memory kind " + std::to_string(options->memory));
+    }
+    runOptions.stream = options->stream;
+    if (options->num_devices < 0 || (options->num_devices > 0 && !options->devices))
+      throw kconv::Error(kconv::ErrorCode::InvalidArgument,
+                         std::string(function) + ": devices must hold num_devices (>= 0) ordinals");
+    runOptions.devices.assign(options->devices, options->devices + options->num_devices);
+    for (int64_t k = 0; k < numInputs; ++k) {
+      if (options->input_rows)
+        in[size_t(k)].rows = options->input_rows[k];
+      if (options->input_dims)
+        in[size_t(k)].dim = options->input_dims[k];
+    }
+    setBatches(function, in, options->input_batch_rank, options->input_batch,
+               options->input_batch_strides, "input_batch_rank", "input_batch",
+               "input_batch_strides");
+  }
+  return in;
+}
+
 /// kconv_run and kconv_run_outputs (`function` names the entry in messages).
 kconv_status runOutputs(const char *function, const kconv_artifact *artifact,
                         const char *reduction, const float *const *inputs, int64_t numInputs,
@@ -239,49 +287,25 @@ kconv_status runOutputs(const char *function, const kconv_artifact *artifact,
   return guarded(function, [&] {
     require(artifact, function, "artifact");
     require(reduction, function, "reduction");
-    if (numInputs < 0)
-      throw kconv::Error(kconv::ErrorCode::InvalidArgument,
-                         std::string(function) + ": num_inputs must be >= 0, got " + std::to_string(numInputs));
-    if (numInputs > 0)
-      require(inputs, function, "inputs");
     kconv::RunOptions runOptions;
-    std::vector<kconv::Input> in(static_cast<size_t>(numInputs));
-    for (int64_t k = 0; k < numInputs; ++k)
-      in[size_t(k)].data = inputs[k];
-    if (options) {
-      switch (options->device) {
-      case KCONV_DEVICE_CPU: runOptions.device = kconv::Device::Cpu; break;
-      case KCONV_DEVICE_GPU: runOptions.device = kconv::Device::Gpu; break;
-      case KCONV_DEVICE_AUTO: runOptions.device = kconv::Device::Auto; break;
-      default:
-        throw kconv::Error(kconv::ErrorCode::InvalidArgument,
-                           std::string(function) + ": unknown device " + std::to_string(int(options->device)));
-      }
-      runOptions.threads = options->threads;
-      switch (options->memory) {
-      case KCONV_MEMORY_HOST: runOptions.memory = kconv::Memory::Host; break;
-      case KCONV_MEMORY_DEVICE: runOptions.memory = kconv::Memory::CudaDevice; break;
-      default:
-        throw kconv::Error(kconv::ErrorCode::InvalidArgument,
-                           std::string(function) + ": unknown memory kind " + std::to_string(options->memory));
-      }
-      runOptions.stream = options->stream;
-      if (options->num_devices < 0 || (options->num_devices > 0 && !options->devices))
-        throw kconv::Error(kconv::ErrorCode::InvalidArgument,
-                           std::string(function) + ": devices must hold num_devices (>= 0) ordinals");
-      runOptions.devices.assign(options->devices, options->devices + options->num_devices);
-      for (int64_t k = 0; k < numInputs; ++k) {
-        if (options->input_rows)
-          in[size_t(k)].rows = options->input_rows[k];
-        if (options->input_dims)
-          in[size_t(k)].dim = options->input_dims[k];
-      }
-      setBatches(function, in, options->input_batch_rank, options->input_batch,
-                 options->input_batch_strides, "input_batch_rank", "input_batch",
-                 "input_batch_strides");
-    }
+    std::vector<kconv::Input> in = callInputs(function, inputs, numInputs, options, runOptions);
     artifact->artifact->run(reduction, in, outputs, nI, nJ, runOptions);
   });
+}
+
+/// The reduction names of a kconv_run_many / kconv_fused_reduction call.
+std::vector<std::string> reductionNames(const char *function, int64_t count,
+                                        const char *const *names) {
+  if (count < 1)
+    invalidArgument(function, "num_reductions must be >= 1, got " + std::to_string(count));
+  require(names, function, "reductions");
+  std::vector<std::string> result;
+  for (int64_t k = 0; k < count; ++k) {
+    if (!names[k])
+      invalidArgument(function, "reductions[" + std::to_string(k) + "] is NULL");
+    result.push_back(names[k]);
+  }
+  return result;
 }
 
 } // namespace
@@ -327,6 +351,61 @@ kconv_status kconv_run(const kconv_artifact *artifact, const char *reduction,
                        int64_t nJ, const kconv_run_options *options) {
   return runOutputs("kconv_run", artifact, reduction, inputs, numInputs,
                     kconv::Outputs{out, nullptr}, nI, nJ, options);
+}
+
+
+kconv_status kconv_run_many(const kconv_artifact *artifact, int64_t numReductions,
+                            const char *const *reductions, int64_t numInputs,
+                            const char *const *inputNames, const float *const *inputs,
+                            float *const *values, int64_t *const *indices, int64_t nI,
+                            int64_t nJ, const kconv_run_options *options) {
+  const char *function = "kconv_run_many";
+  return guarded(function, [&] {
+    require(artifact, function, "artifact");
+    std::vector<std::string> names = reductionNames(function, numReductions, reductions);
+    kconv::RunOptions runOptions;
+    std::vector<kconv::Input> in = callInputs(function, inputs, numInputs, options, runOptions);
+    if (numInputs > 0)
+      require(inputNames, function, "input_names");
+    std::map<std::string, kconv::Input, std::less<>> byName;
+    for (int64_t k = 0; k < numInputs; ++k) {
+      if (!inputNames[k])
+        invalidArgument(function, "input_names[" + std::to_string(k) + "] is NULL");
+      if (!byName.emplace(inputNames[k], in[size_t(k)]).second)
+        invalidArgument(function, "input '" + std::string(inputNames[k]) + "' is given twice");
+    }
+    std::vector<kconv::Outputs> outputs(names.size());
+    for (size_t k = 0; k < names.size(); ++k)
+      outputs[k] = {values ? values[k] : nullptr, indices ? indices[k] : nullptr};
+    artifact->artifact->runMany(names, byName, outputs, nI, nJ, runOptions);
+  });
+}
+
+kconv_status kconv_fused_reduction(const kconv_artifact *artifact, int64_t numReductions,
+                                   const char *const *reductions, const char **fused,
+                                   int64_t *valueOffsets, int64_t *indexOffsets) {
+  const char *function = "kconv_fused_reduction";
+  return guarded(function, [&] {
+    require(artifact, function, "artifact");
+    require(fused, function, "fused");
+    std::vector<std::string> names = reductionNames(function, numReductions, reductions);
+    const kconv::ReductionInfo *r = artifact->artifact->fusedReduction(names);
+    *fused = r ? r->name.c_str() : nullptr;
+    if (!r)
+      return;
+    // The members' columns follow r->fuses' order.
+    int64_t values = 0, indices = 0;
+    for (const std::string &member : r->fuses) {
+      size_t k = size_t(std::find(names.begin(), names.end(), member) - names.begin());
+      if (valueOffsets)
+        valueOffsets[k] = values;
+      if (indexOffsets)
+        indexOffsets[k] = indices;
+      const kconv::ReductionInfo &info = artifact->artifact->reduction(member);
+      values += info.valueDim;
+      indices += info.indexDim;
+    }
+  });
 }
 
 } // extern "C"

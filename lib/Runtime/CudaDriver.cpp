@@ -72,6 +72,9 @@ Driver load() {
   bind(d.cuMemGetInfo, "cuMemGetInfo_v2");
   bind(d.cuMemcpyHtoDAsync, "cuMemcpyHtoDAsync_v2");
   bind(d.cuMemcpyDtoHAsync, "cuMemcpyDtoHAsync_v2");
+  bind(d.cuMemAllocAsync, "cuMemAllocAsync");
+  bind(d.cuMemFreeAsync, "cuMemFreeAsync");
+  bind(d.cuMemcpy2DAsync, "cuMemcpy2DAsync_v2");
   bind(d.cuMemsetD32Async, "cuMemsetD32Async");
   bind(d.cuPointerGetAttributes, "cuPointerGetAttributes");
   bind(d.cuStreamCreate, "cuStreamCreate");

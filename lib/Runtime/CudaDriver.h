@@ -52,6 +52,27 @@ constexpr int CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES = 6;
 constexpr unsigned CU_STREAM_NON_BLOCKING = 1;
 constexpr unsigned CU_EVENT_DEFAULT = 0;
 
+/// cuda.h's CUDA_MEMCPY2D (the _v2 layout): a copy of Height rows of WidthInBytes, each side
+/// with its own pitch. Memory types are CU_MEMORYTYPE_*; UNIFIED takes any pointer of the
+/// unified address space (device or host) in srcDevice / dstDevice.
+struct CudaMemcpy2D {
+  size_t srcXInBytes = 0, srcY = 0;
+  unsigned srcMemoryType = 0;
+  const void *srcHost = nullptr;
+  CUdeviceptr srcDevice = 0;
+  void *srcArray = nullptr;
+  size_t srcPitch = 0;
+  size_t dstXInBytes = 0, dstY = 0;
+  unsigned dstMemoryType = 0;
+  void *dstHost = nullptr;
+  CUdeviceptr dstDevice = 0;
+  void *dstArray = nullptr;
+  size_t dstPitch = 0;
+  size_t WidthInBytes = 0, Height = 0;
+};
+
+static_assert(sizeof(CudaMemcpy2D) == 128, "CUDA_MEMCPY2D has 128 bytes on 64-bit hosts");
+
 /// The driver's entry points. Obtain with driver(); `available` false means libcuda.so.1 could
 /// not be opened or lacks a symbol (`error` says which).
 struct Driver {
@@ -88,6 +109,9 @@ struct Driver {
   CUresult (*cuMemGetInfo)(size_t *free, size_t *total) = nullptr;
   CUresult (*cuMemcpyHtoDAsync)(CUdeviceptr, const void *, size_t, CUstream) = nullptr;
   CUresult (*cuMemcpyDtoHAsync)(void *, CUdeviceptr, size_t, CUstream) = nullptr;
+  CUresult (*cuMemAllocAsync)(CUdeviceptr *, size_t, CUstream) = nullptr;
+  CUresult (*cuMemFreeAsync)(CUdeviceptr, CUstream) = nullptr;
+  CUresult (*cuMemcpy2DAsync)(const CudaMemcpy2D *, CUstream) = nullptr;
   CUresult (*cuMemsetD32Async)(CUdeviceptr, unsigned value, size_t count, CUstream) = nullptr;
   CUresult (*cuPointerGetAttributes)(unsigned numAttributes, int *attributes, void **data,
                                      CUdeviceptr) = nullptr;

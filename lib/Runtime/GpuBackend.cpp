@@ -199,6 +199,7 @@ public:
   }
 
   void run(const Call &call) override;
+  void runFused(const Call &call, const std::vector<OutputSegment> &segments) override;
 
 private:
   void initDevices();
@@ -738,6 +739,67 @@ void GpuBackend::runMulti(const Call &call, const std::vector<int> &ordinals) {
       throw Error(codes[k], "GPU " + std::to_string(ordinals[k]) + " (" +
                                 (byEntry ? "batch entries" : "rows") + " of slice " +
                                 std::to_string(k) + "): " + errors[k]);
+}
+
+/// Device memory: the fused kernel writes a scratch array allocated on the call's stream, whose
+/// column blocks are copied (cuMemcpy2DAsync) to the members' arrays on the same stream; nothing
+/// waits. Host memory takes the default path (host scratch, copied on the host).
+void GpuBackend::runFused(const Call &call, const std::vector<OutputSegment> &segments) {
+  if (!call.deviceMemory) {
+    Backend::runFused(call, segments);
+    return;
+  }
+  const ReductionInfo &r = *call.reduction;
+  DeviceState &state = deviceFor(call);
+  for (const OutputSegment &segment : segments) {
+    // The members' arrays must be device memory of the same GPU (deviceFor checks pointers).
+    Call outputs = call;
+    outputs.args.clear();
+    outputs.values = segment.values;
+    outputs.indices = segment.indices;
+    if (&deviceFor(outputs) != &state)
+      throw Error(ErrorCode::InvalidArgument,
+                  "reduction '" + r.name + "': the outputs are on another GPU than the inputs");
+  }
+  const Driver &d = driver();
+  ScopedContext scope(state.context);
+  CUstream stream = static_cast<CUstream>(call.stream);
+  const int64_t rows = (call.batchEnd - call.batchBegin) * call.nOut; // checked by prepare
+  const size_t valueBytes = size_t(rows * r.valueDim) * sizeof(float);
+  const size_t indexBytes = size_t(rows * r.indexDim) * sizeof(int64_t);
+  CUdeviceptr scratch = 0;
+  check(d.cuMemAllocAsync(&scratch, valueBytes + indexBytes, stream), "cuMemAllocAsync",
+        "the fused outputs");
+  struct Release {
+    const Driver &d;
+    CUdeviceptr pointer;
+    CUstream stream;
+    ~Release() { d.cuMemFreeAsync(pointer, stream); }
+  } release{d, scratch, stream};
+  Call fused = call;
+  fused.values = r.valueDim ? reinterpret_cast<float *>(scratch) : nullptr;
+  fused.indices = r.indexDim ? reinterpret_cast<int64_t *>(scratch + valueBytes) : nullptr;
+  runHost(state, fused);
+  auto copy = [&](CUdeviceptr source, int64_t sourceDim, int64_t offset, void *target,
+                  int64_t dim, size_t elementSize) {
+    CudaMemcpy2D m;
+    m.srcMemoryType = m.dstMemoryType = CU_MEMORYTYPE_UNIFIED;
+    m.srcDevice = source;
+    m.srcXInBytes = size_t(offset) * elementSize;
+    m.srcPitch = size_t(sourceDim) * elementSize;
+    m.dstDevice = reinterpret_cast<CUdeviceptr>(target);
+    m.dstPitch = m.WidthInBytes = size_t(dim) * elementSize;
+    m.Height = size_t(rows);
+    check(d.cuMemcpy2DAsync(&m, stream), "cuMemcpy2DAsync", "the fused outputs' columns");
+  };
+  for (const OutputSegment &segment : segments) {
+    if (segment.valueDim)
+      copy(scratch, r.valueDim, segment.valueOffset, segment.values, segment.valueDim,
+           sizeof(float));
+    if (segment.indexDim)
+      copy(scratch + valueBytes, r.indexDim, segment.indexOffset, segment.indices,
+           segment.indexDim, sizeof(int64_t));
+  }
 }
 
 void GpuBackend::runHost(DeviceState &state, const Call &call) {

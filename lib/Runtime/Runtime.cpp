@@ -40,6 +40,10 @@ struct Artifact::Impl {
     return why.empty() ? why : "reduction '" + name + "': " + why;
   }
 
+  Backend *prepare(size_t index, const std::vector<Input> &inputs, Outputs outputs, int64_t nI,
+                   int64_t nJ, const RunOptions &options, Call &call,
+                   bool checkOutputs = true) const;
+
   /// The one place that maps a Device to a backend.
   Backend &selectBackend(size_t index, Device device) const {
     switch (device) {
@@ -198,10 +202,13 @@ std::vector<int64_t> Artifact::broadcastBatchShape(std::string_view reductionNam
   return broadcastShape(r, inputs, invalid);
 }
 
-void Artifact::run(std::string_view reductionName, const std::vector<Input> &inputs,
-                   Outputs outputs, int64_t nI, int64_t nJ, const RunOptions &options) const {
-  const size_t index = impl_->indexOf(reductionName);
-  const ReductionInfo &r = impl_->contents.reductions[index];
+/// Validates a call of reduction `index` and fills `call`; returns the backend that runs it, or
+/// null when there is nothing to compute (nOut = 0 or an empty batch). With `checkOutputs`
+/// false the outputs are not looked at (a fused call: runMany checks its members' instead).
+Backend *Artifact::Impl::prepare(size_t index, const std::vector<Input> &inputs, Outputs outputs,
+                                 int64_t nI, int64_t nJ, const RunOptions &options, Call &call,
+                                 bool checkOutputs) const {
+  const ReductionInfo &r = contents.reductions[index];
   // Messages are built only on the error path: a valid call allocates no strings.
   auto invalid = [&](const std::string &what) {
     throw Error(ErrorCode::InvalidArgument, "reduction '" + r.name + "': " + what);
@@ -215,7 +222,6 @@ void Artifact::run(std::string_view reductionName, const std::vector<Input> &inp
   // The batch's shape first: with no problem in it (a size 0), no input is read.
   const std::vector<int64_t> batchShape = broadcastShape(r, inputs, invalid);
   const bool noProblems = std::find(batchShape.begin(), batchShape.end(), 0) != batchShape.end();
-  Call call;
   call.reduction = &r;
   call.reductionIndex = index;
   call.nI = nI;
@@ -308,14 +314,16 @@ void Artifact::run(std::string_view reductionName, const std::vector<Input> &inp
               std::to_string(call.nOut) + " output rows of " + std::to_string(dim) + " " + type +
               ")");
   };
-  checkOutput(outputs.values, r.valueDim, sizeof(float), "values", "float32");
-  checkOutput(outputs.indices, r.indexDim, sizeof(int64_t), "indices", "int64");
+  if (checkOutputs) {
+    checkOutput(outputs.values, r.valueDim, sizeof(float), "values", "float32");
+    checkOutput(outputs.indices, r.indexDim, sizeof(int64_t), "indices", "int64");
+  }
   // The kernels carry indices as int32 (KernelABI.h: kMaxGpuRows, the CPU kernels likewise).
   if (r.indexDim > 0 && call.nReduced > kconv::abi::kMaxGpuRows)
     invalid("kind " + r.kind + " returns indices of reduced rows, which must be fewer than 2^31; "
             "got " + std::to_string(call.nReduced));
-  int threads = options.threads > 0 ? options.threads : impl_->threads.load();
-  call.threads = threads > 0 ? threads : defaultThreadCount();
+  int callThreads = options.threads > 0 ? options.threads : threads.load();
+  call.threads = callThreads > 0 ? callThreads : defaultThreadCount();
 
   call.deviceMemory = options.memory == Memory::CudaDevice;
   call.stream = options.stream;
@@ -328,35 +336,163 @@ void Artifact::run(std::string_view reductionName, const std::vector<Input> &inp
                   "(device = cpu with memory = device)");
     device = Device::Gpu;
   }
-  Backend &backend = impl_->selectBackend(index, device);
+  Backend &backend = selectBackend(index, device);
   if (call.nOut == 0 || problems == 0)
-    return;
+    return nullptr;
   // nReduced = 0 too: the kernels write the kind's empty result (docs/reductions.md).
-  backend.run(call);
+  return &backend;
 }
 
-void Artifact::run(std::string_view reductionName,
-                   const std::map<std::string, Input, std::less<>> &inputs, Outputs outputs,
-                   int64_t nI, int64_t nJ, const RunOptions &options) const {
-  const ReductionInfo &r = reduction(reductionName);
+void Artifact::run(std::string_view reductionName, const std::vector<Input> &inputs,
+                   Outputs outputs, int64_t nI, int64_t nJ, const RunOptions &options) const {
+  Call call;
+  if (Backend *backend = impl_->prepare(impl_->indexOf(reductionName), inputs, outputs, nI, nJ,
+                                        options, call))
+    backend->run(call);
+}
+
+namespace {
+
+/// `inputs` in the argument order of `r`. Every variable of `r` must be given; a name that is not
+/// one of its variables is refused unless `others` (runMany: another member's variable).
+std::vector<Input> orderByName(const ReductionInfo &r,
+                               const std::map<std::string, Input, std::less<>> &inputs,
+                               bool others) {
   std::vector<Input> ordered(r.variables.size());
   for (const auto &[name, input] : inputs) {
     auto it = std::find_if(r.variables.begin(), r.variables.end(),
                            [&](const VariableInfo &v) { return v.name == name; });
-    if (it == r.variables.end()) {
+    if (it != r.variables.end()) {
+      ordered[size_t(it - r.variables.begin())] = input;
+    } else if (!others) {
       std::string names;
       for (const VariableInfo &v : r.variables)
         names += (names.empty() ? "" : ", ") + v.name;
       throw Error(ErrorCode::InvalidArgument, "reduction '" + r.name + "' has no variable '" +
                                                   name + "' (its variables: " + names + ")");
     }
-    ordered[size_t(it - r.variables.begin())] = input;
   }
   for (const VariableInfo &v : r.variables)
     if (!inputs.count(v.name))
       throw Error(ErrorCode::InvalidArgument,
                   "reduction '" + r.name + "': no input given for variable '" + v.name + "'");
-  run(reductionName, ordered, outputs, nI, nJ, options);
+  return ordered;
+}
+
+template <typename T>
+void copyColumns(const T *source, int64_t rows, int64_t sourceDim, int64_t offset, T *target,
+                 int64_t dim) {
+  for (int64_t row = 0; row < rows; ++row)
+    std::copy_n(source + row * sourceDim + offset, dim, target + row * dim);
+}
+
+} // namespace
+
+void Artifact::run(std::string_view reductionName,
+                   const std::map<std::string, Input, std::less<>> &inputs, Outputs outputs,
+                   int64_t nI, int64_t nJ, const RunOptions &options) const {
+  run(reductionName, orderByName(reduction(reductionName), inputs, false), outputs, nI, nJ,
+      options);
+}
+
+const ReductionInfo *Artifact::fusedReduction(const std::vector<std::string> &reductions) const {
+  std::vector<std::string> wanted = reductions;
+  std::sort(wanted.begin(), wanted.end());
+  for (const ReductionInfo &r : impl_->contents.reductions) {
+    if (r.fuses.size() != wanted.size())
+      continue;
+    std::vector<std::string> members = r.fuses;
+    std::sort(members.begin(), members.end());
+    if (members == wanted)
+      return &r;
+  }
+  return nullptr;
+}
+
+void Artifact::runMany(const std::vector<std::string> &reductions,
+                       const std::map<std::string, Input, std::less<>> &inputs,
+                       const std::vector<Outputs> &outputs, int64_t nI, int64_t nJ,
+                       const RunOptions &options) const {
+  auto invalid = [&](const std::string &what) {
+    throw Error(ErrorCode::InvalidArgument, impl_->sourceName + ": runMany: " + what);
+  };
+  if (reductions.empty())
+    invalid("no reductions given");
+  if (outputs.size() != reductions.size())
+    invalid(std::to_string(reductions.size()) + " reductions but " +
+            std::to_string(outputs.size()) + " outputs (one Outputs per reduction)");
+  std::vector<size_t> indices;
+  for (const std::string &name : reductions) {
+    indices.push_back(impl_->indexOf(name));
+    if (std::count(reductions.begin(), reductions.end(), name) > 1)
+      invalid("reduction '" + name + "' is given twice");
+  }
+  for (const auto &[name, input] : inputs) {
+    bool used = false;
+    for (size_t index : indices)
+      for (const VariableInfo &v : impl_->contents.reductions[index].variables)
+        used = used || v.name == name;
+    if (!used)
+      invalid("no reduction of the call has a variable '" + name + "'");
+  }
+  // Each member is validated as its own call: the same checks and messages as run().
+  std::vector<Call> calls(indices.size());
+  std::vector<Backend *> backends(indices.size());
+  for (size_t k = 0; k < indices.size(); ++k) {
+    const ReductionInfo &r = impl_->contents.reductions[indices[k]];
+    backends[k] = impl_->prepare(indices[k], orderByName(r, inputs, true), outputs[k], nI, nJ,
+                                 options, calls[k]);
+  }
+  // One kernel for all when the artifact has their fused reduction and the call gives every
+  // member the fused call's batch (a member that reads no batched variable would not).
+  if (const ReductionInfo *fused = fusedReduction(reductions)) {
+    const size_t fusedIndex = size_t(fused - impl_->contents.reductions.data());
+    Call call;
+    Backend *backend = impl_->prepare(fusedIndex, orderByName(*fused, inputs, true), Outputs{},
+                                      nI, nJ, options, call, /*checkOutputs=*/false);
+    bool sameBatch = true;
+    for (const Call &member : calls)
+      sameBatch = sameBatch && member.batchEnd == call.batchEnd;
+    if (sameBatch) {
+      if (!backend)
+        return;
+      std::vector<OutputSegment> segments;
+      int64_t valueOffset = 0, indexOffset = 0;
+      for (const std::string &name : fused->fuses) {
+        size_t k = size_t(std::find(reductions.begin(), reductions.end(), name) -
+                          reductions.begin());
+        const ReductionInfo &member = *calls[k].reduction;
+        segments.push_back({outputs[k].values, outputs[k].indices, valueOffset, member.valueDim,
+                            indexOffset, member.indexDim});
+        valueOffset += member.valueDim;
+        indexOffset += member.indexDim;
+      }
+      backend->runFused(call, segments);
+      return;
+    }
+  }
+  for (size_t k = 0; k < calls.size(); ++k)
+    if (backends[k])
+      backends[k]->run(calls[k]);
+}
+
+void Backend::runFused(const Call &call, const std::vector<OutputSegment> &segments) {
+  const ReductionInfo &r = *call.reduction;
+  const int64_t rows = (call.batchEnd - call.batchBegin) * call.nOut; // checked by prepare
+  std::vector<float> values(size_t(rows * r.valueDim));
+  std::vector<int64_t> indices(size_t(rows * r.indexDim));
+  Call scratch = call;
+  scratch.values = r.valueDim ? values.data() : nullptr;
+  scratch.indices = r.indexDim ? indices.data() : nullptr;
+  run(scratch);
+  for (const OutputSegment &segment : segments) {
+    if (segment.valueDim)
+      copyColumns(values.data(), rows, r.valueDim, segment.valueOffset, segment.values,
+                  segment.valueDim);
+    if (segment.indexDim)
+      copyColumns(indices.data(), rows, r.indexDim, segment.indexOffset, segment.indices,
+                  segment.indexDim);
+  }
 }
 
 int defaultThreadCount() {

@@ -41,6 +41,9 @@ public:
         fail("two reductions named '" + r.name + "'");
     for (const ReductionInfo &r : contents.reductions)
       checkMetadata(r);
+    for (const ReductionInfo &r : contents.reductions)
+      if (!r.fuses.empty())
+        checkFused(r);
     checkCpuObject();
     checkPtx();
   }
@@ -117,6 +120,45 @@ private:
                   std::to_string(r.indexDim) + " do not fit " + name + " of a yield of dimension " +
                   std::to_string(yieldDim) + " (k = " + std::to_string(r.k) + "): expected " +
                   std::to_string(dims.values) + " and " + std::to_string(dims.indices));
+  }
+
+  /// A fused reduction computes its members exactly: same kind (one that concatenates), axis and
+  /// dtype, its variables the union of theirs, its outputs their outputs side by side.
+  void checkFused(const ReductionInfo &r) const {
+    if (r.fuses.size() < 2)
+      fail(r, "fuses " + std::to_string(r.fuses.size()) + " reduction (at least 2)");
+    const BuiltinReductionInfo *kind = lookupReductionByMnemonic(r.kind);
+    if (!concatenatesFormulas(*kind))
+      fail(r, "kind " + r.kind + " cannot fuse reductions (its outputs are not per component)");
+    std::set<std::string_view> members, variables;
+    int64_t valueDim = 0, indexDim = 0;
+    for (const std::string &name : r.fuses) {
+      auto member = std::find_if(contents.reductions.begin(), contents.reductions.end(),
+                                 [&](const ReductionInfo &m) { return m.name == name; });
+      if (member == contents.reductions.end() || !member->fuses.empty())
+        fail(r, "fuses '" + name.substr(0, 64) + "', which is not an unfused reduction of the "
+                "artifact");
+      if (!members.insert(name).second)
+        fail(r, "fuses '" + name + "' twice");
+      if (member->kind != r.kind || member->axis != r.axis || member->dtype != r.dtype)
+        fail(r, "fuses '" + name + "' of another kind, axis or dtype");
+      for (const VariableInfo &v : member->variables) {
+        auto same = std::find_if(r.variables.begin(), r.variables.end(), [&](const VariableInfo &u) {
+          return u.name == v.name && u.category == v.category && u.dim == v.dim;
+        });
+        if (same == r.variables.end())
+          fail(r, "lacks variable '" + v.name + "' of the reduction '" + name + "' it fuses");
+        variables.insert(v.name);
+      }
+      valueDim += member->valueDim;
+      indexDim += member->indexDim;
+    }
+    if (variables.size() != r.variables.size())
+      fail(r, "has variables that none of the reductions it fuses has");
+    if (valueDim != r.valueDim || indexDim != r.indexDim)
+      fail(r, "value_dim " + std::to_string(r.valueDim) + " and index_dim " +
+                  std::to_string(r.indexDim) + " are not the sums of its members' (" +
+                  std::to_string(valueDim) + " and " + std::to_string(indexDim) + ")");
   }
 
   void checkMetadata(const ReductionInfo &r) const {

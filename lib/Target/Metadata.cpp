@@ -30,6 +30,9 @@ FailureOr<ReductionInfo> serializeReduction(ReductionOp reduction) {
   info.k = reduction.getKOrOne();
   info.valueDim = reduction.getValueDim();
   info.indexDim = reduction.getIndexDim();
+  if (ArrayAttr fuses = reduction.getFusesAttr())
+    for (auto member : fuses.getAsRange<FlatSymbolRefAttr>())
+      info.fuses.push_back(member.getValue().str());
 
   Block &body = reduction.getBody().front();
   DenseMap<Value, int64_t> ids;

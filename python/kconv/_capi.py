@@ -134,6 +134,10 @@ def _declare(lib):
                                              ctypes.c_int64, ctypes.c_void_p, ctypes.c_void_p,
                                              ctypes.c_int64, ctypes.c_int64,
                                              ctypes.POINTER(RunOptions)]),
+        "kconv_fused_reduction": (ctypes.c_int, [opaque, ctypes.c_int64,
+                                                 ctypes.POINTER(ctypes.c_char_p),
+                                                 ctypes.POINTER(ctypes.c_char_p),
+                                                 c_int64_p, c_int64_p]),
     }
     for name, (restype, argtypes) in sigs.items():
         fn = getattr(lib, name)

@@ -555,6 +555,66 @@ class Artifact:
             return torch.from_numpy(result)
         return result
 
+    def fused_reduction(self, names):
+        """The artifact's fused reduction of exactly the reductions `names` (in any order;
+        kconv-fuse-reductions), as (name, value_offsets, index_offsets): the first column of each
+        one's values and indices in the fused outputs. None when it has none."""
+        self._check_open()
+        names = [str(n) for n in names]
+        count = max(len(names), 1)
+        array = (ctypes.c_char_p * count)(*[n.encode() for n in names])
+        fused = ctypes.c_char_p()
+        values, indices = (ctypes.c_int64 * count)(), (ctypes.c_int64 * count)()
+        check(self._c_call(self._lib.kconv_fused_reduction, len(names), array,
+                           ctypes.byref(fused), values, indices))
+        if not fused.value:
+            return None
+        return fused.value.decode(), list(values)[:len(names)], list(indices)[:len(names)]
+
+    def run_many(self, names, *, threads=None, device="auto", n_i=None, n_j=None, stream=None,
+                 devices=None, **inputs):
+        """Runs the reductions `names` on one set of inputs, given by variable name (the union
+        of their variables, each once; the same array conventions as run()), and returns
+        {name: result}, each result as run() returns it. When the artifact has their fused
+        reduction (fused_reduction: kconv-compile makes one per group of reductions of one kind,
+        axis and variables) one kernel computes them all, sharing their common sub-formulas, and
+        the results are views of its outputs' columns; otherwise each runs on its own."""
+        names = [str(n) for n in names]
+        if not names:
+            raise KconvError(_capi.INVALID_ARGUMENT, "run_many: no reductions given")
+        for n in names:
+            if names.count(n) > 1:
+                raise KconvError(_capi.INVALID_ARGUMENT,
+                                 f"run_many: reduction '{n}' is given twice")
+        members = [self.reduction(n) for n in names]
+        known = {v.name for r in members for v in r.variables}
+        for key in inputs:
+            if key not in known:
+                raise KconvError(_capi.INVALID_ARGUMENT,
+                                 f"run_many: no reduction of the call has a variable '{key}'")
+        options = dict(threads=threads, device=device, n_i=n_i, n_j=n_j, stream=stream,
+                       devices=devices)
+
+        def own(r):
+            return {v.name: inputs[v.name] for v in r.variables if v.name in inputs}
+        fused = self.fused_reduction(names)
+        if fused is None:
+            return {r.name: self.run(r.name, **options, **own(r)) for r in members}
+        fused_name, value_offsets, index_offsets = fused
+        f = self.reduction(fused_name)
+        result = self.run(fused_name, **options, **own(f))
+        values = result[0] if f.value_dim and f.index_dim else result if f.value_dim else None
+        indices = result[1] if f.value_dim and f.index_dim else result if f.index_dim else None
+        results = {}
+        for r, vo, io in zip(members, value_offsets, index_offsets):
+            parts = []
+            if r.value_dim:
+                parts.append(values[..., vo:vo + r.value_dim])
+            if r.index_dim:
+                parts.append(indices[..., io:io + r.index_dim])
+            results[r.name] = tuple(parts) if len(parts) == 2 else parts[0]
+        return results
+
     def _run_cuda(self, r, arrays, device, out, n_i, n_j, stream, devices=None):
         """The zero-copy path: every array (in argument order) a float32 contiguous CUDA tensor of
         one device."""

@@ -409,3 +409,91 @@ def test_host_pointer_as_device_pointer(ops, gpu):
                            ctypes.byref(options))
     assert status == _capi.INVALID_ARGUMENT
     assert "cannot be read on the CPU" in lib.kconv_last_error().decode()
+
+
+# ---------------------------------------------------------------------------------------------
+# Fused reductions (kconv-fuse-reductions, run_many) on the GPU.
+
+
+def _fused_refs(x, y, b):
+    x, y, b = (np.asarray(a, dtype=np.float64) for a in (x, y, b))
+    diff = x[:, None, :] - y[None, :, :]
+    k = np.exp(-(diff ** 2).sum(-1))
+    return k @ b, np.einsum("ij,ijk->ik", k * b[:, 0][None, :], diff)
+
+
+@pytest.fixture(scope="session")
+def fused(artifacts, gpu):
+    path = artifacts / "fused.kca"
+    if not path.exists():
+        pytest.skip("fused.kca not built (scripts/build-gpu-artifacts.sh)")
+    a = kconv.load(path)
+    assert a.fused_reduction(["value", "grad"]) is not None
+    yield a
+    a.close()
+
+
+@pytest.mark.parametrize("plan", PLANS)
+def test_fused_host_arrays(fused, plan, monkeypatch):
+    """run_many of host arrays on the GPU, every kernel variant: each output equals its own
+    call's and the float64 reference."""
+    if plan != "auto":
+        monkeypatch.setenv("KCONV_GPU_PLAN", plan)
+    for n, m in [(1, 1), (17, 1025), (3000, 2000)]:
+        x, y, b = randn(n, 3, seed=1), randn(m, 3, seed=2), randn(m, 1, seed=3)
+        out = fused.run_many(["grad", "value"], X=x, Y=y, B=b, device="gpu")
+        ref_v, ref_g = _fused_refs(x, y, b)
+        assert rel_err(out["value"], ref_v) < 1e-5 and rel_err(out["grad"], ref_g) < 1e-5
+        alone = fused.run("grad", X=x, Y=y, B=b, device="gpu")
+        assert np.allclose(out["grad"], alone, rtol=1e-5, atol=1e-6)
+
+
+def test_fused_c_api_device_memory(fused, torch_cuda):
+    """kconv_run_many on CUDA device pointers: the fused kernel's scratch and the column copies
+    on the call's stream (GpuBackend::runFused), against the float64 reference; an output on the
+    host is refused."""
+    torch = torch_cuda
+    lib = _capi.library()
+    n, m = 4000, 3000
+    x, y, b = (torch.randn(*s, device="cuda") for s in ((n, 3), (m, 3), (m, 1)))
+    value = torch.full((n, 1), float("nan"), device="cuda")
+    grad = torch.full((n, 3), float("nan"), device="cuda")
+    names = (ctypes.c_char_p * 2)(b"value", b"grad")
+    inputs = (ctypes.c_char_p * 3)(b"X", b"Y", b"B")
+    float_p = ctypes.POINTER(ctypes.c_float)
+    ptrs = (float_p * 3)(*[ctypes.cast(t.data_ptr(), float_p) for t in (x, y, b)])
+    options = _capi.RunOptions()
+    lib.kconv_run_options_init(ctypes.byref(options))
+    options.memory = 1  # KCONV_MEMORY_DEVICE
+    fn = lib.kconv_run_many
+    fn.restype = ctypes.c_int
+    fn.argtypes = [ctypes.c_void_p, ctypes.c_int64, ctypes.POINTER(ctypes.c_char_p),
+                   ctypes.c_int64, ctypes.POINTER(ctypes.c_char_p), ctypes.POINTER(float_p),
+                   ctypes.POINTER(ctypes.c_void_p), ctypes.POINTER(ctypes.c_void_p),
+                   ctypes.c_int64, ctypes.c_int64, ctypes.POINTER(_capi.RunOptions)]
+    values = (ctypes.c_void_p * 2)(value.data_ptr(), grad.data_ptr())
+    status = fused._c_call(fn, 2, names, 3, inputs, ptrs, values, None, n, m,
+                           ctypes.byref(options))
+    assert status == 0, lib.kconv_last_error().decode()
+    torch.cuda.synchronize()
+    ref_v, ref_g = _fused_refs(x.cpu().numpy(), y.cpu().numpy(), b.cpu().numpy())
+    assert rel_err(value.cpu().numpy(), ref_v) < 1e-5
+    assert rel_err(grad.cpu().numpy(), ref_g) < 1e-5
+    host = np.empty((n, 3), np.float32)
+    values = (ctypes.c_void_p * 2)(value.data_ptr(), host.ctypes.data)
+    status = fused._c_call(fn, 2, names, 3, inputs, ptrs, values, None, n, m,
+                           ctypes.byref(options))
+    assert status != 0 and "not CUDA device memory" in lib.kconv_last_error().decode()
+
+
+def test_fused_torch_cuda(fused, torch_cuda):
+    """run_many of torch CUDA tensors: views of the fused output on the current stream."""
+    torch = torch_cuda
+    x, y, b = (torch.randn(*s, device="cuda") for s in ((2500, 3), (1800, 3), (1800, 1)))
+    out = fused.run_many(["value", "grad"], X=x, Y=y, B=b)
+    torch.cuda.synchronize()
+    assert out["value"].is_cuda and out["value"].shape == (2500, 1)
+    assert out["grad"].shape == (2500, 3)
+    ref_v, ref_g = _fused_refs(x.cpu().numpy(), y.cpu().numpy(), b.cpu().numpy())
+    assert rel_err(out["value"].cpu().numpy(), ref_v) < 1e-5
+    assert rel_err(out["grad"].cpu().numpy(), ref_g) < 1e-5

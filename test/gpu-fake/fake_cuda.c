@@ -145,6 +145,35 @@ CUresult cuMemFree_v2(CUdeviceptr p) {
   free((void *)(uintptr_t)p);
   return 0;
 }
+/* Stream-ordered allocation: immediate here (the fake's streams run in order anyway). */
+CUresult cuMemAllocAsync(CUdeviceptr *p, size_t size, void *s) { (void)s; return cuMemAlloc_v2(p, size); }
+CUresult cuMemFreeAsync(CUdeviceptr p, void *s) { (void)s; return cuMemFree_v2(p); }
+/* cuda.h's CUDA_MEMCPY2D; every pointer is a host address here, whatever its memory type. */
+typedef struct {
+  size_t srcXInBytes, srcY;
+  unsigned srcMemoryType;
+  const void *srcHost;
+  CUdeviceptr srcDevice;
+  void *srcArray;
+  size_t srcPitch;
+  size_t dstXInBytes, dstY;
+  unsigned dstMemoryType;
+  void *dstHost;
+  CUdeviceptr dstDevice;
+  void *dstArray;
+  size_t dstPitch;
+  size_t WidthInBytes, Height;
+} FakeMemcpy2D;
+CUresult cuMemcpy2DAsync_v2(const FakeMemcpy2D *m, void *s) {
+  (void)s;
+  const char *src = m->srcMemoryType == 1 ? (const char *)m->srcHost
+                                          : (const char *)(uintptr_t)m->srcDevice;
+  char *dst = m->dstMemoryType == 1 ? (char *)m->dstHost : (char *)(uintptr_t)m->dstDevice;
+  for (size_t row = 0; row < m->Height; ++row)
+    memcpy(dst + (m->dstY + row) * m->dstPitch + m->dstXInBytes,
+           src + (m->srcY + row) * m->srcPitch + m->srcXInBytes, m->WidthInBytes);
+  return 0;
+}
 CUresult cuMemGetInfo_v2(size_t *f, size_t *t) { *f = 1 << 20; *t = 1 << 30; return 0; }
 CUresult cuMemcpyHtoDAsync_v2(CUdeviceptr d, const void *h, size_t n, void *s) {
   (void)s;

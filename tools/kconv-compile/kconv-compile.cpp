@@ -1,7 +1,7 @@
 //===- kconv-compile.cpp - formula file to kconv artifact -----------------===//
 //
 //   kconv-compile FILE.kconv|FILE.mlir -o OUT.kca [--cpu=native|NAME] [--no-fast-math]
-//                 [--gpu-arch=sm_90] [--no-gpu] [--emit=artifact|ast|mlir|llvm|asm|metadata|ptx]
+//                 [--gpu-arch=sm_90] [--no-gpu] [--no-fuse] [--emit=artifact|ast|mlir|llvm|asm|metadata|ptx]
 //
 // A thin wrapper of kconv::compileArtifactFile (kconv/Driver/Compile.h), which parses the formula
 // file (a .mlir module of kconv.reduction ops, or a .kconv formula file through the frontend),
@@ -47,6 +47,11 @@ cl::opt<EmitKind>
                     clEnumValN(EmitKind::Metadata, "metadata", "the artifact's metadata text"),
                     clEnumValN(EmitKind::Ptx, "ptx", "the PTX of the GPU kernels")),
          cl::cat(category));
+
+cl::opt<bool> noFuse("no-fuse",
+                     cl::desc("No fused reductions (kconv-fuse-reductions: one kernel for the "
+                              "reductions of a kind, axis and variables, for run-many calls)"),
+                     cl::init(false), cl::cat(category));
 
 cl::OptionCategory tuning("kconv-compile CPU tuning options");
 cl::opt<int64_t> lanesOpt("lanes",
@@ -108,6 +113,7 @@ int main(int argc, char **argv) {
   options.gpu = !noGpu;
   options.gpuArch = gpuArch;
   options.gpuRowsPerThread = gpuRows;
+  options.fuse = !noFuse;
   kconv::CompileResult result = kconv::compileArtifactFile(inputFile, options);
   for (const kconv::CompileMessage &message : result.messages) {
     switch (message.kind) {

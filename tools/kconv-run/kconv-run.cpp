@@ -215,6 +215,12 @@ void list(const kconv::Artifact &art) {
   std::cout << ", " << c.reductions.size() << " reduction(s)\n";
   for (const kconv::ReductionInfo &r : c.reductions) {
     std::cout << "  " << r.name << ": " << kconv::signatureString(r) << "\n";
+    if (!r.fuses.empty()) {
+      std::cout << "    fuses:";
+      for (const std::string &member : r.fuses)
+        std::cout << " " << member;
+      std::cout << " (run together by runMany / run_many)\n";
+    }
     std::string cpu = art.cpuUnavailableReason(r.name);
     std::string gpu = art.gpuUnavailableReason(r.name);
     std::cout << "    cpu: " << (cpu.empty() ? "yes" : "no (" + cpu + ")")

@@ -156,6 +156,13 @@ inline ReductionOutputDims reductionOutputDims(const BuiltinReductionInfo &info,
   return {dims(info.values), dims(info.indices)};
 }
 
+/// Whether reductions of this kind can share one kernel whose formula is the concatenation of
+/// theirs: each output component depends on its own formula component only and the outputs have
+/// the plain [F] layout (no K, no weight), so each member's outputs are a block of columns.
+inline bool concatenatesFormulas(const BuiltinReductionInfo &info) {
+  return !info.takesK && info.weight == ReductionWeight::None;
+}
+
 inline const BuiltinInfo &getBuiltinInfo(BuiltinOp op) { return kBuiltinOps[size_t(op)]; }
 
 /// The row of the op a formula calls by `name` (not the operator-only ones), or null.

@@ -1,7 +1,8 @@
 //===- Compile.h - the compiler as a library: source -> artifact -*- C++ -*-===//
 //
 // The whole compile flow of kconv-compile (docs/architecture.md): a formula file (.kconv through
-// the frontend, or a .mlir module of kconv.reduction ops) -> kconv-simplify -> metadata -> CPU
+// the frontend, or a .mlir module of kconv.reduction ops) -> kconv-fuse-reductions ->
+// kconv-simplify -> metadata -> CPU
 // code (LLVM) and GPU code (PTX, cubin) -> the artifact bytes; or, with `emit`, one intermediate
 // stage as text. Tools and bindings call this; nothing is printed, everything is returned.
 //
@@ -44,6 +45,9 @@ struct CompileOptions {
   bool gpu = true;
   std::string gpuArch = "sm_90";
   unsigned gpuRowsPerThread = 0; // 0: by the formula's size
+  /// kconv-fuse-reductions: one more reduction per group of reductions one kernel can compute
+  /// together (same kind, axis and variables), run by Artifact::runMany.
+  bool fuse = true;
   FrontendOptions frontend;
 };
 

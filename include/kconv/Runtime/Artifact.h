@@ -50,6 +50,10 @@ struct ReductionInfo {
   int64_t valueDim = 1;
   int64_t indexDim = 0;
   std::vector<VariableInfo> variables; // argument order
+  /// A fused reduction (kconv-fuse-reductions, `fuses` line): the reductions of this artifact it
+  /// computes at once, in the order of its output columns (each member's valueDim, then the
+  /// next's; indices likewise). Empty for an ordinary reduction. Artifact::runMany runs it.
+  std::vector<std::string> fuses;
   std::vector<FormulaOp> formula;
   int64_t yield = -1;                  // value id of the per-pair result
   /// Backend entry points and parameters, e.g. {"cpu.symbol", "kconv_cpu_gaussian_conv"}.

@@ -9,6 +9,8 @@
 //   art->run("gaussian_conv", {x, y, b}, out, nI, nJ);                   // argument order
 //   art->run("gaussian_conv", {{"X", x}, {"Y", y}, {"B", b}}, out, nI, nJ); // by name
 //   art->run("nearest", {x, y}, kconv::Outputs{dist, idx}, nI, nJ);        // min_argmin
+//   art->runMany({"value", "grad"}, {{"X", x}, {"Y", y}, {"B", b}},        // one fused kernel
+//                {kconv::Outputs{v}, kconv::Outputs{g}}, nI, nJ);
 //
 // Arrays are row-major float32: a Vi variable of dimension D is [nI x D], a Vj one [nJ x D], a
 // parameter [D]; `out` (Outputs::values) is [nOut x valueDim] float32 and Outputs::indices
@@ -183,6 +185,20 @@ public:
            float *out, int64_t nI, int64_t nJ, const RunOptions &options = {}) const {
     run(reduction, inputs, Outputs{out, nullptr}, nI, nJ, options);
   }
+  /// Runs several reductions on one set of inputs: `inputs` by variable name, the union of the
+  /// reductions' variables (each once; all share nI and nJ), `outputs[k]` those of
+  /// `reductions[k]` as in run(). When the artifact has a fused reduction of exactly these
+  /// (kconv-fuse-reductions; fusedReduction) one kernel computes them all, sharing their common
+  /// sub-formulas, and each output gets its columns (a copy through a scratch array of the
+  /// fused width); otherwise, or when the members' batch shapes differ, they run one after the
+  /// other. Every member is checked as run() checks it, before anything runs.
+  void runMany(const std::vector<std::string> &reductions,
+               const std::map<std::string, Input, std::less<>> &inputs,
+               const std::vector<Outputs> &outputs, int64_t nI, int64_t nJ,
+               const RunOptions &options = {}) const;
+  /// The fused reduction whose members are exactly `reductions` (in any order), or null.
+  const ReductionInfo *fusedReduction(const std::vector<std::string> &reductions) const;
+
   /// Braced lists of inputs ({x, y}): two pointers would also match std::map's iterator-range
   /// constructor, making the call ambiguous.
   void run(std::string_view reduction, std::initializer_list<Input> inputs, Outputs outputs,

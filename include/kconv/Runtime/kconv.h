@@ -161,6 +161,27 @@ kconv_status kconv_run(const kconv_artifact *artifact, const char *reduction,
                        const float *const *inputs, int64_t num_inputs, float *out, int64_t nI,
                        int64_t nJ, const kconv_run_options *options);
 
+/* Runs several reductions on one set of inputs (Artifact::runMany in Runtime.h): input k is the
+   variable named input_names[k] (the union of the reductions' variables, each once, all with the
+   same nI and nJ; the per-input arrays of options are in this order); values[r] and indices[r]
+   are the outputs of reductions[r] as for kconv_run_outputs (values or indices may be NULL when
+   no reduction has that output). When the artifact has a fused reduction of exactly these
+   (kconv_fused_reduction) one kernel computes them all, each output getting its columns;
+   otherwise they run one after the other. */
+kconv_status kconv_run_many(const kconv_artifact *artifact, int64_t num_reductions,
+                            const char *const *reductions, int64_t num_inputs,
+                            const char *const *input_names, const float *const *inputs,
+                            float *const *values, int64_t *const *indices, int64_t nI,
+                            int64_t nJ, const kconv_run_options *options);
+
+/* *fused = the name (owned by the artifact) of its fused reduction of exactly `reductions` (in
+   any order; kconv-fuse-reductions), or NULL when it has none. When there is one and
+   value_offsets / index_offsets are not NULL (num_reductions entries each), entry k is the first
+   column of reductions[k]'s values / indices in the fused reduction's outputs. */
+kconv_status kconv_fused_reduction(const kconv_artifact *artifact, int64_t num_reductions,
+                                   const char *const *reductions, const char **fused,
+                                   int64_t *value_offsets, int64_t *index_offsets);
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif

@@ -37,13 +37,19 @@ def Kconv_ReductionOp : Kconv_Op<"reduction", [
       kconv.yield %3 : vector<1xf32>
     }
     ```
+
+    `fuses = [@a, @b, ...]` (set by kconv-fuse-reductions) marks a reduction that computes the
+    listed reductions of the module at once: its yield is the concatenation of theirs, in that
+    order, and its variables are the union of theirs. The runtime's run-many call runs it and
+    gives each member its columns of the outputs.
   }];
   let arguments = (ins
     SymbolNameAttr:$sym_name,
     Kconv_ReductionKindAttr:$kind,
     OptionalAttr<I64Attr>:$k,
     I64Attr:$axis,
-    TypedArrayAttrBase<Kconv_VariableAttr, "reduction variables">:$variables
+    TypedArrayAttrBase<Kconv_VariableAttr, "reduction variables">:$variables,
+    OptionalAttr<FlatSymbolRefArrayAttr>:$fuses
   );
   let regions = (region SizedRegion<1>:$body);
   let assemblyFormat = [{

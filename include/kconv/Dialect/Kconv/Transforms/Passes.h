@@ -3,6 +3,7 @@
 #define KCONV_DIALECT_KCONV_TRANSFORMS_PASSES_H
 
 #include "kconv/Dialect/Kconv/IR/KconvOps.h"
+#include "mlir/IR/BuiltinOps.h"
 #include "mlir/Pass/Pass.h"
 
 namespace mlir::kconv {

@@ -111,4 +111,44 @@ def KconvChunkDimensions : Pass<"kconv-chunk-dimensions", "::mlir::kconv::Reduct
   ];
 }
 
+def KconvFuseReductions : Pass<"kconv-fuse-reductions", "::mlir::ModuleOp"> {
+  let summary = "Add one reduction that computes several reductions of a file at once";
+  let description = [{
+    Reductions of one file that reduce the same kind over the same axis, where every variable
+    name means the same variable (category and dimension), read the same rows: one kernel can
+    compute them all, and the sub-formulas they share (the Exp of a common distance) once. For
+    each such group this pass adds a reduction `@fused__a__b` with the attribute
+    `fuses = [@a, @b]`, whose variables are the union of the members' (in order of first use),
+    whose body is the members' bodies one after the other, and whose yield is the Concat of their
+    yields. kconv-simplify's CSE then merges what they share. The members stay as they are
+    (each can still be called alone); the runtime's run-many call runs the fused reduction and
+    gives each member its block of columns.
+
+    Fused: kinds whose outputs are one column per formula component (`concatenatesFormulas` in
+    Builtins.h: sum, min, max, argmin, argmax, min_argmin, max_argmax), groups of at most
+    `max-members` reductions whose concatenated yield and whose reduced variables stay within
+    `max-dim` components each (so the fused kernel's registers and shared tile stay within what
+    the members need). Running the pass twice adds nothing.
+
+    ```mlir
+    kconv.reduction @value sum axis = 1 vars [X i 3, Y j 3, B j 1] { ... yield K*B }
+    kconv.reduction @grad sum axis = 1 vars [X i 3, Y j 3, B j 1] { ... yield K*(X-Y)*B }
+    ```
+    gains
+    ```mlir
+    kconv.reduction @fused__value__grad sum axis = 1 vars [X, Y, B] attributes {fuses = [@value, @grad]} {
+      ... both bodies ...
+      %c = kconv.concat %kb, %kxyb : vector<1xf32>, vector<3xf32>
+      kconv.yield %c : vector<4xf32>
+    }
+    ```
+  }];
+  let options = [
+    Option<"maxMembers", "max-members", "int64_t", /*default=*/"8",
+           "Most reductions in one fused reduction">,
+    Option<"maxDim", "max-dim", "int64_t", /*default=*/"128",
+           "Widest concatenated yield, and most reduced-variable components, of a fused reduction">,
+  ];
+}
+
 #endif // KCONV_DIALECT_KCONV_TRANSFORMS_PASSES_TD
