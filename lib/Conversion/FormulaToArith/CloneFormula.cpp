@@ -75,22 +75,29 @@ sumChunks(OpBuilder &b, Location loc, int64_t fullEnd, int64_t width, ValueRange
   };
   if (fullEnd <= kSumBlock)
     return chunkLoop(b, index(b, 0), index(b, fullEnd), acc);
+  // Whole blocks, then the rest as one more block: every loop has a constant trip count (a
+  // min() bound on the last block kept the backends from unrolling the chunk loop).
   const int64_t block = std::max<int64_t>(width, kSumBlock / width * width);
+  const int64_t wholeEnd = fullEnd / block * block;
+  auto addBlock = [&](OpBuilder &nb, Location nloc, Value begin, Value end, ValueRange sums) {
+    SmallVector<Value> zeros;
+    for (Value s : sums)
+      zeros.push_back(createConstantLike(nb, nloc, s.getType(), 0.0));
+    SmallVector<Value> next;
+    for (auto [s, p] : llvm::zip(sums, chunkLoop(nb, begin, end, zeros)))
+      next.push_back(arith::AddFOp::create(nb, nloc, s, p));
+    return next;
+  };
   auto outer = scf::ForOp::create(
-      b, loc, index(b, 0), index(b, fullEnd), index(b, block), acc,
+      b, loc, index(b, 0), index(b, wholeEnd), index(b, block), acc,
       [&](OpBuilder &nb, Location nloc, Value blockStart, ValueRange sumsSoFar) {
-        Value end = arith::MinSIOp::create(
-            nb, nloc, arith::AddIOp::create(nb, nloc, blockStart, index(nb, block)),
-            index(nb, fullEnd));
-        SmallVector<Value> zeros;
-        for (Value s : sumsSoFar)
-          zeros.push_back(createConstantLike(nb, nloc, s.getType(), 0.0));
-        SmallVector<Value> next;
-        for (auto [s, p] : llvm::zip(sumsSoFar, chunkLoop(nb, blockStart, end, zeros)))
-          next.push_back(arith::AddFOp::create(nb, nloc, s, p));
-        scf::YieldOp::create(nb, nloc, next);
+        Value end = arith::AddIOp::create(nb, nloc, blockStart, index(nb, block));
+        scf::YieldOp::create(nb, nloc, addBlock(nb, nloc, blockStart, end, sumsSoFar));
       });
-  return SmallVector<Value>(outer.getResults());
+  SmallVector<Value> sums(outer.getResults());
+  if (wholeEnd < fullEnd)
+    sums = addBlock(b, loc, index(b, wholeEnd), index(b, fullEnd), sums);
+  return sums;
 }
 
 /// Whether the term of `chunkSum` takes only variables of `body` and constants from above.
