@@ -183,14 +183,6 @@ private:
       if (mlir::failed(info))
         return failure();
       info->attributes[abi::key::kCpuSymbol] = abi::cpuKernelName(info->name);
-      info->attributes[abi::key::kCpuLanes] = std::to_string(cpu.lanes);
-      int64_t reducedFloats = 0;
-      for (mlir::kconv::VariableAttr var : reduction.getVariableAttrs())
-        if (var.getCategory() != reduction.getOutputCategory() &&
-            var.getCategory() != mlir::kconv::VarCategory::Pm)
-          reducedFloats += var.getDim();
-      info->attributes[abi::key::kCpuJBlock] =
-          std::to_string(abi::cpuJBlockFor(cpu.jblock, cpu.lanes, reducedFloats));
       info->attributes[abi::key::kCpuTarget] = target->describe();
       info->attributes[abi::key::kCpuFastMath] = cpu.fastMath ? "1" : "0";
       contents.reductions.push_back(std::move(*info));
@@ -206,13 +198,26 @@ private:
     } else if (options.gpu && options.emit == EmitKind::Artifact) {
       gpuSource = cast<ModuleOp>(module->clone());
     }
+    // The CPU plans (after chunking): the metadata records their lanes and j-block.
+    {
+      PassManager pm(&context);
+      buildKconvCPUPlanPipeline(pm, cpu);
+      if (mlir::failed(pm.run(*module)))
+        return failure();
+    }
+    for (auto [reduction, info] :
+         llvm::zip(module->getOps<mlir::kconv::ReductionOp>(), contents.reductions)) {
+      auto plan = reduction->getAttrOfType<mlir::kconv::CpuPlanAttr>(mlir::kconv::kCpuPlanAttrName);
+      info.attributes[abi::key::kCpuLanes] = std::to_string(plan.getLanes());
+      info.attributes[abi::key::kCpuJBlock] = std::to_string(plan.getJblock());
+    }
     if (options.emit == EmitKind::Metadata)
       return emit(printMetadata(contents));
 
     // CPU code.
     {
       PassManager pm(&context);
-      buildKconvCPULoweringPipeline(pm, cpu);
+      buildKconvCPUCodegenPipeline(pm, cpu);
       if (mlir::failed(pm.run(*module)))
         return failure();
     }

@@ -34,13 +34,24 @@ void buildKconvCPUPipeline(mlir::OpPassManager &pm, const KconvCPUPipelineOption
 
 void buildKconvCPULoweringPipeline(mlir::OpPassManager &pm,
                                    const KconvCPUPipelineOptions &options) {
-  mlir::kconv::ConvertKconvToCPUOptions cpu;
-  cpu.lanes = options.lanes;
-  cpu.jblock = options.jblock;
-  cpu.rows = options.rows;
-  cpu.flushDenormals = options.fastMath && options.flushDenormals;
+  buildKconvCPUPlanPipeline(pm, options);
+  buildKconvCPUCodegenPipeline(pm, options);
+}
+
+void buildKconvCPUPlanPipeline(mlir::OpPassManager &pm, const KconvCPUPipelineOptions &options) {
   // Wide component sums become loops over chunks: the code does not grow with the dimension.
   pm.addNestedPass<mlir::kconv::ReductionOp>(mlir::kconv::createKconvChunkDimensions());
+  mlir::kconv::KconvPlanCpuKernelsOptions plan;
+  plan.lanes = options.lanes;
+  plan.jblock = options.jblock;
+  plan.rows = options.rows;
+  pm.addNestedPass<mlir::kconv::ReductionOp>(mlir::kconv::createKconvPlanCpuKernels(plan));
+}
+
+void buildKconvCPUCodegenPipeline(mlir::OpPassManager &pm,
+                                  const KconvCPUPipelineOptions &options) {
+  mlir::kconv::ConvertKconvToCPUOptions cpu;
+  cpu.flushDenormals = options.fastMath && options.flushDenormals;
   pm.addPass(mlir::kconv::createConvertKconvToCPU(cpu));
   // Hoist what depends on parameters / output rows only out of the inner loop, share what depends
   // on the reduced rows only among the register rows; then lower the formula.

@@ -19,6 +19,9 @@ namespace mlir::kconv {
 #define GEN_PASS_REGISTRATION
 #include "kconv/Conversion/Passes.h.inc"
 
+/// The kconv.reduction attribute kconv-plan-cpu-kernels sets (a #kconv.cpu_plan).
+constexpr llvm::StringLiteral kCpuPlanAttrName = "kconv.cpu_plan";
+
 } // namespace mlir::kconv
 
 #endif // KCONV_CONVERSION_PASSES_H

@@ -4,6 +4,32 @@
 
 include "mlir/Pass/PassBase.td"
 
+def KconvPlanCpuKernels : Pass<"kconv-plan-cpu-kernels", "::mlir::kconv::ReductionOp"> {
+  let summary = "Choose each reduction's CPU tiling as a #kconv.cpu_plan";
+  let description = [{
+    Attaches `kconv.cpu_plan = #kconv.cpu_plan<lanes = L, rows = R, jblock = J>` to the
+    reduction, the plan `convert-kconv-to-cpu` builds the kernel from: L = `lanes`; R = `rows`,
+    fewer when the kind's state is large (R states within 12 vector registers); J = `jblock`
+    rounded up to a multiple of L, smaller when a block of the reduced variables would not stay
+    within 256 KiB of cache (`cpuJBlockFor` in KernelABI.h). A reduction that already has a plan
+    keeps it (kconv-compile plans before it writes the metadata, which records L and J). Runs
+    after kconv-chunk-dimensions (a wide yield's state is that of one output chunk).
+
+    ```mlir
+    kconv.reduction @gaussian_conv sum axis = 1 vars [...]
+        attributes {kconv.cpu_plan = #kconv.cpu_plan<lanes = 16, rows = 4, jblock = 1024>} {...}
+    ```
+  }];
+  let options = [
+    Option<"lanes", "lanes", "int64_t", /*default=*/"16",
+           "Vector width in f32 lanes (16 for AVX-512, 8 for AVX2; a power of two)">,
+    Option<"jblock", "jblock", "int64_t", /*default=*/"1024",
+           "Reduced rows per block (cache block and block-sum unit); rounded up to a multiple of lanes">,
+    Option<"rows", "rows", "int64_t", /*default=*/"4",
+           "Output rows per register block">,
+  ];
+}
+
 def ConvertKconvToCPU : Pass<"convert-kconv-to-cpu", "ModuleOp"> {
   let summary = "Lower each kconv.reduction to a vectorized, tiled CPU kernel (the CPU kernel ABI)";
   let description = [{
@@ -42,12 +68,6 @@ def ConvertKconvToCPU : Pass<"convert-kconv-to-cpu", "ModuleOp"> {
     "::mlir::vector::VectorDialect",
   ];
   let options = [
-    Option<"lanes", "lanes", "int64_t", /*default=*/"16",
-           "Vector width in f32 lanes (16 for AVX-512, 8 for AVX2)">,
-    Option<"jblock", "jblock", "int64_t", /*default=*/"1024",
-           "Reduced rows per block (cache block and block-sum unit); rounded up to a multiple of lanes">,
-    Option<"rows", "rows", "int64_t", /*default=*/"4",
-           "Output rows per register block">,
     Option<"flushDenormals", "flush-denormals", "bool", /*default=*/"true",
            "x86: set MXCSR's flush-to-zero and denormals-are-zero bits for the duration of the "
            "call (saved and restored); kconv-cpu-pipeline sets it with fast math only. Denormal results and operands otherwise "

@@ -64,8 +64,12 @@ struct KconvCPUPipelineOptions : public mlir::PassPipelineOptions<KconvCPUPipeli
 
 /// The dialect-level part: kconv-simplify on each reduction.
 void buildKconvSimplifyPipeline(mlir::OpPassManager &pm);
-/// convert-kconv-to-cpu, then scf/vector/math/arith/cf/func to the LLVM dialect.
+/// The plan pipeline, then the codegen pipeline.
 void buildKconvCPULoweringPipeline(mlir::OpPassManager &pm, const KconvCPUPipelineOptions &options);
+/// kconv-chunk-dimensions, then kconv-plan-cpu-kernels (a #kconv.cpu_plan on each reduction).
+void buildKconvCPUPlanPipeline(mlir::OpPassManager &pm, const KconvCPUPipelineOptions &options);
+/// convert-kconv-to-cpu (from the plans), then scf/vector/math/arith/cf/func to the LLVM dialect.
+void buildKconvCPUCodegenPipeline(mlir::OpPassManager &pm, const KconvCPUPipelineOptions &options);
 /// kconv-cpu-pipeline: the simplify pipeline, then the lowering pipeline.
 void buildKconvCPUPipeline(mlir::OpPassManager &pm, const KconvCPUPipelineOptions &options);
 /// Registers `kconv-cpu-pipeline` (for kconv-opt).

@@ -342,11 +342,7 @@ LogicalResult ReductionLowering::run(OpBuilder &moduleBuilder) {
   elementBytes = elementType.getIntOrFloatBitWidth() / 8;
   vecType = VectorType::get({config.lanes}, elementType);
   auto vars = reduction.getVariableAttrs();
-  int64_t reducedFloats = 0;
-  for (VariableAttr var : vars)
-    if (var.getCategory() != reduction.getOutputCategory() && var.getCategory() != VarCategory::Pm)
-      reducedFloats += var.getDim();
-  const int64_t jblock = ::kconv::abi::cpuJBlockFor(config.jblock, config.lanes, reducedFloats);
+  const int64_t jblock = config.jblock;
 
   // The function.
   Location loc = reduction.getLoc();
@@ -411,9 +407,7 @@ LogicalResult ReductionLowering::run(OpBuilder &moduleBuilder) {
 
   // The loop nest, once (or once per output chunk of a wide yield: chunk_map).
   auto emitLoopNest = [&](ImplicitLocOpBuilder &b) {
-    // Register rows per block: keep R states within a third of the 32 registers.
-    unsigned R = unsigned(
-        std::max<int64_t>(1, std::min<int64_t>(config.rows, 12 / int64_t(combiner->numSlots()))));
+    const unsigned R = unsigned(config.rows);
     Value mainEnd = begin;
     if (R > 1) {
       Value count = arith::SubIOp::create(b, end, begin);
@@ -495,20 +489,15 @@ struct ConvertKconvToCPUPass
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    if (lanes < 1 || (lanes & (lanes - 1)) != 0) {
-      module.emitError("convert-kconv-to-cpu: lanes must be a power of two, got ")
-          << int64_t(lanes);
-      return signalPassFailure();
-    }
-    if (rows < 1) {
-      module.emitError("convert-kconv-to-cpu: rows must be positive, got ") << int64_t(rows);
-      return signalPassFailure();
-    }
-    Config config{lanes, std::max<int64_t>(lanes, (jblock + lanes - 1) / lanes * lanes), rows,
-                  flushDenormals};
-
     SmallVector<ReductionOp> reductions(module.getOps<ReductionOp>());
     for (ReductionOp reduction : reductions) {
+      auto plan = reduction->getAttrOfType<CpuPlanAttr>(kCpuPlanAttrName);
+      if (!plan) {
+        reduction.emitOpError("has no ") << kCpuPlanAttrName
+                                         << " attribute (run kconv-plan-cpu-kernels first)";
+        return signalPassFailure();
+      }
+      Config config{plan.getLanes(), plan.getJblock(), plan.getRows(), flushDenormals};
       OpBuilder builder(reduction);
       ReductionLowering lowering(reduction, config);
       if (failed(lowering.run(builder)))

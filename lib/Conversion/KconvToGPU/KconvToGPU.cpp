@@ -54,11 +54,11 @@ namespace {
 // Kernel construction
 //===----------------------------------------------------------------------===//
 
+/// The main kernels' shape, from the reduction's #kconv.gpu_plan.
 struct KernelConfig {
   unsigned blockSize;     // threads per block = rows per shared-memory tile
   unsigned rowsPerThread; // R
   unsigned unroll;
-  bool fastMath;
 };
 
 /// Where each reduced variable lives in the shared-memory record of one reduced row.
@@ -117,32 +117,6 @@ private:
   TileLayout layout;
 };
 
-/// The per-pair code of a formula in scalar instructions (accurate transcendentals are inline
-/// sequences of ~10-40). A chunk_sum is a loop: its body counts once.
-int64_t estimatePairCost(Block &block, bool fastMath) {
-  int64_t cost = 0;
-  for (Operation &op : block.without_terminator()) {
-    if (isa<ChunkSumOp, ChunkMapOp>(op)) {
-      cost += estimatePairCost(op.getRegion(0).front(), fastMath);
-      continue;
-    }
-    int64_t width = 1;
-    for (Value v : op.getOperands())
-      width = std::max(width, getFormulaDim(v.getType()));
-    for (Value v : op.getResults())
-      width = std::max(width, getFormulaDim(v.getType()));
-    int64_t weight = 1;
-    if (isa<ExpOp, Exp2Op, LogOp>(op))
-      weight = fastMath ? 2 : 24;
-    else if (isa<SqrtOp, RsqrtOp, InvOp, DivOp, Norm2Op>(op))
-      weight = fastMath ? 2 : 10;
-    else if (auto pow = dyn_cast<PowOp>(op))
-      weight = 2 + 2 * llvm::Log2_64_Ceil(std::abs(static_cast<int64_t>(pow.getExponent())) + 1);
-    cost += width * weight;
-  }
-  return cost;
-}
-
 void ReductionLowering::findPrescaledVariables() {
   Block &body = red.getBody().front();
   layout.scale.assign(vars.size(), 1.0);
@@ -178,39 +152,16 @@ LogicalResult ReductionLowering::analyze() {
   if (!red.getElementType().isF32())
     return red.emitOpError("the GPU lowering supports f32 formulas only, got ")
            << red.getElementType();
-  if (cfg.blockSize % 32 || cfg.blockSize == 0 || cfg.blockSize > 1024)
-    return red.emitOpError("block-size must be a multiple of 32 in [32, 1024], got ")
-           << cfg.blockSize;
-  // Automatic register blocking and unrolling from the pair cost (estimatePairCost). Cheap formulas
-  // get R = 4 rows per thread (one shared-memory load serves 4 pairs) and 16 pairs unrolled;
-  // expensive ones fewer, so that the loop body (U·R formula copies) stays near 1-2K instructions
-  // and the registers (R copies of the output-category values, partials and accumulators) fit.
-  // Per row: the state, and a tile partial unless the kind combines exactly.
-  int64_t rowRegs = int64_t(combiner->numSlots()) * (combiner->combinesExactly() ? 1 : 2);
-  for (auto [k, var] : llvm::enumerate(vars))
-    if (var.getCategory() == outCat && !isReadByChunksOnly(body.getArgument(k)))
-      rowRegs += var.getDim();
-  const int64_t cost = estimatePairCost(body, cfg.fastMath);
-  if (cfg.rowsPerThread == 0)
-    cfg.rowsPerThread = (cost <= 64 && rowRegs <= 16) ? 4 : (cost <= 256 && rowRegs <= 32) ? 2 : 1;
-  // With chunk_sums, the R·U pairs of a step share one chunk loop whose R·U sums and chunks of the
-  // rows' and records' variables are all live: at most kChunkContexts pairs per step (64 with
-  // chunks of 2: the most pairs per load without spills).
-  constexpr unsigned kChunkContexts = 64;
-  const bool chunked = !body.getOps<ChunkSumOp>().empty();
-  auto autoUnroll = [&](unsigned rows) {
-    unsigned u = 16;
-    while (u > 1 && (u * rows * cost > 1024 || (chunked && u * rows > kChunkContexts)))
-      u /= 2;
-    return u;
-  };
-  if (cfg.unroll == 0)
-    cfg.unroll = autoUnroll(cfg.rowsPerThread);
-  unrollOne = std::min(autoUnroll(1), cfg.blockSize);
-  if (cfg.blockSize % cfg.unroll)
-    return red.emitOpError("unroll must divide block-size");
-  if (cfg.rowsPerThread > 8)
-    return red.emitOpError("rows-per-thread must be in [1, 8]");
+  auto plan = red->getAttrOfType<GpuPlanAttr>(kGpuPlanAttrName);
+  if (!plan)
+    return red.emitOpError("has no ") << kGpuPlanAttrName
+                                      << " attribute (run kconv-plan-gpu-kernels first)";
+  cfg.blockSize = plan.getBlock();
+  cfg.rowsPerThread = plan.getRows();
+  cfg.unroll = plan.getUnroll();
+  unrollOne = plan.getRowUnroll();
+  smallSlices = plan.getSmallSlices();
+  smallUnroll = plan.getSmallUnroll();
   findPrescaledVariables();
   // Shared-memory record of one reduced row: the reduced variables in argument order.
   int64_t floats = 0;
@@ -221,36 +172,8 @@ LogicalResult ReductionLowering::analyze() {
     layout.offset[k] = floats;
     floats += var.getDim();
   }
-  if (floats == 0)
-    floats = 1; // no reduced variable (e.g. a count): keep a 1-float dummy record
-  layout.recordFloats = floats <= 2 ? floats : (floats + 3) / 4 * 4;
+  layout.recordFloats = gpuTileRecordFloats(red);
   layout.vecWidth = std::min<int64_t>(layout.recordFloats, 4);
-  // Wide records: fewer rows per tile (and threads per block, a multiple of 32) until the tile
-  // fits in 48 KiB of static shared memory.
-  constexpr int64_t kSharedLimit = 48 * 1024;
-  int64_t recordBytes = layout.recordFloats * 4;
-  if (recordBytes * cfg.blockSize > kSharedLimit) {
-    int64_t fitting = kSharedLimit / recordBytes / 32 * 32;
-    if (fitting < 32)
-      return red.emitOpError("the reduced variables need ")
-             << layout.recordFloats << " floats per row: even a 32-row shared-memory tile ("
-             << 32 * recordBytes
-             << " bytes) exceeds 48 KiB; wide variables are read chunk by chunk only by component "
-                "sums and elementwise outputs of them (kconv-chunk-dimensions), not through Elem "
-                "or Concat (kconv-compile --no-gpu builds the CPU code alone)";
-    cfg.blockSize = unsigned(fitting);
-    unrollOne = std::min(autoUnroll(1), cfg.blockSize);
-  }
-  int64_t sharedBytes = recordBytes * cfg.blockSize;
-  // The small kernel: S = 8 slices of the reduced range (32 rows per block of 256 threads), when
-  // its merge buffer (B states of 4-byte slots) fits beside the tile.
-  if (cfg.blockSize % 8 == 0 && cfg.blockSize / 8 >= 32 &&
-      sharedBytes + int64_t(cfg.blockSize) * int64_t(combiner->numSlots()) * 4 <= kSharedLimit) {
-    smallSlices = 8;
-    smallUnroll = 1;
-    while (smallUnroll < unrollOne && cfg.blockSize / smallSlices % (smallUnroll * 2) == 0)
-      smallUnroll *= 2;
-  }
   return success();
 }
 
@@ -800,7 +723,7 @@ struct ConvertKconvToGPUPass : public mlir::kconv::impl::ConvertKconvToGPUBase<C
     SmallVector<ReductionOp> reductions(module.getOps<ReductionOp>());
     if (reductions.empty())
       return;
-    KernelConfig cfg{blockSize, rowsPerThread, unroll, fastMath};
+    KernelConfig cfg{};
     OpBuilder builder(module.getContext());
     builder.setInsertionPointToEnd(module.getBody());
     module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(), builder.getUnitAttr());
@@ -818,3 +741,16 @@ struct ConvertKconvToGPUPass : public mlir::kconv::impl::ConvertKconvToGPUBase<C
 };
 
 } // namespace
+
+int64_t mlir::kconv::gpuTileRecordFloats(ReductionOp red) {
+  Block &body = red.getBody().front();
+  const VarCategory reduced = red.getOutputCategory() == VarCategory::Vi ? VarCategory::Vj
+                                                                         : VarCategory::Vi;
+  int64_t floats = 0;
+  for (auto [k, var] : llvm::enumerate(red.getVariableAttrs()))
+    if (var.getCategory() == reduced && !isReadByChunksOnly(body.getArgument(k)))
+      floats += var.getDim();
+  if (floats == 0)
+    return 1; // no reduced variable (e.g. a count): a 1-float dummy record
+  return floats <= 2 ? floats : (floats + 3) / 4 * 4;
+}

@@ -49,12 +49,13 @@ void buildKconvGPUKernelPipeline(OpPassManager &pm, const GpuPipelineOptions &op
   // parameters, stored prescaled in the tile for a reduced variable).
   if (options.fastMath)
     pm.addNestedPass<mlir::kconv::ReductionOp>(mlir::kconv::createKconvFoldExpScale());
-  mlir::kconv::ConvertKconvToGPUOptions convert;
-  convert.fastMath = options.fastMath;
-  convert.blockSize = options.blockSize;
-  convert.rowsPerThread = options.rowsPerThread;
-  convert.unroll = options.unroll;
-  pm.addPass(mlir::kconv::createConvertKconvToGPU(convert));
+  mlir::kconv::KconvPlanGpuKernelsOptions plan;
+  plan.fastMath = options.fastMath;
+  plan.blockSize = options.blockSize;
+  plan.rowsPerThread = options.rowsPerThread;
+  plan.unroll = options.unroll;
+  pm.addNestedPass<mlir::kconv::ReductionOp>(mlir::kconv::createKconvPlanGpuKernels(plan));
+  pm.addPass(mlir::kconv::createConvertKconvToGPU());
   mlir::kconv::ConvertKconvFormulaToArithOptions formula;
   formula.target = "nvvm";
   formula.fastMath = options.fastMath;

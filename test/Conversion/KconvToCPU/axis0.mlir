@@ -1,4 +1,4 @@
-// RUN: kconv-opt %s --convert-kconv-to-cpu="rows=1" --canonicalize --cse | FileCheck %s
+// RUN: kconv-opt %s --kconv-plan-cpu-kernels="rows=1" --convert-kconv-to-cpu --canonicalize --cse | FileCheck %s
 
 // axis = 0: one output row per j, the sum runs over i. Y and B (category j) are the per-row
 // broadcasts, X (category i) is loaded as vectors from its packed SoA layout.

@@ -1,4 +1,4 @@
-// RUN: kconv-opt %s --convert-kconv-to-cpu="rows=1" --cse --loop-invariant-code-motion --cse --convert-kconv-formula-to-arith="target=cpu lanes=16" --canonicalize --cse | FileCheck %s
+// RUN: kconv-opt %s --kconv-plan-cpu-kernels="rows=1" --convert-kconv-to-cpu --cse --loop-invariant-code-motion --cse --convert-kconv-formula-to-arith="target=cpu lanes=16" --canonicalize --cse | FileCheck %s
 
 // A dim-1 operand broadcasts against a dim-3 one: the one vector of A (per output row) is used
 // for the three components of Y.

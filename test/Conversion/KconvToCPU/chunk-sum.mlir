@@ -1,7 +1,7 @@
 // A kconv.chunk_sum (kconv-chunk-dimensions) in the CPU kernel: inside the vector step, a loop over
 // the chunks reading the reduced variable's packed vectors (component c of row j at
 // c * reducedStride + j) and the output row's components (broadcast), then the last chunk.
-// RUN: kconv-opt %s --convert-kconv-to-cpu="lanes=8 rows=1" --split-input-file | FileCheck %s
+// RUN: kconv-opt %s --kconv-plan-cpu-kernels="lanes=8 rows=1" --convert-kconv-to-cpu --split-input-file | FileCheck %s
 
 // CHECK-LABEL: func.func @kconv_cpu_wide(
 // The full vectors of the reduced range, then the chunks: 2 of 4 components, then 10 - 8 = 2.

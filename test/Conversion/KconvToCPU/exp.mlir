@@ -1,6 +1,6 @@
-// RUN: kconv-opt %s --convert-kconv-to-cpu="rows=1" --cse --loop-invariant-code-motion --cse --convert-kconv-formula-to-arith="target=cpu lanes=16" --canonicalize --cse | FileCheck %s --check-prefix=FAST
-// RUN: kconv-opt %s --convert-kconv-to-cpu="rows=1 flush-denormals=false" --cse --loop-invariant-code-motion --cse --convert-kconv-formula-to-arith="target=cpu lanes=16 fast-math=false" --canonicalize --cse | FileCheck %s --check-prefix=ACCURATE
-// RUN: kconv-opt %s --convert-kconv-to-cpu="rows=1 lanes=8" --cse --loop-invariant-code-motion --cse --convert-kconv-formula-to-arith="target=cpu lanes=8 avx512=false" --canonicalize --cse | FileCheck %s --check-prefix=AVX2
+// RUN: kconv-opt %s --kconv-plan-cpu-kernels="rows=1" --convert-kconv-to-cpu --cse --loop-invariant-code-motion --cse --convert-kconv-formula-to-arith="target=cpu lanes=16" --canonicalize --cse | FileCheck %s --check-prefix=FAST
+// RUN: kconv-opt %s --kconv-plan-cpu-kernels="rows=1" --convert-kconv-to-cpu="flush-denormals=false" --cse --loop-invariant-code-motion --cse --convert-kconv-formula-to-arith="target=cpu lanes=16 fast-math=false" --canonicalize --cse | FileCheck %s --check-prefix=ACCURATE
+// RUN: kconv-opt %s --kconv-plan-cpu-kernels="rows=1 lanes=8" --convert-kconv-to-cpu --cse --loop-invariant-code-motion --cse --convert-kconv-formula-to-arith="target=cpu lanes=8 avx512=false" --canonicalize --cse | FileCheck %s --check-prefix=AVX2
 
 // exp: inlined Cody-Waite + polynomial (fast math), or math.exp (accurate, libm once lowered).
 

@@ -1,6 +1,6 @@
-// RUN: kconv-opt %s --convert-kconv-to-cpu --cse --loop-invariant-code-motion --cse --convert-kconv-formula-to-arith="target=cpu lanes=16" --canonicalize --cse | FileCheck %s
-// RUN: kconv-opt %s --convert-kconv-to-cpu="flush-denormals=false" --cse --loop-invariant-code-motion --cse --convert-kconv-formula-to-arith="target=cpu lanes=16 fast-math=false" --canonicalize --cse | FileCheck %s --check-prefix=NOFTZ
-// RUN: kconv-opt %s --convert-kconv-to-cpu="flush-denormals=false" --cse --loop-invariant-code-motion --cse --convert-kconv-formula-to-arith="target=cpu lanes=16" --canonicalize --cse | FileCheck %s --check-prefix=NOFTZ
+// RUN: kconv-opt %s --kconv-plan-cpu-kernels --convert-kconv-to-cpu --cse --loop-invariant-code-motion --cse --convert-kconv-formula-to-arith="target=cpu lanes=16" --canonicalize --cse | FileCheck %s
+// RUN: kconv-opt %s --kconv-plan-cpu-kernels --convert-kconv-to-cpu="flush-denormals=false" --cse --loop-invariant-code-motion --cse --convert-kconv-formula-to-arith="target=cpu lanes=16 fast-math=false" --canonicalize --cse | FileCheck %s --check-prefix=NOFTZ
+// RUN: kconv-opt %s --kconv-plan-cpu-kernels --convert-kconv-to-cpu="flush-denormals=false" --cse --loop-invariant-code-motion --cse --convert-kconv-formula-to-arith="target=cpu lanes=16" --canonicalize --cse | FileCheck %s --check-prefix=NOFTZ
 
 // Fast math: FTZ and DAZ (MXCSR bits 15 and 6, 0x8040) for the duration of the call, the
 // caller's MXCSR restored on exit. Underflowing exps otherwise cost a microcode assist each.

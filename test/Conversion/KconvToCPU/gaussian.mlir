@@ -1,4 +1,4 @@
-// RUN: kconv-opt %s --convert-kconv-to-cpu="rows=2" --cse --loop-invariant-code-motion --cse --convert-kconv-formula-to-arith="target=cpu lanes=16" --canonicalize --cse | FileCheck %s
+// RUN: kconv-opt %s --kconv-plan-cpu-kernels="rows=2" --convert-kconv-to-cpu --cse --loop-invariant-code-motion --cse --convert-kconv-formula-to-arith="target=cpu lanes=16" --canonicalize --cse | FileCheck %s
 
 // The tiled loop nest of the Gaussian convolution: zero the rows, j-blocks of 1024 reduced rows,
 // register blocks of 2 output rows (then the remainder rows one by one), full 16-lane vectors,

@@ -1,7 +1,7 @@
-// RUN: kconv-opt %s --split-input-file --convert-kconv-to-cpu --verify-diagnostics
-// RUN: not kconv-opt %s --split-input-file --convert-kconv-to-cpu="lanes=12" 2>&1 | FileCheck %s --check-prefix=LANES
+// RUN: kconv-opt %s --split-input-file --kconv-plan-cpu-kernels --convert-kconv-to-cpu --verify-diagnostics
+// RUN: not kconv-opt %s --split-input-file --kconv-plan-cpu-kernels="lanes=12" --convert-kconv-to-cpu 2>&1 | FileCheck %s --check-prefix=LANES
 
-// LANES: lanes must be a power of two, got 12
+// LANES: lanes must be a power of two up to 64, got 12
 
 // expected-error @+1 {{the CPU backend supports f32 formulas only, got 'f64'}}
 kconv.reduction @double sum axis = 1 vars [#kconv.var<"X", i, 1>, #kconv.var<"Y", j, 1>] {

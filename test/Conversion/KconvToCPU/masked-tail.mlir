@@ -1,4 +1,4 @@
-// RUN: kconv-opt %s --convert-kconv-to-cpu="rows=1 lanes=8" --cse --loop-invariant-code-motion --cse --convert-kconv-formula-to-arith="target=cpu lanes=8 avx512=false" --canonicalize --cse | FileCheck %s
+// RUN: kconv-opt %s --kconv-plan-cpu-kernels="rows=1 lanes=8" --convert-kconv-to-cpu --cse --loop-invariant-code-motion --cse --convert-kconv-formula-to-arith="target=cpu lanes=8 avx512=false" --canonicalize --cse | FileCheck %s
 
 // The last vector of each block's range is partial when nReduced is not a multiple of the lanes:
 // its loads read the zero padding of the packed inputs, and a select drops those lanes (1 / 0 =

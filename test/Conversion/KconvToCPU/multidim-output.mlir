@@ -1,4 +1,4 @@
-// RUN: kconv-opt %s --convert-kconv-to-cpu="rows=2" --cse --loop-invariant-code-motion --cse --convert-kconv-formula-to-arith="target=cpu lanes=16" --canonicalize --cse | FileCheck %s
+// RUN: kconv-opt %s --kconv-plan-cpu-kernels="rows=2" --convert-kconv-to-cpu --cse --loop-invariant-code-motion --cse --convert-kconv-formula-to-arith="target=cpu lanes=16" --canonicalize --cse | FileCheck %s
 
 // A 2-dimensional output: 2 accumulators per register row (4 for 2 rows), output rows of 2 floats.
 

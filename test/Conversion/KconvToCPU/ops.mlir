@@ -1,5 +1,5 @@
-// RUN: kconv-opt %s --split-input-file --convert-kconv-to-cpu="rows=1" --cse --loop-invariant-code-motion --cse --convert-kconv-formula-to-arith="target=cpu lanes=16" --canonicalize --cse | FileCheck %s
-// RUN: kconv-opt %s --split-input-file --convert-kconv-to-cpu="rows=1 flush-denormals=false" --cse --loop-invariant-code-motion --cse --convert-kconv-formula-to-arith="target=cpu lanes=16 fast-math=false" --canonicalize --cse | FileCheck %s --check-prefix=ACCURATE
+// RUN: kconv-opt %s --split-input-file --kconv-plan-cpu-kernels="rows=1" --convert-kconv-to-cpu --cse --loop-invariant-code-motion --cse --convert-kconv-formula-to-arith="target=cpu lanes=16" --canonicalize --cse | FileCheck %s
+// RUN: kconv-opt %s --split-input-file --kconv-plan-cpu-kernels="rows=1" --convert-kconv-to-cpu="flush-denormals=false" --cse --loop-invariant-code-motion --cse --convert-kconv-formula-to-arith="target=cpu lanes=16 fast-math=false" --canonicalize --cse | FileCheck %s --check-prefix=ACCURATE
 
 // Elementwise and reducing formula ops on 16-lane vectors.
 

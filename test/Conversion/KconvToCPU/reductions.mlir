@@ -1,4 +1,4 @@
-// RUN: kconv-opt %s --convert-kconv-to-cpu="lanes=4 rows=1 flush-denormals=false" | FileCheck %s
+// RUN: kconv-opt %s --kconv-plan-cpu-kernels="lanes=4 rows=1" --convert-kconv-to-cpu="flush-denormals=false" | FileCheck %s
 
 // Each kind's arithmetic comes from its combiner (lib/Conversion/Combiner). Only sum zeroes its
 // rows and adds j-block partials into them; the other kinds keep the row's state over the whole

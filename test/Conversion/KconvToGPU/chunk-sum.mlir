@@ -1,7 +1,7 @@
 // A kconv.chunk_sum (kconv-chunk-dimensions) in the GPU kernels: the chunk sums of a step's R rows
 // x U records in one loop over the chunks (fuseChunkSums), whose body reads the chunked variables
 // from global memory (they are not staged in the shared tile), then the narrower last chunk.
-// RUN: kconv-opt %s --convert-kconv-to-gpu="block-size=64" --split-input-file | FileCheck %s
+// RUN: kconv-opt %s --kconv-plan-gpu-kernels="block-size=64" --convert-kconv-to-gpu --split-input-file | FileCheck %s
 
 // The tile holds B alone (one float per reduced row). 4 rows per thread and 4 records per step:
 // 16 sums carried by the loop, 16 SqDists of 32 components per iteration, then 1000 - 992 = 8.

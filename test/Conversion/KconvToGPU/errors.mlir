@@ -1,4 +1,4 @@
-// RUN: kconv-opt %s --convert-kconv-to-gpu --split-input-file --verify-diagnostics
+// RUN: kconv-opt %s --kconv-plan-gpu-kernels --convert-kconv-to-gpu --split-input-file --verify-diagnostics
 
 // expected-error @below {{the GPU lowering supports f32 formulas only, got 'f64'}}
 kconv.reduction @double sum axis = 1 vars [#kconv.var<"X", i, 3>, #kconv.var<"Y", j, 3>] {

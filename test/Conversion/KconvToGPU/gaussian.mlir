@@ -1,5 +1,5 @@
-// RUN: kconv-opt %s --kconv-fold-exp-scale --convert-kconv-to-gpu="rows-per-thread=1 unroll=1" --convert-kconv-formula-to-arith=target=nvvm --canonicalize --cse --loop-invariant-code-motion | FileCheck %s
-// RUN: kconv-opt %s --convert-kconv-to-gpu | FileCheck %s --check-prefix=AUTO
+// RUN: kconv-opt %s --kconv-fold-exp-scale --kconv-plan-gpu-kernels="rows-per-thread=1 unroll=1" --convert-kconv-to-gpu --convert-kconv-formula-to-arith=target=nvvm --canonicalize --cse --loop-invariant-code-motion | FileCheck %s
+// RUN: kconv-opt %s --kconv-plan-gpu-kernels --convert-kconv-to-gpu | FileCheck %s --check-prefix=AUTO
 
 // The seed formula: out_i = Σ_j exp(-|x_i - y_j|²) b_j. One thread per i; (y_j, b_j) staged as one
 // float4 record per j in a 256-row shared-memory tile; exp(-s) = ex2(-log2(e)·s) with log2(e)

@@ -1,5 +1,5 @@
-// RUN: kconv-opt %s --kconv-fold-exp-scale --convert-kconv-to-gpu="rows-per-thread=1 unroll=1" --convert-kconv-formula-to-arith=target=nvvm --canonicalize --cse --loop-invariant-code-motion | FileCheck %s --check-prefix=FAST
-// RUN: kconv-opt %s --convert-kconv-to-gpu="rows-per-thread=1 unroll=1 fast-math=false" --convert-kconv-formula-to-arith="target=nvvm fast-math=false" --canonicalize --cse --loop-invariant-code-motion | FileCheck %s --check-prefix=ACCURATE
+// RUN: kconv-opt %s --kconv-fold-exp-scale --kconv-plan-gpu-kernels="rows-per-thread=1 unroll=1" --convert-kconv-to-gpu --convert-kconv-formula-to-arith=target=nvvm --canonicalize --cse --loop-invariant-code-motion | FileCheck %s --check-prefix=FAST
+// RUN: kconv-opt %s --kconv-plan-gpu-kernels="rows-per-thread=1 unroll=1 fast-math=false" --convert-kconv-to-gpu --convert-kconv-formula-to-arith="target=nvvm fast-math=false" --canonicalize --cse --loop-invariant-code-motion | FileCheck %s --check-prefix=ACCURATE
 // RUN: kconv-opt %s --kconv-gpu-pipeline="to-binary=false" | FileCheck %s --check-prefix=NVVM
 // RUN: kconv-opt %s --kconv-gpu-pipeline="to-binary=false fast-math=false" | FileCheck %s --check-prefix=NVVM
 

@@ -1,4 +1,4 @@
-// RUN: kconv-opt %s --convert-kconv-to-gpu="block-size=256 rows-per-thread=1 unroll=1" | FileCheck %s
+// RUN: kconv-opt %s --kconv-plan-gpu-kernels="block-size=256 rows-per-thread=1 unroll=1" --convert-kconv-to-gpu | FileCheck %s
 
 // Each kind's arithmetic comes from its combiner (lib/Conversion/Combiner); split-j kernels
 // (atomic adds) exist only for sum.

@@ -1,5 +1,5 @@
-// RUN: kconv-opt %s --convert-kconv-to-gpu="block-size=128" | FileCheck %s
-// RUN: kconv-opt %s --convert-kconv-to-gpu | FileCheck %s --check-prefix=AUTO
+// RUN: kconv-opt %s --kconv-plan-gpu-kernels="block-size=128" --convert-kconv-to-gpu | FileCheck %s
+// RUN: kconv-opt %s --kconv-plan-gpu-kernels --convert-kconv-to-gpu | FileCheck %s --check-prefix=AUTO
 // The default 256-row tile would need 53 KB: the block shrinks to 224 threads (45.5 KiB).
 // AUTO-LABEL: gpu.func @kconv_gpu_wide(
 // AUTO-SAME: workgroup(%{{.*}} : memref<2912xvector<4xf32>, #gpu.address_space<workgroup>>)

@@ -57,4 +57,37 @@ def Kconv_VariableAttr : AttrDef<Kconv_Dialect, "Variable"> {
   let assemblyFormat = "`<` $name `,` $category `,` $dim `>`";
 }
 
+// How a reduction's GPU kernels are built: set by kconv-plan-gpu-kernels (the cost model), read by
+// convert-kconv-to-gpu, as the discardable attribute `kconv.gpu_plan` of the kconv.reduction.
+def Kconv_GpuPlanAttr : AttrDef<Kconv_Dialect, "GpuPlan"> {
+  let mnemonic = "gpu_plan";
+  let summary = "the GPU kernels' tiling of one reduction";
+  let description = [{
+    `#kconv.gpu_plan<block = 256, rows = 4, unroll = 16, row_unroll = 16, small_slices = 8,
+    small_unroll = 16, pair_cost = 9>`: threads per block (= rows of the shared-memory tile),
+    output rows per thread of the main kernels and the tile loop's unroll factor, the unroll
+    factor of the one-row-per-thread variants, the small kernel's slices of the reduced range (1:
+    no small kernel) and its unroll, and the cost model's estimate of one pair (scalar
+    instructions) that chose them.
+  }];
+  let parameters = (ins "unsigned":$block, "unsigned":$rows, "unsigned":$unroll,
+                        "unsigned":$row_unroll, "unsigned":$small_slices,
+                        "unsigned":$small_unroll, "int64_t":$pair_cost);
+  let assemblyFormat = "`<` struct(params) `>`";
+}
+
+// How a reduction's CPU kernel is built: set by kconv-plan-cpu-kernels, read by
+// convert-kconv-to-cpu, as the discardable attribute `kconv.cpu_plan` of the kconv.reduction.
+def Kconv_CpuPlanAttr : AttrDef<Kconv_Dialect, "CpuPlan"> {
+  let mnemonic = "cpu_plan";
+  let summary = "the CPU kernel's tiling of one reduction";
+  let description = [{
+    `#kconv.cpu_plan<lanes = 16, rows = 4, jblock = 1024>`: f32 lanes per vector (a reduced row
+    per lane), output rows per register block, and reduced rows per cache block (the block-sum
+    unit; a multiple of lanes), as the kernel uses them.
+  }];
+  let parameters = (ins "int64_t":$lanes, "int64_t":$rows, "int64_t":$jblock);
+  let assemblyFormat = "`<` struct(params) `>`";
+}
+
 #endif // KCONV_ATTRS_TD
