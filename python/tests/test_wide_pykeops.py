@@ -14,14 +14,9 @@ import pytest
 
 import kconv
 
-try:
-    import pykeops
-    pykeops.set_verbose(False)
-    from pykeops.numpy import Genred
-except Exception as e:
-    pytest.skip(f"pykeops is not installed or not importable ({type(e).__name__}: {e}): "
-                "pip install pykeops==2.3 to run the differential tests against KeOps",
-                allow_module_level=True)
+from keops_support import import_genred
+
+Genred = import_genred()
 
 RTOL = 2e-5
 
