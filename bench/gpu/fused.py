@@ -14,24 +14,12 @@ their Concat: KeOps' own way to fuse).
 """
 import argparse
 import os
-import statistics
 import sys
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "python"))
-
-
-def timed(fn, sync, repeats):
-    fn()
-    sync()
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        sync()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
+sys.path.insert(0, HERE)
+from timing import timed  # noqa: E402
 
 
 def main():

@@ -13,9 +13,7 @@ with g as a parameter), in one process, size by size.
 """
 import argparse
 import os
-import statistics
 import sys
-import time
 
 import numpy as np
 
@@ -27,18 +25,8 @@ CASES = [  # reduction, D, g, weight (B or Square(B): wide.kconv), sizes
     ("gaussian1000", 1000, 0.001, "B", [10000, 50000]),
     ("gaussian65536", 65536, 0.00001, "Square(B)", [1000, 5000]),
 ]
-
-
-def timed(fn, sync, repeats):
-    fn()
-    sync()
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        sync()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
+sys.path.insert(0, HERE)
+from timing import timed  # noqa: E402
 
 
 def main():
