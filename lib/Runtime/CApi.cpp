@@ -393,17 +393,12 @@ kconv_status kconv_fused_reduction(const kconv_artifact *artifact, int64_t numRe
     *fused = r ? r->name.c_str() : nullptr;
     if (!r)
       return;
-    // The members' columns follow r->fuses' order.
-    int64_t values = 0, indices = 0;
-    for (const std::string &member : r->fuses) {
-      size_t k = size_t(std::find(names.begin(), names.end(), member) - names.begin());
+    const auto columns = artifact->artifact->fusedColumns(*r, names);
+    for (size_t k = 0; k < columns.size(); ++k) {
       if (valueOffsets)
-        valueOffsets[k] = values;
+        valueOffsets[k] = columns[k].values;
       if (indexOffsets)
-        indexOffsets[k] = indices;
-      const kconv::ReductionInfo &info = artifact->artifact->reduction(member);
-      values += info.valueDim;
-      indices += info.indexDim;
+        indexOffsets[k] = columns[k].indices;
     }
   });
 }

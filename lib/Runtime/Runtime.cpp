@@ -409,6 +409,24 @@ const ReductionInfo *Artifact::fusedReduction(const std::vector<std::string> &re
   return nullptr;
 }
 
+std::vector<Artifact::FusedColumns>
+Artifact::fusedColumns(const ReductionInfo &fused,
+                       const std::vector<std::string> &reductions) const {
+  std::vector<FusedColumns> columns(reductions.size());
+  FusedColumns next;
+  for (const std::string &member : fused.fuses) {
+    size_t k = size_t(std::find(reductions.begin(), reductions.end(), member) - reductions.begin());
+    if (k == reductions.size())
+      throw Error(ErrorCode::InvalidArgument, "reduction '" + fused.name + "' fuses '" + member +
+                                                  "', which is not among the reductions given");
+    columns[k] = next;
+    const ReductionInfo &info = reduction(member);
+    next.values += info.valueDim;
+    next.indices += info.indexDim;
+  }
+  return columns;
+}
+
 void Artifact::runMany(const std::vector<std::string> &reductions,
                        const std::map<std::string, Input, std::less<>> &inputs,
                        const std::vector<Outputs> &outputs, int64_t nI, int64_t nJ,
@@ -456,17 +474,12 @@ void Artifact::runMany(const std::vector<std::string> &reductions,
     if (sameBatch) {
       if (!backend)
         return;
+      const std::vector<FusedColumns> columns = fusedColumns(*fused, reductions);
       std::vector<OutputSegment> segments;
-      int64_t valueOffset = 0, indexOffset = 0;
-      for (const std::string &name : fused->fuses) {
-        size_t k = size_t(std::find(reductions.begin(), reductions.end(), name) -
-                          reductions.begin());
-        const ReductionInfo &member = *calls[k].reduction;
-        segments.push_back({outputs[k].values, outputs[k].indices, valueOffset, member.valueDim,
-                            indexOffset, member.indexDim});
-        valueOffset += member.valueDim;
-        indexOffset += member.indexDim;
-      }
+      for (size_t k = 0; k < calls.size(); ++k)
+        segments.push_back({outputs[k].values, outputs[k].indices, columns[k].values,
+                            calls[k].reduction->valueDim, columns[k].indices,
+                            calls[k].reduction->indexDim});
       backend->runFused(call, segments);
       return;
     }

@@ -198,6 +198,13 @@ public:
                const RunOptions &options = {}) const;
   /// The fused reduction whose members are exactly `reductions` (in any order), or null.
   const ReductionInfo *fusedReduction(const std::vector<std::string> &reductions) const;
+  /// The first value and index column of each of `reductions` (in that order; the members of
+  /// `fused`) in the outputs of `fused`, whose columns follow `fused.fuses`.
+  struct FusedColumns {
+    int64_t values = 0, indices = 0;
+  };
+  std::vector<FusedColumns> fusedColumns(const ReductionInfo &fused,
+                                         const std::vector<std::string> &reductions) const;
 
   /// Braced lists of inputs ({x, y}): two pointers would also match std::map's iterator-range
   /// constructor, making the call ambiguous.
