@@ -150,7 +150,11 @@ Vec evaluate(ReductionOp red, const std::vector<Vec> &vars, double *magnitude = 
   }
   if (magnitude)
     *magnitude = magnitudes.at(red.getYield().getValue());
-  return values.at(red.getYield().getValue());
+  Vec yield = values.at(red.getYield().getValue());
+  // The pass gives a LogSumExp / SumSoftMaxWeight f in log2 units (log2_exponent).
+  if (red.getLog2Exponent())
+    yield[0] /= 1.4426950408889634;
+  return yield;
 }
 
 /// The number of Exps that the yield depends on (the pass erases dead ones, live ones become Exp2).

@@ -151,6 +151,16 @@ SmallVector<Value> Combiner::combineBatch(const CombinerBuilder &cb, ValueRange 
   return s;
 }
 
+SmallVector<Value> Combiner::combineRows(const CombinerBuilder &cb, ValueRange states,
+                                         ArrayRef<SmallVector<SmallVector<Value>>> pairs,
+                                         ArrayRef<Value> js) const {
+  const size_t slots = numSlots();
+  SmallVector<Value> next;
+  for (auto [r, rowPairs] : llvm::enumerate(pairs))
+    next.append(combineBatch(cb, states.slice(r * slots, slots), rowPairs, js));
+  return next;
+}
+
 SmallVector<Value> Combiner::reduceLanes(const CombinerBuilder &cb, ValueRange state) const {
   SmallVector<Value> s(state);
   const int64_t lanes = cb.getLanes();
@@ -261,7 +271,7 @@ public:
     return s;
   }
 
-  unsigned preferredBatch() const override { return k > 1 ? 4 : 1; }
+  unsigned preferredBatch(int64_t) const override { return k > 1 ? 4 : 1; }
   /// K-lists: one test per batch whether its best candidate beats the last entry (a branch
   /// rarely taken for random data), then the batch's candidates inserted in index order.
   SmallVector<Value> combineBatch(const CombinerBuilder &cb, ValueRange state,
@@ -385,12 +395,18 @@ private:
 
 /// KeOps' Max_SumShiftExpWeight on Concat(f, g): m = max f, s = Σ exp(f - m)·w with w = g, or
 /// w = Concat(1, g) for SumSoftMaxWeight. m starts at the lowest finite value rather than -inf,
-/// so that f = -inf terms give exp(-inf) = 0 exactly instead of exp(-inf + inf) = NaN.
+/// so that f = -inf terms give exp(-inf) = 0 exactly instead of exp(-inf + inf) = NaN. With
+/// `log2_exponent` (kconv-fold-exp-scale) f and m are in log2 units and every exp is 2^x.
+/// Only the outputs fix m: for LogSumExp and SumSoftMaxWeight any m with s = Σ exp(f - m)·w is
+/// the same state, so a partial state may start at the running m and s = 0.
 class ShiftExpCombiner final : public Combiner {
 public:
   enum class Output { LogSumExp, MaxAndSums, SoftMax };
-  ShiftExpCombiner(int64_t weightDim, Output output)
-      : weightDim(weightDim), output(output), leadingOne(output == Output::SoftMax) {
+  /// `unitWeight`: g is the constant 1 (LogSumExp without g), so that the first sum is Σ exp.
+  ShiftExpCombiner(int64_t weightDim, Output output, bool log2Exponent, bool unitWeight)
+      : weightDim(weightDim), output(output), leadingOne(output == Output::SoftMax),
+        log2Exponent(log2Exponent),
+        boundedBySum(output != Output::MaxAndSums && (leadingOne || unitWeight)) {
     isIndex.assign(1 + sums(), false);
   }
 
@@ -400,13 +416,19 @@ public:
     return s;
   }
 
+  SmallVector<Value> partialIdentity(const CombinerBuilder &cb,
+                                     ValueRange running) const override {
+    if (output == Output::MaxAndSums)
+      return identity(cb);
+    SmallVector<Value> s = {running[0]};
+    s.append(sums(), cb.value(0.0));
+    return s;
+  }
+
   SmallVector<Value> combine(const CombinerBuilder &cb, ValueRange state, ValueRange pair,
                              Value) const override {
     Value m = state[0], f = pair[0];
-    SmallVector<Value> w;
-    if (leadingOne)
-      w.push_back(cb.value(1.0));
-    w.append(pair.begin() + 1, pair.end());
+    SmallVector<Value> w = weights(cb, pair);
     SmallVector<Type> types = stateTypes(cb);
     // A new maximum (rare once the running maximum is near the top): rescale the sums.
     return cb.ifElse(
@@ -415,7 +437,7 @@ public:
           // Lane by lane: the larger of (m, f) stays the shift, the other's terms are scaled by
           // e = exp(-|f - m|) <= 1.
           Value grows = cb.less(m, f);
-          Value e = cb.exp(cb.neg(cb.abs(cb.sub(f, m))));
+          Value e = expOf(cb, cb.neg(cb.abs(cb.sub(f, m))));
           SmallVector<Value> s = {cb.select(grows, f, m)};
           for (int64_t k = 0; k < sums(); ++k) {
             Value rescaled = cb.add(cb.mul(state[1 + k], e), w[k]);
@@ -425,7 +447,7 @@ public:
           return s;
         },
         [&] {
-          Value e = cb.exp(cb.sub(f, m));
+          Value e = expOf(cb, cb.sub(f, m));
           SmallVector<Value> s = {m};
           for (int64_t k = 0; k < sums(); ++k)
             s.push_back(cb.add(state[1 + k], leadingOne && k == 0 ? e : cb.mul(w[k], e)));
@@ -433,47 +455,56 @@ public:
         });
   }
 
-  unsigned preferredBatch() const override { return 8; }
-  /// The batch's largest f first: one (rare) rescaling per batch, then every pair adds
-  /// w·exp(f - m) with no branch between them.
+  /// H200, LogSumExp at N = 10^6: 8 pairs for one row, 4 for 2 or 4 rows (8 with 4 rows:
+  /// 80 registers, 408 ms; 4: 64 registers, 385 ms).
+  unsigned preferredBatch(int64_t rows) const override { return rows == 1 ? 8 : 4; }
+  /// Where the first sum is Σ exp(f - m) (it bounds every term), the batch is added at the
+  /// running m with no test before it: the sum reaches 2^32 only when some f exceeds m by ~22
+  /// (m is still the initial lowest, or a larger f arrived), and then the batch is redone from
+  /// `state` the exact way. No pair waits on a maximum; one comparison per batch. (2^32, not
+  /// more: a weight g times a term stays finite for |g| < 2^96.)
   SmallVector<Value> combineBatch(const CombinerBuilder &cb, ValueRange state,
                                   ArrayRef<SmallVector<Value>> pairs,
                                   ArrayRef<Value> js) const override {
-    if (pairs.size() == 1)
-      return combine(cb, state, pairs[0], js[0]);
-    Value top = pairs[0][0];
-    for (const SmallVector<Value> &pair : pairs.drop_front())
-      top = cb.maxNum(top, pair[0]); // a NaN f is not a maximum (it reaches the sums)
-    Value grows = cb.less(state[0], top);
-    SmallVector<Value> s = cb.ifElse(
-        cb.any(grows), stateTypes(cb),
-        [&] {
-          Value m = cb.select(grows, top, state[0]);
-          Value e = cb.exp(cb.sub(state[0], m));
-          SmallVector<Value> r = {m};
-          for (int64_t k = 0; k < sums(); ++k)
-            r.push_back(cb.mul(state[1 + k], e));
-          return r;
-        },
-        [&] { return SmallVector<Value>(state); });
-    // exp(f - m) = 2^(f log2 e - m log2 e): one fused multiply-add per pair before a native 2^x.
-    Value log2e = cb.value(1.4426950408889634);
-    // Clamped: m log2 e of the initial lowest m overflows to -inf, and -inf - -inf is NaN.
-    Value scaled = cb.mul(s[0], log2e);
-    Value shift = cb.max(scaled, cb.lowest());
-    for (const SmallVector<Value> &pair : pairs) {
-      Value e = cb.exp2(cb.sub(cb.mul(pair[0], log2e), shift));
-      for (int64_t k = 0; k < sums(); ++k) {
-        Value w = leadingOne ? (k == 0 ? Value() : pair[k]) : pair[1 + k];
-        s[1 + k] = cb.add(s[1 + k], w ? cb.mul(w, e) : e);
-      }
+    return combineRows(cb, state, {SmallVector<SmallVector<Value>>(pairs)}, js);
+  }
+  /// One test for all rows: the rows' exact redo is the rare path.
+  SmallVector<Value> combineRows(const CombinerBuilder &cb, ValueRange states,
+                                 ArrayRef<SmallVector<SmallVector<Value>>> pairs,
+                                 ArrayRef<Value> js) const override {
+    const size_t slots = numSlots();
+    auto rowState = [&](size_t r) { return states.slice(r * slots, slots); };
+    SmallVector<Value> fast, exact;
+    if (js.size() == 1 || !boundedBySum) {
+      for (auto [r, rowPairs] : llvm::enumerate(pairs))
+        fast.append(js.size() == 1 ? combine(cb, rowState(r), rowPairs[0], js[0])
+                                   : exactBatch(cb, rowState(r), rowPairs));
+      return fast;
     }
-    return s;
+    Value redo;
+    for (auto [r, rowPairs] : llvm::enumerate(pairs)) {
+      SmallVector<Value> s = addTerms(cb, rowState(r), rowPairs);
+      // Ordered: a NaN sum (a NaN f) stays, as the exact way would leave it.
+      Value big = cb.any(cb.lessEqual(cb.value(0x1p32), s[1]));
+      redo = redo ? cb.logicalOr(redo, big) : big;
+      fast.append(s);
+    }
+    SmallVector<Type> types;
+    for (size_t r = 0; r < pairs.size(); ++r)
+      types.append(stateTypes(cb));
+    return cb.ifElse(
+        redo, types,
+        [&] {
+          for (auto [r, rowPairs] : llvm::enumerate(pairs))
+            exact.append(normalized(cb, exactBatch(cb, rowState(r), rowPairs)));
+          return exact;
+        },
+        [&] { return fast; });
   }
 
   SmallVector<Value> merge(const CombinerBuilder &cb, ValueRange a, ValueRange b) const override {
     Value aLarger = cb.lessEqual(b[0], a[0]);
-    Value e = cb.exp(cb.neg(cb.abs(cb.sub(a[0], b[0]))));
+    Value e = expOf(cb, cb.neg(cb.abs(cb.sub(a[0], b[0]))));
     SmallVector<Value> s = {cb.select(aLarger, a[0], b[0])};
     for (int64_t k = 1; k <= sums(); ++k) {
       Value intoA = cb.add(a[k], cb.mul(b[k], e));
@@ -489,6 +520,8 @@ public:
     switch (output) {
     case Output::LogSumExp:
       // log 0 = -inf: an empty (or all -inf) range gives -inf.
+      if (log2Exponent)
+        m = cb.mul(m, cb.value(0.69314718055994531)); // ln 2
       for (int64_t k = 0; k < weightDim; ++k)
         values.push_back(cb.add(m, cb.log(state[1 + k])));
       break;
@@ -508,12 +541,82 @@ public:
 
 private:
   int64_t sums() const { return weightDim + (leadingOne ? 1 : 0); }
+  /// exp(x), with x in log2 units under log2_exponent.
+  Value expOf(const CombinerBuilder &cb, Value x) const {
+    return log2Exponent ? cb.exp2(x) : cb.exp(x);
+  }
+  /// The weight of each sum: pair = Concat(f, g); SumSoftMaxWeight's first sum weighs 1.
+  SmallVector<Value> weights(const CombinerBuilder &cb, ValueRange pair) const {
+    SmallVector<Value> w;
+    if (leadingOne)
+      w.push_back(cb.value(1.0));
+    w.append(pair.begin() + 1, pair.end());
+    return w;
+  }
+  /// `state` plus each pair's w·exp(f - m) at the state's m: one fused multiply-add and a
+  /// native 2^x per pair (exp(f - m) = 2^(f log2 e - m log2 e) when f is in natural units).
+  SmallVector<Value> addTerms(const CombinerBuilder &cb, ValueRange state,
+                              ArrayRef<SmallVector<Value>> pairs) const {
+    SmallVector<Value> s(state);
+    Value log2e = cb.value(1.4426950408889634);
+    // Clamped: m log2 e of the initial lowest m overflows to -inf, and -inf - -inf is NaN.
+    Value shift = log2Exponent ? s[0] : cb.max(cb.mul(s[0], log2e), cb.lowest());
+    for (const SmallVector<Value> &pair : pairs) {
+      Value e = cb.exp2(cb.sub(log2Exponent ? pair[0] : cb.mul(pair[0], log2e), shift));
+      for (int64_t k = 0; k < sums(); ++k) {
+        Value w = leadingOne ? (k == 0 ? Value() : pair[k]) : pair[1 + k];
+        s[1 + k] = cb.add(s[1 + k], w ? cb.mul(w, e) : e);
+      }
+    }
+    return s;
+  }
+  /// The batch's largest f first: one (rare) rescaling per batch, then every pair adds
+  /// w·exp(f - m) with no branch between them.
+  SmallVector<Value> exactBatch(const CombinerBuilder &cb, ValueRange state,
+                                ArrayRef<SmallVector<Value>> pairs) const {
+    Value top = pairs[0][0];
+    for (const SmallVector<Value> &pair : pairs.drop_front())
+      top = cb.maxNum(top, pair[0]); // a NaN f is not a maximum (it reaches the sums)
+    Value grows = cb.less(state[0], top);
+    SmallVector<Value> s = cb.ifElse(
+        cb.any(grows), stateTypes(cb),
+        [&] {
+          Value m = cb.select(grows, top, state[0]);
+          Value e = expOf(cb, cb.sub(state[0], m));
+          SmallVector<Value> r = {m};
+          for (int64_t k = 0; k < sums(); ++k)
+            r.push_back(cb.mul(state[1 + k], e));
+          return r;
+        },
+        [&] { return SmallVector<Value>(state); });
+    return addTerms(cb, s, pairs);
+  }
+  /// The same state with m raised by log Σ exp(f - m) when that sum exceeds 1 (terms added
+  /// above m by the optimistic batches), so that the next batches start below the 2^32 test.
+  SmallVector<Value> normalized(const CombinerBuilder &cb, ValueRange state) const {
+    Value logSum = log2Exponent ? cb.mul(cb.log(state[1]), cb.value(1.4426950408889634))
+                                : cb.log(state[1]);
+    Value m = cb.max(state[0], cb.add(state[0], logSum));
+    Value e = expOf(cb, cb.sub(state[0], m));
+    SmallVector<Value> s = {m};
+    for (int64_t k = 0; k < sums(); ++k)
+      s.push_back(cb.mul(state[1 + k], e));
+    return s;
+  }
+
   int64_t weightDim;
   Output output;
-  bool leadingOne;
+  bool leadingOne, log2Exponent, boundedBySum;
 };
 
 } // namespace
+
+/// Whether a weighted kind's yield is Concat(f, 1): the frontend's form of a kind without g.
+static bool hasUnitWeight(ReductionOp reduction) {
+  auto cat = reduction.getYield().getValue().getDefiningOp<ConcatOp>();
+  auto one = cat ? cat.getRhs().getDefiningOp<mlir::kconv::ConstantOp>() : mlir::kconv::ConstantOp();
+  return one && one.getValue().convertToDouble() == 1.0;
+}
 
 std::unique_ptr<Combiner> Combiner::get(ReductionOp reduction) {
   return get(reduction, reduction.getReducedFormulaDim());
@@ -544,11 +647,17 @@ std::unique_ptr<Combiner> Combiner::get(ReductionOp reduction, int64_t f) {
   case Kind::KMinArgKMin:
     return std::make_unique<SelectCombiner>(f, k, false, true, true, true);
   case Kind::LogSumExp:
-    return std::make_unique<ShiftExpCombiner>(f, ShiftExpCombiner::Output::LogSumExp);
+    return std::make_unique<ShiftExpCombiner>(f, ShiftExpCombiner::Output::LogSumExp,
+                                              reduction.getLog2Exponent(),
+                                              hasUnitWeight(reduction));
   case Kind::MaxSumShiftExp:
-    return std::make_unique<ShiftExpCombiner>(f, ShiftExpCombiner::Output::MaxAndSums);
+    return std::make_unique<ShiftExpCombiner>(f, ShiftExpCombiner::Output::MaxAndSums,
+                                              reduction.getLog2Exponent(),
+                                              hasUnitWeight(reduction));
   case Kind::SumSoftMaxWeight:
-    return std::make_unique<ShiftExpCombiner>(f, ShiftExpCombiner::Output::SoftMax);
+    return std::make_unique<ShiftExpCombiner>(f, ShiftExpCombiner::Output::SoftMax,
+                                              reduction.getLog2Exponent(),
+                                              hasUnitWeight(reduction));
   }
   llvm_unreachable("a reduction kind without a combiner");
 }

@@ -506,16 +506,11 @@ gpu::GPUFuncOp ReductionLowering::build(OpBuilder &moduleBuilder, bool splitJ,
     for (Value j : js)
       indices.push_back(
           arith::IndexCastOp::create(lb, i32, arith::AddIOp::create(lb, tileStart, j)));
-    SmallVector<Value> next;
-    for (int64_t r = 0; r < R; ++r) {
-      SmallVector<SmallVector<Value>> pairs;
+    SmallVector<SmallVector<SmallVector<Value>>> pairs(R);
+    for (int64_t r = 0; r < R; ++r)
       for (const SmallVector<Value> &v : values)
-        pairs.push_back(SmallVector<Value>(ArrayRef(v).slice(r * pairDim, pairDim)));
-      SmallVector<Value> s =
-          combiner->combineBatch(lcb, states.slice(r * slots, slots), pairs, indices);
-      next.append(s.begin(), s.end());
-    }
-    return next;
+        pairs[r].push_back(SmallVector<Value>(ArrayRef(v).slice(r * pairDim, pairDim)));
+    return combiner->combineRows(lcb, states, pairs, indices);
   };
   auto mergeAll = [&](ImplicitLocOpBuilder &lb, ValueRange x, ValueRange y) {
     CombinerBuilder lcb(lb, lb.getLoc(), f32, 0);
@@ -530,7 +525,15 @@ gpu::GPUFuncOp ReductionLowering::build(OpBuilder &moduleBuilder, bool splitJ,
   /// A tile's pairs combine into a partial state from the identity, merged into the running
   /// state after the tile (Sum's block sums), or straight into the running state.
   const bool direct = combiner->combinesExactly();
-  auto tileStartState = [&](ValueRange acc) { return direct ? SmallVector<Value>(acc) : accInit; };
+  auto tileStartState = [&](ImplicitLocOpBuilder &lb, ValueRange acc) {
+    if (direct)
+      return SmallVector<Value>(acc);
+    CombinerBuilder lcb(lb, lb.getLoc(), f32, 0);
+    SmallVector<Value> start;
+    for (int64_t r = 0; r < R; ++r)
+      start.append(combiner->partialIdentity(lcb, acc.slice(r * slots, slots)));
+    return start;
+  };
   auto afterTile = [&](ImplicitLocOpBuilder &lb, ValueRange acc, ValueRange partial) {
     return direct ? SmallVector<Value>(partial) : mergeAll(lb, acc, partial);
   };
@@ -538,7 +541,7 @@ gpu::GPUFuncOp ReductionLowering::build(OpBuilder &moduleBuilder, bool splitJ,
   auto tileSum = [&](ImplicitLocOpBuilder &lb, ValueRange acc, Value tileStart)
       -> SmallVector<Value> {
     auto loop = scf::ForOp::create(
-        lb, cIdx(0), cIdx(lanes), cIdx(U), tileStartState(acc),
+        lb, cIdx(0), cIdx(lanes), cIdx(U), tileStartState(lb, acc),
         [&](OpBuilder &nb, Location nloc, Value kk, ValueRange partial) {
           ImplicitLocOpBuilder ib(nloc, nb);
           SmallVector<SmallVector<Value>> values;
@@ -560,7 +563,7 @@ gpu::GPUFuncOp ReductionLowering::build(OpBuilder &moduleBuilder, bool splitJ,
             Value j = fusePairs ? stepJs[u] : recordOf(u);
             values.push_back(fusePairs ? stepValues[u] : pairValues(ib, tileStart, j));
             js.push_back(j);
-            if (values.size() >= combiner->preferredBatch()) {
+            if (values.size() >= combiner->preferredBatch(R)) {
               p = combineAll(ib, p, values, tileStart, js);
               values.clear();
               js.clear();
@@ -576,7 +579,7 @@ gpu::GPUFuncOp ReductionLowering::build(OpBuilder &moduleBuilder, bool splitJ,
   auto partialTileSum = [&](ImplicitLocOpBuilder &lb, ValueRange acc, Value tileStart,
                             Value count) -> SmallVector<Value> {
     auto loop = scf::ForOp::create(
-        lb, slice, count, cIdx(S), tileStartState(acc),
+        lb, slice, count, cIdx(S), tileStartState(lb, acc),
         [&](OpBuilder &nb, Location nloc, Value j, ValueRange partial) {
           ImplicitLocOpBuilder ib(nloc, nb);
           scf::YieldOp::create(

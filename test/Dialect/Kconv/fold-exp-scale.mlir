@@ -455,3 +455,63 @@ kconv.reduction @no_exp sum axis = 1 vars [#kconv.var<"X", i, 2>, #kconv.var<"Y"
 // CHAIN-NOT: kconv.exp {{.*}}
 // CHAIN:     %[[E:.*]] = kconv.exp2
 // CHAIN-NEXT: kconv.yield %[[E]] : vector<1xf32>
+
+// -----
+
+// LogSumExp takes exp of its f (the yield's first component) without an Exp op: f gets the log2 e
+// factor (here into the parameter, computed once) and the reduction `log2_exponent`; the weight
+// (the frontend's constant 1) stays.
+// CHECK-LABEL: kconv.reduction @sinkhorn logsumexp
+// CHECK-SAME:  attributes {log2_exponent}
+// CHECK:         %[[ONE:.*]] = kconv.constant 1.000000e+00
+// CHECK:         %[[C:.*]] = kconv.constant -1.4426950408889634
+// CHECK:         %[[G:.*]] = kconv.mul %G, %[[C]]
+// CHECK:         %[[D:.*]] = kconv.sqdist %X, %Y
+// CHECK:         %[[F:.*]] = kconv.mul %[[G]], %[[D]]
+// CHECK:         %[[Y:.*]] = kconv.concat %[[F]], %[[ONE]]
+// CHECK-NEXT:    kconv.yield %[[Y]]
+kconv.reduction @sinkhorn logsumexp axis = 1 vars [#kconv.var<"X", i, 3>, #kconv.var<"Y", j, 3>, #kconv.var<"G", p, 1>] {
+^bb0(%X: vector<3xf32>, %Y: vector<3xf32>, %G: vector<1xf32>):
+  %0 = kconv.constant 1.000000e+00 : vector<1xf32>
+  %1 = kconv.neg %G : vector<1xf32>
+  %2 = kconv.sqdist %X, %Y : vector<3xf32>, vector<3xf32>
+  %3 = kconv.mul %1, %2 : vector<1xf32>, vector<1xf32>
+  %4 = kconv.concat %3, %0 : vector<1xf32>, vector<1xf32>
+  kconv.yield %4 : vector<2xf32>
+}
+
+// -----
+
+// SumSoftMaxWeight: f scaled (through the squared distance into both variables), g = B unscaled.
+// CHECK-LABEL: kconv.reduction @softmax sumsoftmaxweight
+// CHECK-SAME:  attributes {log2_exponent}
+// CHECK:         %[[S:.*]] = kconv.constant 1.2011224087864498
+// CHECK:         %[[XS:.*]] = kconv.mul %X, %[[S]]
+// CHECK:         %[[YS:.*]] = kconv.mul %Y, %[[S]]
+// CHECK:         %[[D:.*]] = kconv.sqdist %[[XS]], %[[YS]]
+// CHECK:         %[[F:.*]] = kconv.neg %[[D]]
+// CHECK:         %[[Y:.*]] = kconv.concat %[[F]], %B
+// CHECK-NEXT:    kconv.yield %[[Y]]
+kconv.reduction @softmax sumsoftmaxweight axis = 1 vars [#kconv.var<"X", i, 3>, #kconv.var<"Y", j, 3>, #kconv.var<"B", j, 2>] {
+^bb0(%X: vector<3xf32>, %Y: vector<3xf32>, %B: vector<2xf32>):
+  %0 = kconv.sqdist %X, %Y : vector<3xf32>, vector<3xf32>
+  %1 = kconv.neg %0 : vector<1xf32>
+  %2 = kconv.concat %1, %B : vector<1xf32>, vector<2xf32>
+  kconv.yield %2 : vector<3xf32>
+}
+
+// -----
+
+// Max_SumShiftExp outputs max f itself: its f stays in natural units.
+// CHECK-LABEL: kconv.reduction @max_shift max_sumshiftexp
+// CHECK-NOT:   log2_exponent
+// CHECK:         %[[D:.*]] = kconv.sqdist %X, %Y
+// CHECK-NEXT:    %[[F:.*]] = kconv.neg %[[D]]
+kconv.reduction @max_shift max_sumshiftexp axis = 1 vars [#kconv.var<"X", i, 3>, #kconv.var<"Y", j, 3>] {
+^bb0(%X: vector<3xf32>, %Y: vector<3xf32>):
+  %0 = kconv.constant 1.000000e+00 : vector<1xf32>
+  %1 = kconv.sqdist %X, %Y : vector<3xf32>, vector<3xf32>
+  %2 = kconv.neg %1 : vector<1xf32>
+  %3 = kconv.concat %2, %0 : vector<1xf32>, vector<1xf32>
+  kconv.yield %3 : vector<2xf32>
+}

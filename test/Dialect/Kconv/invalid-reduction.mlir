@@ -195,3 +195,13 @@ kconv.reduction @unknown_category sum axis = 1 vars [#kconv.var<"X", k, 3>] {
 ^bb0(%x: vector<3xf32>):
   kconv.yield %x : vector<3xf32>
 }) : () -> ()
+
+// -----
+
+// expected-error @+1 {{log2_exponent applies to logsumexp and sumsoftmaxweight only, not 'max_sumshiftexp'}}
+kconv.reduction @max_shift max_sumshiftexp axis = 1 vars [#kconv.var<"X", i, 1>] attributes {log2_exponent} {
+^bb0(%X: vector<1xf32>):
+  %0 = kconv.constant 1.000000e+00 : vector<1xf32>
+  %1 = kconv.concat %X, %0 : vector<1xf32>, vector<1xf32>
+  kconv.yield %1 : vector<2xf32>
+}

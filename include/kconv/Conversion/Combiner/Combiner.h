@@ -93,6 +93,12 @@ public:
 
   /// The state of an empty range.
   virtual SmallVector<Value> identity(const CombinerBuilder &cb) const = 0;
+  /// The state of an empty range that will be merged into `running` (a tile's partial state): the
+  /// identity, or one closer to `running` where the kind's state has several forms (the shift-exp
+  /// kinds start at the running maximum).
+  virtual SmallVector<Value> partialIdentity(const CombinerBuilder &cb, ValueRange running) const {
+    return identity(cb);
+  }
   /// `state` after the pair whose per-pair value (the yield's components) is `pair` and whose
   /// reduced index is `j` (an index component). Within one state, pairs come in increasing j.
   virtual SmallVector<Value> combine(const CombinerBuilder &cb, ValueRange state, ValueRange pair,
@@ -103,10 +109,19 @@ public:
   virtual SmallVector<Value> combineBatch(const CombinerBuilder &cb, ValueRange state,
                                           ArrayRef<SmallVector<Value>> pairs,
                                           ArrayRef<Value> js) const;
-  /// How many pairs combineBatch wants at once (1: it does no better than one combine after the
-  /// other, and the GPU emits each pair's formula right before its combine, what the Sum
-  /// kernels' schedule is tuned on). A batch's values are live together: registers bound it.
-  virtual unsigned preferredBatch() const { return 1; }
+  /// The states of several output rows (`states`: numSlots() each, row after row), each after its
+  /// own batch `pairs[r]` at the same reduced indices `js`: the GPU's rows of one thread. The
+  /// default is combineBatch row after row; a kind whose batch ends in a rare branch may take one
+  /// branch for all rows, so that every row's pair arithmetic stays in one basic block (where
+  /// LLVM fuses a product into the subtraction that uses it).
+  virtual SmallVector<Value> combineRows(const CombinerBuilder &cb, ValueRange states,
+                                         ArrayRef<SmallVector<SmallVector<Value>>> pairs,
+                                         ArrayRef<Value> js) const;
+  /// How many pairs combineBatch wants at once when a thread combines `rows` rows at a time (1:
+  /// it does no better than one combine after the other, and the GPU emits each pair's formula
+  /// right before its combine, what the Sum kernels' schedule is tuned on). A batch's values of
+  /// all rows are live together: registers bound it.
+  virtual unsigned preferredBatch(int64_t rows) const { return 1; }
   /// The state of the union of two disjoint reduced ranges, in either order (ties are decided
   /// by the indices, so that every split gives the same result).
   virtual SmallVector<Value> merge(const CombinerBuilder &cb, ValueRange a,

@@ -164,6 +164,10 @@ LogicalResult ReductionOp::verify() {
   if (getK() && (int64_t(*getK()) < 1 || int64_t(*getK()) > ::kconv::kMaxReductionK))
     return emitOpError("k must be in [1, ") << ::kconv::kMaxReductionK << "], got "
                                             << int64_t(*getK());
+  if (getLog2Exponent() && getKind() != ReductionKind::LogSumExp &&
+      getKind() != ReductionKind::SumSoftMaxWeight)
+    return emitOpError("log2_exponent applies to logsumexp and sumsoftmaxweight only, not '")
+           << stringifyReductionKind(getKind()) << "'";
   llvm::StringSet<> names;
   for (Attribute attr : getVariables()) {
     auto var = cast<VariableAttr>(attr);

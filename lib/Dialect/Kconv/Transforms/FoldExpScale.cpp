@@ -10,6 +10,9 @@
 // reduced variable is staged once, so it can carry one scale only: one wanted at several scales is
 // pinned (absorbs nothing) and the analysis repeats until no new variable is pinned.
 //
+// LogSumExp and SumSoftMaxWeight get the factor on their f (the yield's first component) even
+// without an Exp: their kind computes exp(f), and `log2_exponent` tells it that f is in log2 units.
+//
 // Formulas can be tens of thousands of ops deep: every walk is over the body's ops in SSA order
 // (or its reverse), never a recursion on operands.
 //
@@ -69,16 +72,32 @@ public:
         reducedCat(red.getOutputCategory() == VarCategory::Vi ? VarCategory::Vj : VarCategory::Vi) {
   }
 
-  /// Rewrites the body; returns whether there was an Exp to rewrite.
+  /// Rewrites the body; returns whether there was an Exp (or a shift-exp f) to rewrite.
   bool run() {
-    if (llvm::none_of(body, [](Operation &op) { return isa<ExpOp>(op); }))
+    shiftExp = shiftExponent();
+    if (!shiftExp && llvm::none_of(body, [](Operation &op) { return isa<ExpOp>(op); }))
       return false;
     plan();
     rewrite();
+    if (shiftExp)
+      red.setLog2Exponent(true);
     return true;
   }
 
 private:
+  /// LogSumExp and SumSoftMaxWeight take exp(f) of their yield's first component (yield =
+  /// Concat(f, g)): the kind can take 2^f instead when f arrives multiplied by log2 e. Not
+  /// Max_SumShiftExp, whose output is max f itself.
+  ConcatOp shiftExponent() {
+    if (red.getLog2Exponent() || (red.getKind() != ReductionKind::LogSumExp &&
+                                  red.getKind() != ReductionKind::SumSoftMaxWeight))
+      return {};
+    auto cat = red.getYield().getValue().getDefiningOp<ConcatOp>();
+    if (!cat || !cat->hasOneUse() || cast<VectorType>(cat.getLhs().getType()).getDimSize(0) != 1)
+      return {};
+    return cat;
+  }
+
   /// Can `c · v` be computed with c pushed into the leaves (no multiply at v's level)?
   bool canAbsorb(Value v) const {
     if (auto arg = dyn_cast<BlockArgument>(v))
@@ -182,7 +201,12 @@ private:
   /// operands in the block, so a reverse walk sees every request on a value before the value.
   void computeDemands() {
     demands.clear();
-    demands[red.getYield().getValue()].insert(1.0);
+    if (shiftExp) {
+      demands[shiftExp.getLhs()].insert(kLog2E);
+      demands[shiftExp.getRhs()].insert(1.0);
+    } else {
+      demands[red.getYield().getValue()].insert(1.0);
+    }
     for (Operation &op : llvm::reverse(body.without_terminator())) {
       if (op.getNumResults() != 1)
         continue;
@@ -303,6 +327,10 @@ private:
     }
     for (auto [exp, exp2] : exp2Of)
       exp.replaceAllUsesWith(exp2);
+    if (shiftExp) {
+      b.setInsertionPoint(shiftExp);
+      shiftExp->setOperands({get(b, shiftExp.getLhs(), kLog2E), get(b, shiftExp.getRhs(), 1.0)});
+    }
     // Users follow their operands: one reverse walk erases every chain that became dead.
     // (Not make_early_inc_range over reverse(): a reverse iterator holds the erased op.)
     for (Operation *op = body.getTerminator()->getPrevNode(); op;) {
@@ -318,6 +346,7 @@ private:
   }
 
   ReductionOp red;
+  ConcatOp shiftExp; // the yield of a shift-exp kind whose f gets the log2 e factor
   Block &body;
   SmallVector<VariableAttr> vars;
   VarCategory reducedCat;

@@ -42,6 +42,10 @@ def Kconv_ReductionOp : Kconv_Op<"reduction", [
     listed reductions of the module at once: its yield is the concatenation of theirs, in that
     order, and its variables are the union of theirs. The runtime's run-many call runs it and
     gives each member its columns of the outputs.
+
+    `log2_exponent` (set by kconv-fold-exp-scale on LogSumExp and SumSoftMaxWeight) says that the
+    yield's f is already multiplied by log2 e: the kind's running maximum and its exponentials are
+    in powers of 2 (a native 2^x, no multiply per pair), and the outputs are as without it.
   }];
   let arguments = (ins
     SymbolNameAttr:$sym_name,
@@ -49,7 +53,8 @@ def Kconv_ReductionOp : Kconv_Op<"reduction", [
     OptionalAttr<I64Attr>:$k,
     I64Attr:$axis,
     TypedArrayAttrBase<Kconv_VariableAttr, "reduction variables">:$variables,
-    OptionalAttr<FlatSymbolRefArrayAttr>:$fuses
+    OptionalAttr<FlatSymbolRefArrayAttr>:$fuses,
+    UnitAttr:$log2_exponent
   );
   let regions = (region SizedRegion<1>:$body);
   let assemblyFormat = [{
