@@ -83,8 +83,13 @@ struct KconvPlanGpuKernelsPass
       if (var.getCategory() == red.getOutputCategory() && !isReadByChunksOnly(body.getArgument(k)))
         rowRegs += var.getDim();
     const int64_t cost = estimatePairCost(body, fastMath);
-    if (rows == 0)
+    if (rows == 0) {
       rows = (cost <= 64 && rowRegs <= 16) ? 4 : (cost <= 256 && rowRegs <= 32) ? 2 : 1;
+      // A kind that combines batches keeps every row's batch live until its test: 2 rows (H200,
+      // LogSumExp at 10^6: 374 ms with 2 rows, 386 ms with 4).
+      if (rows > 2 && combiner->preferredBatch(rows) > 1)
+        rows = 2;
+    }
     const bool chunked = !body.getOps<ChunkSumOp>().empty();
     auto autoUnroll = [&](unsigned r) {
       unsigned u = 16;

@@ -46,3 +46,18 @@ kconv.reduction @wide_record sum axis = 1 vars [#kconv.var<"X", i, 1>, #kconv.va
   %1 = kconv.mul %0, %X : vector<1xf32>, vector<1xf32>
   kconv.yield %1 : vector<1xf32>
 }
+
+// A cheap LogSumExp: 2 rows per thread, not 4, since each row's batch of pairs stays live until
+// the batch's test (ShiftExpCombiner::preferredBatch).
+// CHECK-LABEL:  kconv.reduction @sinkhorn
+// CHECK-SAME:   #kconv.gpu_plan<block = 256, rows = 2, unroll = 16,
+kconv.reduction @sinkhorn logsumexp axis = 1 vars [#kconv.var<"X", i, 3>, #kconv.var<"Y", j, 3>, #kconv.var<"G", p, 1>] attributes {log2_exponent} {
+^bb0(%X: vector<3xf32>, %Y: vector<3xf32>, %G: vector<1xf32>):
+  %0 = kconv.constant 1.000000e+00 : vector<1xf32>
+  %1 = kconv.constant -1.4426950408889634 : vector<1xf32>
+  %2 = kconv.mul %G, %1 : vector<1xf32>, vector<1xf32>
+  %3 = kconv.sqdist %X, %Y : vector<3xf32>, vector<3xf32>
+  %4 = kconv.mul %2, %3 : vector<1xf32>, vector<1xf32>
+  %5 = kconv.concat %4, %0 : vector<1xf32>, vector<1xf32>
+  kconv.yield %5 : vector<2xf32>
+}
