@@ -393,6 +393,8 @@ private:
 // LogSumExp, Max_SumShiftExpWeight, SumSoftMaxWeight
 //===----------------------------------------------------------------------===//
 
+constexpr double kLog2E = 1.4426950408889634, kLn2 = 0.69314718055994531;
+
 /// KeOps' Max_SumShiftExpWeight on Concat(f, g): m = max f, s = Σ exp(f - m)·w with w = g, or
 /// w = Concat(1, g) for SumSoftMaxWeight. m starts at the lowest finite value rather than -inf,
 /// so that f = -inf terms give exp(-inf) = 0 exactly instead of exp(-inf + inf) = NaN. With
@@ -474,7 +476,7 @@ public:
                                  ArrayRef<Value> js) const override {
     const size_t slots = numSlots();
     auto rowState = [&](size_t r) { return states.slice(r * slots, slots); };
-    SmallVector<Value> fast, exact;
+    SmallVector<Value> fast;
     if (js.size() == 1 || !boundedBySum) {
       for (auto [r, rowPairs] : llvm::enumerate(pairs))
         fast.append(js.size() == 1 ? combine(cb, rowState(r), rowPairs[0], js[0])
@@ -495,6 +497,7 @@ public:
     return cb.ifElse(
         redo, types,
         [&] {
+          SmallVector<Value> exact;
           for (auto [r, rowPairs] : llvm::enumerate(pairs))
             exact.append(normalized(cb, exactBatch(cb, rowState(r), rowPairs)));
           return exact;
@@ -521,7 +524,7 @@ public:
     case Output::LogSumExp:
       // log 0 = -inf: an empty (or all -inf) range gives -inf.
       if (log2Exponent)
-        m = cb.mul(m, cb.value(0.69314718055994531)); // ln 2
+        m = cb.mul(m, cb.value(kLn2));
       for (int64_t k = 0; k < weightDim; ++k)
         values.push_back(cb.add(m, cb.log(state[1 + k])));
       break;
@@ -558,7 +561,7 @@ private:
   SmallVector<Value> addTerms(const CombinerBuilder &cb, ValueRange state,
                               ArrayRef<SmallVector<Value>> pairs) const {
     SmallVector<Value> s(state);
-    Value log2e = cb.value(1.4426950408889634);
+    Value log2e = cb.value(kLog2E);
     // Clamped: m log2 e of the initial lowest m overflows to -inf, and -inf - -inf is NaN.
     Value shift = log2Exponent ? s[0] : cb.max(cb.mul(s[0], log2e), cb.lowest());
     for (const SmallVector<Value> &pair : pairs) {
@@ -594,7 +597,7 @@ private:
   /// The same state with m raised by log Σ exp(f - m) when that sum exceeds 1 (terms added
   /// above m by the optimistic batches), so that the next batches start below the 2^32 test.
   SmallVector<Value> normalized(const CombinerBuilder &cb, ValueRange state) const {
-    Value logSum = log2Exponent ? cb.mul(cb.log(state[1]), cb.value(1.4426950408889634))
+    Value logSum = log2Exponent ? cb.mul(cb.log(state[1]), cb.value(kLog2E))
                                 : cb.log(state[1]);
     Value m = cb.max(state[0], cb.add(state[0], logSum));
     Value e = expOf(cb, cb.sub(state[0], m));
@@ -625,6 +628,10 @@ std::unique_ptr<Combiner> Combiner::get(ReductionOp reduction) {
 std::unique_ptr<Combiner> Combiner::get(ReductionOp reduction, int64_t f) {
   int64_t k = reduction.getKOrOne();
   using Kind = ReductionKind;
+  auto shiftExp = [&](ShiftExpCombiner::Output output) {
+    return std::make_unique<ShiftExpCombiner>(f, output, reduction.getLog2Exponent(),
+                                              hasUnitWeight(reduction));
+  };
   switch (reduction.getKind()) {
   case Kind::Sum:
     return std::make_unique<SumCombiner>(f);
@@ -647,17 +654,11 @@ std::unique_ptr<Combiner> Combiner::get(ReductionOp reduction, int64_t f) {
   case Kind::KMinArgKMin:
     return std::make_unique<SelectCombiner>(f, k, false, true, true, true);
   case Kind::LogSumExp:
-    return std::make_unique<ShiftExpCombiner>(f, ShiftExpCombiner::Output::LogSumExp,
-                                              reduction.getLog2Exponent(),
-                                              hasUnitWeight(reduction));
+    return shiftExp(ShiftExpCombiner::Output::LogSumExp);
   case Kind::MaxSumShiftExp:
-    return std::make_unique<ShiftExpCombiner>(f, ShiftExpCombiner::Output::MaxAndSums,
-                                              reduction.getLog2Exponent(),
-                                              hasUnitWeight(reduction));
+    return shiftExp(ShiftExpCombiner::Output::MaxAndSums);
   case Kind::SumSoftMaxWeight:
-    return std::make_unique<ShiftExpCombiner>(f, ShiftExpCombiner::Output::SoftMax,
-                                              reduction.getLog2Exponent(),
-                                              hasUnitWeight(reduction));
+    return shiftExp(ShiftExpCombiner::Output::SoftMax);
   }
   llvm_unreachable("a reduction kind without a combiner");
 }
