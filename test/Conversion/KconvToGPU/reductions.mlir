@@ -1,4 +1,5 @@
 // RUN: kconv-opt %s --kconv-plan-gpu-kernels="block-size=256 rows-per-thread=1 unroll=1" --convert-kconv-to-gpu | FileCheck %s
+// RUN: kconv-opt %s --kconv-plan-gpu-kernels="block-size=256 rows-per-thread=2 unroll=4" --convert-kconv-to-gpu | FileCheck %s --check-prefix=ROWS
 
 // Each kind's arithmetic comes from its combiner (lib/Conversion/Combiner); split-j kernels
 // (atomic adds) exist only for sum.
@@ -41,6 +42,20 @@ kconv.reduction @amin argmin axis = 1 vars [#kconv.var<"X", i, 1>, #kconv.var<"Y
 // CHECK:             scf.yield
 // CHECK:           } else {
 // CHECK-NOT:   gpu.func @kconv_gpu_k3_splitj
+// Two rows per thread, batches of 4 pairs: each row's batch minimum (from its first pair, no
+// +inf start) against its last entry, one branch for both rows, the rows' own tests inside.
+// ROWS-LABEL: gpu.func @kconv_gpu_k3(
+// ROWS:           %[[A1:.*]] = arith.minnumf %{{[0-9]+}}, %{{[0-9]+}} : f32
+// ROWS-NEXT:      %[[A2:.*]] = arith.minnumf %[[A1]], %{{[0-9]+}} : f32
+// ROWS-NEXT:      %[[A3:.*]] = arith.minnumf %[[A2]], %{{[0-9]+}} : f32
+// ROWS-NEXT:      %[[ROW0:.*]] = arith.cmpf olt, %[[A3]], %{{.*}} : f32
+// ROWS-COUNT-3:   arith.minnumf
+// ROWS-NEXT:      %[[ROW1:.*]] = arith.cmpf olt, %{{.*}}, %{{.*}} : f32
+// ROWS-NEXT:      %[[ANY:.*]] = arith.ori %[[ROW0]], %[[ROW1]] : i1
+// ROWS-NEXT:      scf.if %[[ANY]] -> (f32, f32, f32, i32, i32, i32, f32, f32, f32, i32, i32, i32)
+// ROWS:             scf.if %{{.*}} -> (f32, f32, f32, i32, i32, i32)
+// ROWS:             scf.if %{{.*}} -> (f32, f32, f32, i32, i32, i32)
+// ROWS:           } else {
 kconv.reduction @k3 argkmin k = 3 axis = 1 vars [#kconv.var<"X", i, 1>, #kconv.var<"Y", j, 1>] {
 ^bb0(%x: vector<1xf32>, %y: vector<1xf32>):
   %0 = kconv.sub %x, %y : vector<1xf32>, vector<1xf32>
