@@ -15,7 +15,9 @@
 // R rows per thread, 1: one row). --batch B: every input carries a batch dimension of B problems
 // (one call for all, docs/runtime.md "Batch dimensions"); the table adds the time per problem,
 // from the events and from calls each followed by a stream synchronization (what a caller who
-// waits for the result sees), and checks problems 0 and B - 1.
+// waits for the result sees), the host time of run() in those calls (until the launch is
+// queued), the driver's floor (a one-word memset and its synchronization; one pointer query),
+// and checks problems 0 and B - 1.
 // Needs a CUDA driver and GPU (exit 77 otherwise); uses the
 // runtime's dlopen driver table, so it builds without CUDA.
 //
@@ -136,9 +138,32 @@ int main(int argc, char **argv) {
                 sms);
     const int64_t B = std::max<int64_t>(batch, 1);
     if (batch) {
+      // The driver's floor for a call that waits: a one-word memset, then its synchronization.
+      CUdeviceptr word = 0;
+      check(d.cuMemAlloc(&word, 4), "cuMemAlloc");
+      auto f0 = std::chrono::steady_clock::now();
+      for (int k = 0; k < 1000; ++k) {
+        check(d.cuMemsetD32Async(word, 0, 1, stream), "cuMemsetD32Async");
+        check(d.cuStreamSynchronize(stream), "cuStreamSynchronize");
+      }
+      double floorUs =
+          std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - f0)
+              .count() / 1000;
+      unsigned memoryType = 0;
+      int attribute = CU_POINTER_ATTRIBUTE_MEMORY_TYPE;
+      void *data = &memoryType;
+      auto p0 = std::chrono::steady_clock::now();
+      for (int k = 0; k < 1000; ++k)
+        check(d.cuPointerGetAttributes(1, &attribute, &data, word), "cuPointerGetAttributes");
+      double attributeUs =
+          std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - p0)
+              .count() / 1000;
+      d.cuMemFree(word);
+      std::printf("# driver floor: memset + synchronize %.1f us, cuPointerGetAttributes %.2f us\n",
+                  floorUs, attributeUs);
       std::printf("| N | B | plan | GPU ms/call | GPU us/problem | synced us/problem | pairs/s "
-                  "| host us/call | rel. error |\n");
-      std::printf("|---|---|---|---|---|---|---|---|---|\n");
+                  "| host us/call | run() us | rel. error |\n");
+      std::printf("|---|---|---|---|---|---|---|---|---|---|\n");
     } else {
       std::printf("| N | plan | GPU ms/call | pairs/s | host us/call | rel. error |\n");
       std::printf("|---|---|---|---|---|---|\n");
@@ -215,15 +240,21 @@ int main(int argc, char **argv) {
         double ms = double(totalMs) / reps;
         double hostUs = std::chrono::duration<double, std::micro>(t1 - t0).count() / reps;
         // Calls that each wait for their result.
-        double syncedUs = 0;
+        // (and the host's share of them: the run() call until it returns, the launch queued)
+        double syncedUs = 0, enqueueUs = 0;
         if (batch) {
           auto s0 = std::chrono::steady_clock::now();
           for (int k = 0; k < reps; ++k) {
+            auto e0 = std::chrono::steady_clock::now();
             planned->run(reductionName, inputs, outputs, n, n, options);
+            enqueueUs +=
+                std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - e0)
+                    .count();
             check(d.cuStreamSynchronize(stream), "cuStreamSynchronize");
           }
           auto s1 = std::chrono::steady_clock::now();
           syncedUs = std::chrono::duration<double, std::micro>(s1 - s0).count() / reps;
+          enqueueUs /= reps;
         }
 
         // Check sampled rows against the float64 reference.
@@ -285,10 +316,10 @@ int main(int argc, char **argv) {
         if (indexCount)
           checked += inRange ? ", idx ok" : ", idx BAD";
         if (batch) {
-          std::printf("| %lld | %lld | %s | %.4f | %.3f | %.3f | %.3e | %.1f | %s |\n",
+          std::printf("| %lld | %lld | %s | %.4f | %.3f | %.3f | %.3e | %.1f | %.1f | %s |\n",
                       (long long)n, (long long)B, plan.c_str(), ms, ms * 1e3 / double(B),
                       syncedUs / double(B), double(B) * double(n) * double(n) / (ms * 1e-3),
-                      hostUs, checked.c_str());
+                      hostUs, enqueueUs, checked.c_str());
           std::fflush(stdout);
           continue;
         }
