@@ -47,6 +47,13 @@ void check(CUresult rc, const char *what) {
   }
 }
 
+using Clock = std::chrono::steady_clock;
+
+/// Microseconds from `start` to now.
+double microsecondsSince(Clock::time_point start) {
+  return std::chrono::duration<double, std::micro>(Clock::now() - start).count();
+}
+
 std::vector<std::string> split(const std::string &text) {
   std::vector<std::string> parts;
   size_t start = 0;
@@ -141,23 +148,19 @@ int main(int argc, char **argv) {
       // The driver's floor for a call that waits: a one-word memset, then its synchronization.
       CUdeviceptr word = 0;
       check(d.cuMemAlloc(&word, 4), "cuMemAlloc");
-      auto f0 = std::chrono::steady_clock::now();
+      auto f0 = Clock::now();
       for (int k = 0; k < 1000; ++k) {
         check(d.cuMemsetD32Async(word, 0, 1, stream), "cuMemsetD32Async");
         check(d.cuStreamSynchronize(stream), "cuStreamSynchronize");
       }
-      double floorUs =
-          std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - f0)
-              .count() / 1000;
+      double floorUs = microsecondsSince(f0) / 1000;
       unsigned memoryType = 0;
       int attribute = CU_POINTER_ATTRIBUTE_MEMORY_TYPE;
       void *data = &memoryType;
-      auto p0 = std::chrono::steady_clock::now();
+      auto p0 = Clock::now();
       for (int k = 0; k < 1000; ++k)
         check(d.cuPointerGetAttributes(1, &attribute, &data, word), "cuPointerGetAttributes");
-      double attributeUs =
-          std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - p0)
-              .count() / 1000;
+      double attributeUs = microsecondsSince(p0) / 1000;
       d.cuMemFree(word);
       std::printf("# driver floor: memset + synchronize %.1f us, cuPointerGetAttributes %.2f us\n",
                   floorUs, attributeUs);
@@ -228,32 +231,28 @@ int main(int argc, char **argv) {
           d.cuEventElapsedTime(&ms, start, stop);
           reps = int(std::clamp(300.0 / std::max(ms, 1e-3f), 3.0, 2000.0));
         }
-        auto t0 = std::chrono::steady_clock::now();
+        auto t0 = Clock::now();
         check(d.cuEventRecord(start, stream), "cuEventRecord");
         for (int k = 0; k < reps; ++k)
           planned->run(reductionName, inputs, outputs, n, n, options);
         check(d.cuEventRecord(stop, stream), "cuEventRecord");
-        auto t1 = std::chrono::steady_clock::now();
+        double hostUs = microsecondsSince(t0) / reps;
         check(d.cuEventSynchronize(stop), "the kernels failed");
         float totalMs = 0;
         check(d.cuEventElapsedTime(&totalMs, start, stop), "cuEventElapsedTime");
         double ms = double(totalMs) / reps;
-        double hostUs = std::chrono::duration<double, std::micro>(t1 - t0).count() / reps;
-        // Calls that each wait for their result.
-        // (and the host's share of them: the run() call until it returns, the launch queued)
+        // Calls that each wait for their result, and the host's share of them (run() until it
+        // returns, the launch queued).
         double syncedUs = 0, enqueueUs = 0;
         if (batch) {
-          auto s0 = std::chrono::steady_clock::now();
+          auto s0 = Clock::now();
           for (int k = 0; k < reps; ++k) {
-            auto e0 = std::chrono::steady_clock::now();
+            auto e0 = Clock::now();
             planned->run(reductionName, inputs, outputs, n, n, options);
-            enqueueUs +=
-                std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - e0)
-                    .count();
+            enqueueUs += microsecondsSince(e0);
             check(d.cuStreamSynchronize(stream), "cuStreamSynchronize");
           }
-          auto s1 = std::chrono::steady_clock::now();
-          syncedUs = std::chrono::duration<double, std::micro>(s1 - s0).count() / reps;
+          syncedUs = microsecondsSince(s0) / reps;
           enqueueUs /= reps;
         }
 
